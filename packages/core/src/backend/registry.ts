@@ -1,0 +1,118 @@
+import { catalogEntry } from './catalog.js';
+import { BackendUnavailableError, InputError } from './errors.js';
+import type { Backend, CellName, KernelLevel, SequenceKernels, StepKernels } from './types.js';
+
+/**
+ * Backends register a lazy factory with a priority (tfjs-core's model); `auto` tries them from
+ * the highest priority down and skips any whose init fails (onnxruntime-web's model).
+ */
+export interface BackendRegistration {
+  name: string;
+  priority: number;
+  /** Builds the backend; throws BackendUnavailableError (or any error) when it cannot run here. */
+  init: () => Backend | Promise<Backend>;
+  /** One line for `bistable backends`. */
+  description?: string;
+}
+
+const registrations = new Map<string, BackendRegistration>();
+const instances = new Map<string, Promise<Backend>>();
+const failures = new Map<string, BackendUnavailableError>();
+
+export function registerBackend(reg: BackendRegistration): void {
+  registrations.set(reg.name, reg);
+  instances.delete(reg.name);
+  failures.delete(reg.name);
+}
+
+export function registeredBackends(): BackendRegistration[] {
+  return [...registrations.values()].sort((a, b) => b.priority - a.priority);
+}
+
+function asUnavailable(name: string, err: unknown): BackendUnavailableError {
+  if (err instanceof BackendUnavailableError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new BackendUnavailableError(name, `initialisation failed: ${msg.split('\n')[0]}`);
+}
+
+/** Initialises (once) and returns the named backend, or the best available one for 'auto'. */
+export async function getBackend(name = 'auto'): Promise<Backend> {
+  if (name === 'auto') {
+    for (const reg of registeredBackends()) {
+      try {
+        return await getBackend(reg.name);
+      } catch {
+        // a failed backend is skipped, not fatal
+      }
+    }
+    throw new BackendUnavailableError('auto', 'no registered backend could be initialised');
+  }
+  const reg = registrations.get(name);
+  if (!reg) {
+    const known = catalogEntry(name);
+    if (known) {
+      throw new BackendUnavailableError(
+        name,
+        `its package ${known.packageName} is not loaded`,
+        `install it with 'pnpm add ${known.packageName}' and import it`,
+      );
+    }
+    throw new InputError(
+      `unknown backend '${name}'; registered: ${registeredBackends()
+        .map((r) => r.name)
+        .join(', ')}`,
+    );
+  }
+  const failed = failures.get(name);
+  if (failed) throw failed;
+  let inst = instances.get(name);
+  if (!inst) {
+    inst = Promise.resolve()
+      .then(() => reg.init())
+      .catch((err: unknown) => {
+        const e = asUnavailable(name, err);
+        failures.set(name, e);
+        instances.delete(name);
+        throw e;
+      });
+    instances.set(name, inst);
+  }
+  return inst;
+}
+
+/** Whether a registered backend initialises here, and why not when it does not. */
+export async function probeBackend(name: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await getBackend(name);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+type KernelFor<L extends KernelLevel> = L extends 2 ? StepKernels : L extends 3 ? SequenceKernels : never;
+
+const kernels = new Map<string, StepKernels | SequenceKernels>();
+const kernelKey = (backend: string, cell: CellName, level: KernelLevel) => `${backend}/${cell}/${level}`;
+
+/** Registers a fused kernel set for one cell at level 2 (step) or 3 (whole sequence). */
+export function registerKernel<L extends 2 | 3>(spec: {
+  backendName: string;
+  cell: CellName;
+  level: L;
+  kernels: KernelFor<L>;
+}): void {
+  kernels.set(kernelKey(spec.backendName, spec.cell, spec.level), spec.kernels);
+}
+
+export function getKernel<L extends 2 | 3>(backendName: string, cell: CellName, level: L): KernelFor<L> | undefined {
+  return kernels.get(kernelKey(backendName, cell, level)) as KernelFor<L> | undefined;
+}
+
+/** The levels a backend offers for a cell: always 1, plus any registered fused levels. */
+export function kernelLevels(backendName: string, cell: CellName): KernelLevel[] {
+  const levels: KernelLevel[] = [1];
+  if (getKernel(backendName, cell, 2)) levels.push(2);
+  if (getKernel(backendName, cell, 3)) levels.push(3);
+  return levels;
+}

@@ -1,0 +1,191 @@
+/**
+ * The seam between core and a backend. Core owns shapes and the order of work; a backend owns
+ * memory and arithmetic. Three levels (see DESIGN.md):
+ *   1. required: storage + row-major GEMM. Core then runs each cell's pointwise math on the host.
+ *   2. optional, per cell: fused step kernels (one time step, pointwise part, on the device).
+ *   3. optional, per cell: whole-sequence kernels (one layer, one direction, all T steps).
+ */
+export type DType = 'float32' | 'float64';
+export type HostArray = Float32Array | Float64Array;
+export type CellName = 'BRC' | 'nBRC' | 'GRU' | 'LSTM';
+export type KernelLevel = 1 | 2 | 3;
+
+/** A flat buffer owned by a backend. Core never looks inside; it only passes buffers and offsets. */
+export interface DeviceBuffer {
+  readonly length: number;
+  readonly dtype: DType;
+}
+
+/**
+ * C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major, BLAS-style leading dimensions and
+ * element offsets. op(A) is m×k: stored k×m when transA. op(B) is k×n: stored n×k when transB.
+ * beta = 0 must ignore whatever C held (NaN included).
+ */
+export interface GemmArgs {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+  a: DeviceBuffer;
+  aOffset: number;
+  lda: number;
+  b: DeviceBuffer;
+  bOffset: number;
+  ldb: number;
+  c: DeviceBuffer;
+  cOffset: number;
+  ldc: number;
+}
+
+/**
+ * One time step of a cell's pointwise math. `p` holds the input projection of this step (biases
+ * included), `r` the recurrent projection `h_prev @ Wh + bh` (absent for cells without one).
+ * Offsets are element offsets; every block is [B, width·H] row-major.
+ */
+export interface StepForwardArgs<Buf> {
+  B: number;
+  H: number;
+  p: Buf;
+  pOff: number;
+  r: Buf | null;
+  rOff: number;
+  pw: Buf | null;
+  hPrev: Buf;
+  hPrevOff: number;
+  cPrev: Buf | null;
+  cPrevOff: number;
+  hOut: Buf;
+  hOutOff: number;
+  cOut: Buf | null;
+  cOutOff: number;
+  cache: Buf;
+  cacheOff: number;
+}
+
+/**
+ * The backward of one step. The gradient reaching h_t is `dOut[t] + dhCarry` (dOut may be null);
+ * the one reaching c_t is `dcCarry`. Writes dP and dR for this step, the pointwise part of
+ * dL/dh_{t-1} into dhPrev (core adds dR @ Whᵀ afterwards), dL/dc_{t-1} into dcPrev, and adds the
+ * pointwise parameters' gradient into dPw.
+ */
+export interface StepBackwardArgs<Buf> {
+  B: number;
+  H: number;
+  dOut: Buf | null;
+  dOutOff: number;
+  dhCarry: Buf;
+  dhCarryOff: number;
+  dcCarry: Buf | null;
+  dcCarryOff: number;
+  cache: Buf;
+  cacheOff: number;
+  hPrev: Buf;
+  hPrevOff: number;
+  cPrev: Buf | null;
+  cPrevOff: number;
+  pw: Buf | null;
+  dP: Buf;
+  dPOff: number;
+  dR: Buf | null;
+  dROff: number;
+  dhPrev: Buf;
+  dhPrevOff: number;
+  dcPrev: Buf | null;
+  dcPrevOff: number;
+  dPw: Buf | null;
+}
+
+/**
+ * One layer, one direction, all T steps. Sequences are time-major. `hAll` is [(T+1), B, H]: the
+ * initial state sits in slot 0 (forward) or slot T (reverse), and the state after consuming
+ * x[t] in slot t+1 (forward) or slot t (reverse), so outputs and previous states are both
+ * contiguous. `cAll` likewise for LSTM. `wh` is [H, gr·H] (R = h @ wh + bh).
+ */
+export interface SequenceForwardArgs {
+  T: number;
+  B: number;
+  H: number;
+  reverse: boolean;
+  p: DeviceBuffer;
+  wh: DeviceBuffer | null;
+  bh: DeviceBuffer | null;
+  pw: DeviceBuffer | null;
+  hAll: DeviceBuffer;
+  cAll: DeviceBuffer | null;
+  cache: DeviceBuffer;
+}
+
+/**
+ * Backward over the whole sequence. `dOut` [T,B,H] is the gradient on the outputs (time-aligned,
+ * may be null), `dhN`/`dcN` [B,H] the gradient on the final state (may be null). Writes dP
+ * [T,B,gx·H], dR [T,B,gr·H], dh0 and dc0 [B,H], and dPw [npw·H] (overwritten, not accumulated).
+ */
+export interface SequenceBackwardArgs {
+  T: number;
+  B: number;
+  H: number;
+  reverse: boolean;
+  wh: DeviceBuffer | null;
+  pw: DeviceBuffer | null;
+  hAll: DeviceBuffer;
+  cAll: DeviceBuffer | null;
+  cache: DeviceBuffer;
+  dOut: DeviceBuffer | null;
+  dhN: DeviceBuffer | null;
+  dcN: DeviceBuffer | null;
+  dP: DeviceBuffer;
+  dR: DeviceBuffer | null;
+  dh0: DeviceBuffer;
+  dc0: DeviceBuffer | null;
+  dPw: DeviceBuffer | null;
+}
+
+export interface StepKernels {
+  forward(args: StepForwardArgs<DeviceBuffer>): void;
+  backward(args: StepBackwardArgs<DeviceBuffer>): void;
+}
+
+/** May return a promise (a backend that must wait on its device); the runner awaits it. */
+export interface SequenceKernels {
+  forward(args: SequenceForwardArgs): void | Promise<void>;
+  backward(args: SequenceBackwardArgs): void | Promise<void>;
+}
+
+/** Adam with torch's update; `step` is 1-based. Buffers are flat and of equal length. */
+export interface AdamArgs {
+  param: DeviceBuffer;
+  grad: DeviceBuffer;
+  m: DeviceBuffer;
+  v: DeviceBuffer;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
+/** What every backend must offer (level 1). */
+export interface Backend {
+  readonly name: string;
+  readonly dtypes: readonly DType[];
+  /** A zero-filled buffer. */
+  alloc(length: number, dtype: DType): DeviceBuffer;
+  /** Copies host data into `buf` at `offset`. */
+  write(buf: DeviceBuffer, data: ArrayLike<number>, offset?: number): void;
+  /** Copies `length` elements from `offset` back to the host, into `out` when given. */
+  read(buf: DeviceBuffer, offset?: number, length?: number, out?: HostArray): Promise<HostArray>;
+  fill(buf: DeviceBuffer, value: number, offset?: number, length?: number): void;
+  copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, length: number): void;
+  dispose(buf: DeviceBuffer): void;
+  gemm(args: GemmArgs): void;
+  /** Optional fused Adam (otherwise core updates on the host). */
+  adam?(args: AdamArgs): void;
+  /** Waits until queued device work is done (GPU backends); host backends resolve at once. */
+  sync?(): Promise<void>;
+  /** Frees everything the backend holds. */
+  destroy?(): void;
+}

@@ -1,0 +1,19 @@
+import type { CellName } from '../backend/types.js';
+import { InputError } from '../backend/errors.js';
+import { BRC } from './brc.js';
+import { GRU } from './gru.js';
+import { LSTM } from './lstm.js';
+import { nBRC } from './nbrc.js';
+import type { CellSpec } from './spec.js';
+
+export const CELLS: Readonly<Record<CellName, CellSpec>> = { BRC, nBRC, GRU, LSTM };
+export const CELL_NAMES = Object.keys(CELLS) as CellName[];
+
+export function cellSpec(name: string): CellSpec {
+  const spec = (CELLS as Record<string, CellSpec>)[name];
+  if (!spec) throw new InputError(`unknown cell '${name}'; expected one of ${CELL_NAMES.join(', ')}`);
+  return spec;
+}
+
+export { BRC, GRU, LSTM, nBRC };
+export type { CellSpec, InitSpec, PackedSlot, ParamSpec } from './spec.js';

@@ -1,0 +1,47 @@
+export { BACKEND_CATALOG, type CatalogEntry, catalogEntry } from './backend/catalog.js';
+export { BackendUnavailableError, BistableError, InputError } from './backend/errors.js';
+export {
+  type BackendRegistration,
+  getBackend,
+  getKernel,
+  kernelLevels,
+  probeBackend,
+  registerBackend,
+  registeredBackends,
+  registerKernel,
+} from './backend/registry.js';
+export type * from './backend/types.js';
+export { BRC, CELL_NAMES, CELLS, type CellSpec, cellSpec, GRU, type InitSpec, LSTM, nBRC, type ParamSpec } from './cells/index.js';
+export { sigmoid } from './cells/spec.js';
+export { constant, initParam, orthogonal, uniform, xavierUniform } from './init/initializers.js';
+export { Rng } from './init/rng.js';
+export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
+export { mseLoss } from './loss/mse.js';
+export { Linear } from './models/linear.js';
+export { type LossKind, type Readout, SequenceModel, type SequenceModelOptions } from './models/sequence-model.js';
+export { Adam, type AdamOptions } from './optim/adam.js';
+export { adamHost } from './optim/adam-math.js';
+export type { Optimizer, OptimizerState, ParameterSource } from './optim/optimizer.js';
+export { SGD, type SGDOptions } from './optim/sgd.js';
+export { type HostTensor, packNamed, unpackNamed } from './params/named.js';
+export { checkTensor, type TensorLike } from './params/validate.js';
+export { gemmHost, type HostGemm } from './reference/gemm.js';
+export { dataOf, HostBuffer, hostArray } from './reference/host-buffer.js';
+export { ReferenceBackend, registerReferenceBackend } from './reference/backend.js';
+export { Cell } from './runner/cell.js';
+export {
+  MultiLayerRNN,
+  type Parameter,
+  type RNNGradients,
+  type RNNOptions,
+  type RNNOutput,
+  type RNNState,
+} from './runner/multilayer-rnn.js';
+export { type FeaturePart, packedLengths, RecurrentUnit } from './runner/recurrent-unit.js';
+export { backwardSteps, forwardSteps, type StepDriver, type StepScratch, slots } from './runner/step-loop.js';
+export { Workspace } from './runner/workspace.js';
+
+import { registerReferenceBackend } from './reference/backend.js';
+
+// core always carries its reference backend
+registerReferenceBackend();

@@ -1,0 +1,35 @@
+import { InputError } from '../backend/errors.js';
+import type { HostArray } from '../backend/types.js';
+
+/**
+ * Mean binary cross-entropy of sigmoid(logits) against targets in [0, 1], computed on the
+ * logits so it never takes log(0): max(x,0) − x·y + log(1 + e^−|x|). Gradient: (σ(x) − y)/n.
+ * Equals torch's Sigmoid + BCELoss (whose log is clamped at −100) wherever that clamp is inactive.
+ */
+export function bceWithLogitsLoss(logits: ArrayLike<number>, target: ArrayLike<number>, grad?: HostArray): number {
+  if (logits.length !== target.length) {
+    throw new InputError(`BCE: logits have ${logits.length} values, target ${target.length}`);
+  }
+  const n = logits.length;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const x = logits[i];
+    const y = target[i];
+    if (!(y >= 0 && y <= 1)) throw new InputError(`BCE: target ${y} at index ${i} is outside [0, 1]`);
+    s += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+    if (grad) grad[i] = (1 / (1 + Math.exp(-x)) - y) / n;
+  }
+  return s / n;
+}
+
+/** Mean BCE of probabilities, as torch's BCELoss (log clamped at −100). */
+export function bceLoss(prob: ArrayLike<number>, target: ArrayLike<number>): number {
+  if (prob.length !== target.length) throw new InputError(`BCE: ${prob.length} probabilities, ${target.length} targets`);
+  let s = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i];
+    const y = target[i];
+    s -= y * Math.max(Math.log(p), -100) + (1 - y) * Math.max(Math.log(1 - p), -100);
+  }
+  return s / prob.length;
+}

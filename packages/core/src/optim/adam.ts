@@ -1,0 +1,104 @@
+import { InputError } from '../backend/errors.js';
+import type { Backend, DeviceBuffer, HostArray } from '../backend/types.js';
+import { adamHost } from './adam-math.js';
+import type { Optimizer, OptimizerState, ParameterSource } from './optimizer.js';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/**
+ * Adam over every parameter of the given sources, torch's defaults and update. Moments stay on
+ * the backend when it has a fused `adam`; otherwise the update runs on the host.
+ */
+export class Adam implements Optimizer {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private t = 0;
+  private readonly params: { name: string; value: DeviceBuffer; grad: DeviceBuffer; m: DeviceBuffer; v: DeviceBuffer }[];
+
+  constructor(
+    readonly backend: Backend,
+    sources: ParameterSource[],
+    opts: AdamOptions = {},
+  ) {
+    this.lr = opts.lr ?? 1e-3;
+    [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    if (!(this.lr > 0)) throw new InputError(`Adam learning rate must be positive, got ${this.lr}`);
+    for (const b of [this.beta1, this.beta2]) {
+      if (!(b >= 0 && b < 1)) throw new InputError(`Adam betas must be in [0, 1), got ${b}`);
+    }
+    this.params = sources.flatMap((s) =>
+      s.parameters().map((p) => ({
+        ...p,
+        m: backend.alloc(p.value.length, p.value.dtype),
+        v: backend.alloc(p.value.length, p.value.dtype),
+      })),
+    );
+  }
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  async step(): Promise<void> {
+    this.t++;
+    const hyper = {
+      lr: this.lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      step: this.t,
+    };
+    const be = this.backend;
+    for (const p of this.params) {
+      if (be.adam) {
+        be.adam({ param: p.value, grad: p.grad, m: p.m, v: p.v, ...hyper });
+        continue;
+      }
+      const [param, grad, m, v] = await Promise.all([be.read(p.value), be.read(p.grad), be.read(p.m), be.read(p.v)]);
+      adamHost({ param, grad, m, v, ...hyper });
+      be.write(p.value, param);
+      be.write(p.m, m);
+      be.write(p.v, v);
+    }
+  }
+
+  async state(): Promise<OptimizerState> {
+    const slots: Record<string, HostArray> = {};
+    for (const p of this.params) {
+      slots[`${p.name}.m`] = await this.backend.read(p.m);
+      slots[`${p.name}.v`] = await this.backend.read(p.v);
+    }
+    return {
+      kind: 'adam',
+      step: this.t,
+      hyper: { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay },
+      slots,
+    };
+  }
+
+  loadState(s: OptimizerState): void {
+    if (s.kind !== 'adam') throw new InputError(`optimizer state is '${s.kind}', expected 'adam'`);
+    for (const p of this.params) {
+      for (const which of ['m', 'v'] as const) {
+        const data = s.slots[`${p.name}.${which}`];
+        if (!data) throw new InputError(`optimizer state lacks '${p.name}.${which}'`);
+        if (data.length !== p[which].length) {
+          throw new InputError(`optimizer state '${p.name}.${which}' has ${data.length} values, expected ${p[which].length}`);
+        }
+        this.backend.write(p[which], data);
+      }
+    }
+    this.t = s.step;
+  }
+}

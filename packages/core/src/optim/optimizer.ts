@@ -1,0 +1,21 @@
+import type { Backend, DeviceBuffer, HostArray } from '../backend/types.js';
+
+/** Something with named parameters on a backend and their gradients. */
+export interface ParameterSource {
+  parameters(): { name: string; value: DeviceBuffer; grad: DeviceBuffer }[];
+}
+
+/** State an optimiser can save to and load from a checkpoint, keyed `<param>.<slot>`. */
+export interface OptimizerState {
+  kind: string;
+  step: number;
+  hyper: Record<string, number>;
+  slots: Record<string, HostArray>;
+}
+
+export interface Optimizer {
+  readonly backend: Backend;
+  step(): Promise<void>;
+  state(): Promise<OptimizerState>;
+  loadState(s: OptimizerState): void;
+}

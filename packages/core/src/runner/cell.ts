@@ -1,0 +1,59 @@
+import type { Backend, CellName, DType, HostArray } from '../backend/types.js';
+import type { HostTensor } from '../params/named.js';
+import { checkTensor, type TensorLike } from '../params/validate.js';
+import { MultiLayerRNN } from './multilayer-rnn.js';
+
+/**
+ * One cell stepped on its own, like torch's nn.GRUCell: `step(x [B,I], h [B,H]) → h'` (and c for
+ * LSTM). Parameters carry the cell's own names (`kernelz`, `weight_ih`, …).
+ */
+export class Cell {
+  private readonly rnn: MultiLayerRNN;
+
+  constructor(
+    backend: Backend,
+    opts: { cell: CellName; inputSize: number; hiddenSize: number; dtype?: DType; seed?: number },
+  ) {
+    this.rnn = new MultiLayerRNN(backend, { ...opts, numLayers: 1, batchFirst: true, returnSequences: false });
+  }
+
+  get hiddenSize(): number {
+    return this.rnn.hiddenSize;
+  }
+
+  async step(x: TensorLike, h: TensorLike, c?: TensorLike): Promise<{ h: HostTensor; c: HostTensor | null }> {
+    checkTensor('x', x, [-1, this.rnn.inputSize]);
+    const B = x.shape[0];
+    const H = this.rnn.hiddenSize;
+    checkTensor('h', h, [B, H]);
+    if (c) checkTensor('c', c, [B, H]);
+    const out = await this.rnn.forward(
+      { shape: [B, 1, this.rnn.inputSize], data: x.data },
+      { h: { shape: [1, B, H], data: h.data }, c: c ? { shape: [1, B, H], data: c.data } : undefined },
+    );
+    return {
+      h: { shape: [B, H], data: out.hN.data as HostArray },
+      c: out.cN ? { shape: [B, H], data: out.cN.data } : null,
+    };
+  }
+
+  async getParameters(): Promise<Record<string, HostTensor>> {
+    return strip(await this.rnn.getParameters());
+  }
+
+  setParameters(named: Record<string, TensorLike>): void {
+    const prefixed: Record<string, TensorLike> = {};
+    for (const [k, v] of Object.entries(named)) prefixed[`cells.0.${k}`] = v;
+    this.rnn.setParameters(prefixed);
+  }
+
+  dispose(): void {
+    this.rnn.dispose();
+  }
+}
+
+function strip(named: Record<string, HostTensor>): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  for (const [k, v] of Object.entries(named)) out[k.replace(/^cells\.0\./, '')] = v;
+  return out;
+}

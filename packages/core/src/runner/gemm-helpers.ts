@@ -1,0 +1,74 @@
+import type { Backend, DeviceBuffer } from '../backend/types.js';
+
+/** C = A @ B (+ C when accumulate), all row-major and contiguous unless leading dims are given. */
+export function matmul(
+  be: Backend,
+  o: {
+    m: number;
+    n: number;
+    k: number;
+    a: DeviceBuffer;
+    aOffset?: number;
+    lda?: number;
+    transA?: boolean;
+    b: DeviceBuffer;
+    bOffset?: number;
+    ldb?: number;
+    transB?: boolean;
+    c: DeviceBuffer;
+    cOffset?: number;
+    ldc?: number;
+    accumulate?: boolean;
+  },
+): void {
+  const transA = o.transA ?? false;
+  const transB = o.transB ?? false;
+  be.gemm({
+    transA,
+    transB,
+    m: o.m,
+    n: o.n,
+    k: o.k,
+    alpha: 1,
+    beta: o.accumulate ? 1 : 0,
+    a: o.a,
+    aOffset: o.aOffset ?? 0,
+    lda: o.lda ?? (transA ? o.m : o.k),
+    b: o.b,
+    bOffset: o.bOffset ?? 0,
+    ldb: o.ldb ?? (transB ? o.k : o.n),
+    c: o.c,
+    cOffset: o.cOffset ?? 0,
+    ldc: o.ldc ?? o.n,
+  });
+}
+
+/** Adds a bias row to every one of `rows` rows of C (width n, leading dim ldc) through GEMM. */
+export function addBiasRows(
+  be: Backend,
+  ones: DeviceBuffer,
+  bias: DeviceBuffer,
+  rows: number,
+  n: number,
+  c: DeviceBuffer,
+  cOffset: number,
+  ldc: number,
+  accumulate = true,
+): void {
+  matmul(be, { m: rows, n, k: 1, a: ones, lda: 1, b: bias, ldb: n, c, cOffset, ldc, accumulate });
+}
+
+/** out[0:n] = Σ over `rows` rows of A (width n, leading dim lda), through GEMM with ones. */
+export function columnSums(
+  be: Backend,
+  ones: DeviceBuffer,
+  a: DeviceBuffer,
+  aOffset: number,
+  rows: number,
+  n: number,
+  lda: number,
+  out: DeviceBuffer,
+  outOffset = 0,
+): void {
+  matmul(be, { m: 1, n, k: rows, a: ones, lda: rows, b: a, bOffset: aOffset, ldb: lda, c: out, cOffset: outOffset });
+}

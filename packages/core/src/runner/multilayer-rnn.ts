@@ -1,0 +1,466 @@
+import { InputError } from '../backend/errors.js';
+import type { Backend, CellName, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
+import { cellSpec } from '../cells/index.js';
+import type { CellSpec, PackedSlot } from '../cells/spec.js';
+import { initParam } from '../init/initializers.js';
+import { Rng } from '../init/rng.js';
+import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
+import { checkPositiveInt, checkTensor, type TensorLike } from '../params/validate.js';
+import { type FeaturePart, RecurrentUnit } from './recurrent-unit.js';
+import { Workspace } from './workspace.js';
+
+export interface RNNOptions {
+  cell: CellName;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers?: number;
+  bidirectional?: boolean;
+  /** Public tensors are [B, T, F] when true (the default), [T, B, F] otherwise. */
+  batchFirst?: boolean;
+  /** false: `output` is h_n of the last layer ([nd, B, H]) instead of the whole sequence. */
+  returnSequences?: boolean;
+  dtype?: DType;
+  /** Seed of the default initialisation. */
+  seed?: number;
+  /** Caps the kernel level (1: storage + GEMM only), for conformance and debugging. */
+  maxLevel?: KernelLevel;
+}
+
+export interface RNNState {
+  /** [layers·nd, B, H] */
+  h?: TensorLike;
+  /** [layers·nd, B, H], LSTM only */
+  c?: TensorLike;
+}
+
+export interface RNNOutput {
+  /** [B, T, nd·H] (batch-first) or [T, B, nd·H]; with returnSequences=false, [nd, B, H]. */
+  output: HostTensor;
+  hN: HostTensor;
+  cN: HostTensor | null;
+}
+
+export interface RNNGradients {
+  /** Gradient on `output`, same shape. */
+  output?: TensorLike;
+  hN?: TensorLike;
+  cN?: TensorLike;
+}
+
+/** A parameter as an optimiser sees it: a device buffer, its gradient and a stable name. */
+export interface Parameter {
+  name: string;
+  value: DeviceBuffer;
+  grad: DeviceBuffer;
+}
+
+/**
+ * brc_pytorch's MultiLayerBase: layers run one after the other over the whole sequence;
+ * bidirectional layers concatenate time-aligned forward and backward outputs; backward cells
+ * start as copies of the forward ones. Sequences live time-major on the backend.
+ */
+export class MultiLayerRNN {
+  readonly cell: CellSpec;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly batchFirst: boolean;
+  readonly returnSequences: boolean;
+  readonly dtype: DType;
+  /** k = nd·layer + direction, as the seed's `cells.k`. */
+  readonly units: RecurrentUnit[] = [];
+  private readonly ws: Workspace;
+  private last: { T: number; B: number } | null = null;
+
+  constructor(
+    readonly backend: Backend,
+    opts: RNNOptions,
+  ) {
+    this.cell = cellSpec(opts.cell);
+    this.inputSize = checkPositiveInt('inputSize', opts.inputSize);
+    this.hiddenSize = checkPositiveInt('hiddenSize', opts.hiddenSize);
+    this.numLayers = checkPositiveInt('numLayers', opts.numLayers ?? 1);
+    this.bidirectional = opts.bidirectional ?? false;
+    this.batchFirst = opts.batchFirst ?? true;
+    this.returnSequences = opts.returnSequences ?? true;
+    this.dtype = opts.dtype ?? 'float64';
+    if (!backend.dtypes.includes(this.dtype)) {
+      throw new InputError(
+        `backend '${backend.name}' does not support ${this.dtype}; it supports ${backend.dtypes.join(', ')}`,
+      );
+    }
+    this.ws = new Workspace(backend, this.dtype);
+    const nd = this.nd;
+    for (let l = 0; l < this.numLayers; l++) {
+      for (let d = 0; d < nd; d++) {
+        const I = l === 0 ? this.inputSize : nd * this.hiddenSize;
+        this.units.push(new RecurrentUnit(backend, this.cell, I, this.hiddenSize, this.dtype, d === 1, opts.maxLevel));
+      }
+    }
+    this.initialize(opts.seed ?? 0);
+  }
+
+  get nd(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  /** Default initialisation from a seed; backward cells copy the forward ones, as in the seed. */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    const named: Record<string, HostTensor> = {};
+    for (let l = 0; l < this.numLayers; l++) {
+      const I = l === 0 ? this.inputSize : this.nd * this.hiddenSize;
+      const k = this.nd * l;
+      for (const p of this.cell.params) {
+        const shape = p.shape(I, this.hiddenSize);
+        const data = initParam(p.init, shape, this.hiddenSize, rng);
+        named[`cells.${k}.${p.name}`] = { shape, data };
+        if (this.bidirectional) named[`cells.${k + 1}.${p.name}`] = { shape, data: data.slice() };
+      }
+    }
+    this.setParameters(named);
+  }
+
+  /** Loads named parameters (`cells.k.name`, torch names and shapes). All must be present. */
+  setParameters(named: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    const known = new Set(this.parameterNames());
+    for (const name of Object.keys(named)) {
+      if (!known.has(name)) throw new InputError(`unknown parameter '${name}' for a ${this.describe()}`);
+    }
+    this.units.forEach((u, k) => {
+      const prefix = `cells.${k}.`;
+      const own: Record<string, { shape: readonly number[]; data: ArrayLike<number> }> = {};
+      for (const p of this.cell.params) own[p.name] = named[prefix + p.name];
+      const slots = packNamed(this.cell, u.inputSize, this.hiddenSize, own, prefix);
+      for (const [slot, data] of Object.entries(slots)) this.backend.write(u.params[slot as PackedSlot]!, data);
+    });
+  }
+
+  parameterNames(): string[] {
+    return this.units.flatMap((_, k) => this.cell.params.map((p) => `cells.${k}.${p.name}`));
+  }
+
+  /** Named parameters in torch layout (downloads them). */
+  async getParameters(): Promise<Record<string, HostTensor>> {
+    return this.named('params');
+  }
+
+  /** Named gradients of the last backward, in torch layout. */
+  async getGradients(): Promise<Record<string, HostTensor>> {
+    return this.named('grads');
+  }
+
+  private async named(which: 'params' | 'grads'): Promise<Record<string, HostTensor>> {
+    const out: Record<string, HostTensor> = {};
+    for (const [k, u] of this.units.entries()) {
+      const slots: Partial<Record<PackedSlot, HostArray>> = {};
+      for (const [slot, buf] of Object.entries(u[which])) slots[slot as PackedSlot] = await this.backend.read(buf!);
+      for (const [name, t] of Object.entries(unpackNamed(this.cell, u.inputSize, this.hiddenSize, slots))) {
+        out[`cells.${k}.${name}`] = t;
+      }
+    }
+    return out;
+  }
+
+  /** Packed parameters with their gradients, for optimisers (names are stable across runs). */
+  parameters(): Parameter[] {
+    return this.units.flatMap((u, k) =>
+      (Object.keys(u.params) as PackedSlot[]).map((slot) => ({
+        name: `cells.${k}.${slot}`,
+        value: u.params[slot]!,
+        grad: u.grads[slot]!,
+      })),
+    );
+  }
+
+  describe(): string {
+    const dir = this.bidirectional ? 'bidirectional ' : '';
+    return `${dir}${this.numLayers}-layer ${this.cell.name} (input ${this.inputSize}, hidden ${this.hiddenSize})`;
+  }
+
+  /** Sizes T and B of a public input tensor, checked. */
+  private dims(x: TensorLike): { T: number; B: number } {
+    checkTensor('input', x, [-1, -1, this.inputSize]);
+    const [a, b] = x.shape;
+    if (a === 0 || b === 0) throw new InputError(`input has an empty dimension: [${x.shape.join(', ')}]`);
+    return this.batchFirst ? { B: a, T: b } : { T: a, B: b };
+  }
+
+  /** Uploads a public [B,T,F]/[T,B,F] host tensor as time-major [T,B,F] into a workspace buffer. */
+  private uploadTimeMajor(name: string, t: TensorLike, T: number, B: number, F: number): DeviceBuffer {
+    const buf = this.ws.get(name, T * B * F);
+    if (!this.batchFirst) {
+      this.backend.write(buf, t.data);
+      return buf;
+    }
+    const host = this.hostScratch(name, T * B * F);
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < T; s++) {
+        const src = (b * T + s) * F;
+        const dst = (s * B + b) * F;
+        for (let f = 0; f < F; f++) host[dst + f] = t.data[src + f];
+      }
+    }
+    this.backend.write(buf, host);
+    return buf;
+  }
+
+  private readonly host = new Map<string, HostArray>();
+  private hostScratch(name: string, n: number): HostArray {
+    let a = this.host.get(name);
+    if (!a || a.length !== n) {
+      a = this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+      this.host.set(name, a);
+    }
+    return a;
+  }
+
+  /** Runs the network and keeps everything on the backend; returns T and B. */
+  async forwardDevice(x: TensorLike, state?: RNNState): Promise<{ T: number; B: number }> {
+    const { T, B } = this.dims(x);
+    const { H } = { H: this.hiddenSize };
+    const L = this.numLayers * this.nd;
+    const xbuf = this.uploadTimeMajor('x', x, T, B, this.inputSize);
+    let h0: DeviceBuffer | null = null;
+    let c0: DeviceBuffer | null = null;
+    if (state?.h) {
+      checkTensor('initial state h', state.h, [L, B, H]);
+      h0 = this.ws.get('h0', L * B * H);
+      this.backend.write(h0, state.h.data);
+    }
+    if (state?.c) {
+      if (!this.cell.hasCellState) throw new InputError(`${this.cell.name} has no cell state; pass only h`);
+      checkTensor('initial state c', state.c, [L, B, H]);
+      c0 = this.ws.get('c0', L * B * H);
+      this.backend.write(c0, state.c.data);
+    }
+    for (let l = 0; l < this.numLayers; l++) {
+      const parts: FeaturePart[] =
+        l === 0 ? [{ buf: xbuf, offset: 0, width: this.inputSize }] : this.layerOutputs(l - 1, B);
+      for (let d = 0; d < this.nd; d++) {
+        const k = this.nd * l + d;
+        await this.units[k].forward(
+          parts,
+          T,
+          B,
+          h0 ? { buf: h0, offset: k * B * H } : null,
+          c0 ? { buf: c0, offset: k * B * H } : null,
+        );
+      }
+    }
+    this.last = { T, B };
+    return { T, B };
+  }
+
+  /** The time-major [T·B, H] output blocks of a layer, one per direction. */
+  layerOutputs(layer: number, B: number): FeaturePart[] {
+    return this.units
+      .slice(this.nd * layer, this.nd * (layer + 1))
+      .map((u) => ({ buf: u.hAll, offset: u.outputOffset(B), width: this.hiddenSize }));
+  }
+
+  /** The [B, H] final states of the last layer, one per direction (the seed's h_n[-nd:]). */
+  finalStates(): FeaturePart[] {
+    const { T, B } = this.need();
+    return this.units.slice(-this.nd).map((u) => ({ buf: u.hAll, offset: u.finalOffset(T, B), width: this.hiddenSize }));
+  }
+
+  private need(): { T: number; B: number } {
+    if (!this.last) throw new Error('forward has not run');
+    return this.last;
+  }
+
+  async forward(x: TensorLike, state?: RNNState): Promise<RNNOutput> {
+    const { T, B } = await this.forwardDevice(x, state);
+    const H = this.hiddenSize;
+    const nd = this.nd;
+    const L = this.units.length;
+    const hN = new Float64Array(L * B * H);
+    const cN = this.cell.hasCellState ? new Float64Array(L * B * H) : null;
+    for (const [k, u] of this.units.entries()) {
+      hN.set(await this.backend.read(u.hAll, u.finalOffset(T, B), B * H), k * B * H);
+      if (cN) cN.set(await this.backend.read(u.cAll!, u.finalOffset(T, B), B * H), k * B * H);
+    }
+    const cast = (a: Float64Array): HostArray => (this.dtype === 'float64' ? a : Float32Array.from(a));
+    const hNT = { shape: [L, B, H], data: cast(hN) };
+    const cNT = cN ? { shape: [L, B, H], data: cast(cN) } : null;
+    if (!this.returnSequences) {
+      return {
+        output: { shape: [nd, B, H], data: hNT.data.slice((L - nd) * B * H) },
+        hN: hNT,
+        cN: cNT,
+      };
+    }
+    const F = nd * H;
+    const out = this.dtype === 'float64' ? new Float64Array(T * B * F) : new Float32Array(T * B * F);
+    const parts = this.layerOutputs(this.numLayers - 1, B);
+    for (const [d, part] of parts.entries()) {
+      const seq = await this.backend.read(part.buf, part.offset, T * B * H);
+      for (let s = 0; s < T; s++) {
+        for (let b = 0; b < B; b++) {
+          const src = (s * B + b) * H;
+          const dst = (this.batchFirst ? b * T + s : s * B + b) * F + d * H;
+          out.set(seq.subarray(src, src + H), dst);
+        }
+      }
+    }
+    return { output: { shape: this.batchFirst ? [B, T, F] : [T, B, F], data: out }, hN: hNT, cN: cNT };
+  }
+
+  /**
+   * Backpropagation through the last forward with device-resident gradients: `dOut[d]` on the
+   * last layer's outputs of direction d ([T·B, H], time-major), `dFinal[d]` on its final state
+   * ([B, H]); extra gradients on any layer's final states come through `dhN`/`dcN` ([L·nd,B,H]).
+   * Fills every parameter gradient; returns the input gradient (time-major) when asked.
+   */
+  async backwardDevice(g: {
+    dOut?: (DeviceBuffer | null)[];
+    dFinal?: (DeviceBuffer | null)[];
+    dhN?: DeviceBuffer | null;
+    dcN?: DeviceBuffer | null;
+    inputGrad?: boolean;
+  }): Promise<{ dx: DeviceBuffer | null; dh0: DeviceBuffer; dc0: DeviceBuffer | null }> {
+    const { T, B } = this.need();
+    const H = this.hiddenSize;
+    const BH = B * H;
+    const nd = this.nd;
+    const be = this.backend;
+    const L = this.units.length;
+    const dx = g.inputGrad ? this.ws.get('dx', T * B * this.inputSize) : null;
+    const dh0 = this.ws.get('dh0', L * BH);
+    const dc0 = this.cell.hasCellState ? this.ws.get('dc0', L * BH) : null;
+    // per-unit final-state gradient: dhN[k] plus, for the last layer, dFinal[d]
+    const dhNk = this.ws.get('dhNk', BH);
+    const dcNk = this.cell.hasCellState ? this.ws.get('dcNk', BH) : null;
+    const dOutBufs = this.units.map((_, k) => this.ws.get(`dOut${k}`, T * BH));
+    for (let l = this.numLayers - 1; l >= 0; l--) {
+      for (let d = 0; d < nd; d++) {
+        const k = nd * l + d;
+        const u = this.units[k];
+        const top = l === this.numLayers - 1;
+        let dOut: DeviceBuffer | null = top ? (g.dOut?.[d] ?? null) : dOutBufs[k];
+        if (dOut && top) {
+          be.copy(dOut, 0, dOutBufs[k], 0, T * BH);
+          dOut = dOutBufs[k];
+        }
+        const fin = top ? (g.dFinal?.[d] ?? null) : null;
+        let dhN: DeviceBuffer | null = null;
+        if (g.dhN || fin) {
+          if (g.dhN) be.copy(g.dhN, k * BH, dhNk, 0, BH);
+          else be.fill(dhNk, 0);
+          if (fin) addInto(be, fin, dhNk, BH, this.ws);
+          dhN = dhNk;
+        }
+        let dcN: DeviceBuffer | null = null;
+        if (g.dcN && dcNk) {
+          be.copy(g.dcN, k * BH, dcNk, 0, BH);
+          dcN = dcNk;
+        }
+        const dParts =
+          l === 0
+            ? [dx ? { buf: dx, offset: 0, accumulate: d > 0 } : null]
+            : Array.from({ length: nd }, (_, j) => ({ buf: dOutBufs[nd * (l - 1) + j], offset: 0, accumulate: d > 0 }));
+        const r = await u.backward(dOut ? { buf: dOut, offset: 0 } : null, dhN, dcN, dParts);
+        be.copy(r.dh0, 0, dh0, k * BH, BH);
+        if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);
+      }
+    }
+    return { dx, dh0, dc0 };
+  }
+
+  /** Backpropagation from host gradients on `output`, `hN`, `cN`; returns host gradients. */
+  async backward(
+    grad: RNNGradients,
+    opts: { inputGrad?: boolean } = {},
+  ): Promise<{ x: HostTensor | null; h0: HostTensor; c0: HostTensor | null }> {
+    const { T, B } = this.need();
+    const H = this.hiddenSize;
+    const nd = this.nd;
+    const L = this.units.length;
+    const BH = B * H;
+    const be = this.backend;
+    let dOut: DeviceBuffer[] | undefined;
+    let dhN: DeviceBuffer | null = null;
+    let dcN: DeviceBuffer | null = null;
+    if (grad.hN) {
+      checkTensor('gradient on hN', grad.hN, [L, B, H]);
+      dhN = this.ws.get('g_hN', L * BH);
+      be.write(dhN, grad.hN.data);
+    }
+    if (grad.cN) {
+      if (!this.cell.hasCellState) throw new InputError(`${this.cell.name} has no cell state gradient`);
+      checkTensor('gradient on cN', grad.cN, [L, B, H]);
+      dcN = this.ws.get('g_cN', L * BH);
+      be.write(dcN, grad.cN.data);
+    }
+    let dFinal: DeviceBuffer[] | undefined;
+    if (grad.output && !this.returnSequences) {
+      checkTensor('gradient on output', grad.output, [nd, B, H]);
+      dFinal = Array.from({ length: nd }, (_, d) => {
+        const buf = this.ws.get(`g_fin${d}`, BH);
+        be.write(buf, Array.prototype.slice.call(grad.output!.data, d * BH, (d + 1) * BH));
+        return buf;
+      });
+    } else if (grad.output) {
+      const F = nd * H;
+      checkTensor('gradient on output', grad.output, this.batchFirst ? [B, T, F] : [T, B, F]);
+      dOut = Array.from({ length: nd }, (_, d) => {
+        const host = this.hostScratch(`g_out${d}`, T * BH);
+        for (let s = 0; s < T; s++) {
+          for (let b = 0; b < B; b++) {
+            const src = (this.batchFirst ? b * T + s : s * B + b) * F + d * H;
+            for (let j = 0; j < H; j++) host[(s * B + b) * H + j] = grad.output!.data[src + j];
+          }
+        }
+        const buf = this.ws.get(`g_out${d}`, T * BH);
+        be.write(buf, host);
+        return buf;
+      });
+    }
+    const r = await this.backwardDevice({ dOut, dFinal, dhN, dcN, inputGrad: opts.inputGrad ?? true });
+    let x: HostTensor | null = null;
+    if (r.dx) {
+      const I = this.inputSize;
+      const tm = await be.read(r.dx);
+      const data = this.dtype === 'float64' ? new Float64Array(T * B * I) : new Float32Array(T * B * I);
+      for (let s = 0; s < T; s++) {
+        for (let b = 0; b < B; b++) {
+          const dst = (this.batchFirst ? b * T + s : s * B + b) * I;
+          data.set(tm.subarray((s * B + b) * I, (s * B + b + 1) * I), dst);
+        }
+      }
+      x = { shape: this.batchFirst ? [B, T, I] : [T, B, I], data };
+    }
+    const h0 = { shape: [L, B, H], data: await be.read(r.dh0, 0, L * BH) };
+    const c0 = r.dc0 ? { shape: [L, B, H], data: await be.read(r.dc0, 0, L * BH) } : null;
+    return { x, h0, c0 };
+  }
+
+  dispose(): void {
+    for (const u of this.units) u.dispose();
+    this.ws.dispose();
+  }
+}
+
+/** dst[0:n] += src[0:n] through GEMM (a·1 + 1·dst), so backends need nothing beyond level 1. */
+function addInto(be: Backend, src: DeviceBuffer, dst: DeviceBuffer, n: number, ws: Workspace): void {
+  be.gemm({
+    transA: false,
+    transB: false,
+    m: n,
+    n: 1,
+    k: 1,
+    alpha: 1,
+    beta: 1,
+    a: src,
+    aOffset: 0,
+    lda: 1,
+    b: ws.ones(1),
+    bOffset: 0,
+    ldb: 1,
+    c: dst,
+    cOffset: 0,
+    ldc: 1,
+  });
+}
