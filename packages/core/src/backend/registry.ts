@@ -105,7 +105,11 @@ export function registerKernel<L extends 2 | 3>(spec: {
   kernels.set(kernelKey(spec.backendName, spec.cell, spec.level), spec.kernels);
 }
 
-export function getKernel<L extends 2 | 3>(backendName: string, cell: CellName, level: L): KernelFor<L> | undefined {
+export function getKernel<L extends 2 | 3>(
+  backendName: string,
+  cell: CellName,
+  level: L,
+): KernelFor<L> | undefined {
   return kernels.get(kernelKey(backendName, cell, level)) as KernelFor<L> | undefined;
 }
 

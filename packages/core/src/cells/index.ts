@@ -1,5 +1,5 @@
-import type { CellName } from '../backend/types.js';
 import { InputError } from '../backend/errors.js';
+import type { CellName } from '../backend/types.js';
 import { BRC } from './brc.js';
 import { GRU } from './gru.js';
 import { LSTM } from './lstm.js';
@@ -15,5 +15,5 @@ export function cellSpec(name: string): CellSpec {
   return spec;
 }
 
-export { BRC, GRU, LSTM, nBRC };
 export type { CellSpec, InitSpec, PackedSlot, ParamSpec } from './spec.js';
+export { BRC, GRU, LSTM, nBRC };

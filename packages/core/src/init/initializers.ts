@@ -73,7 +73,12 @@ export function size(shape: readonly number[]): number {
 }
 
 /** Draws one parameter of a cell with `hiddenSize` units according to its init spec. */
-export function initParam(spec: InitSpec, shape: readonly number[], hiddenSize: number, rng: Rng): Float64Array {
+export function initParam(
+  spec: InitSpec,
+  shape: readonly number[],
+  hiddenSize: number,
+  rng: Rng,
+): Float64Array {
   switch (spec.kind) {
     case 'xavierUniform':
       return xavierUniform(shape, rng);

@@ -6,7 +6,11 @@ import type { HostArray } from '../backend/types.js';
  * logits so it never takes log(0): max(x,0) − x·y + log(1 + e^−|x|). Gradient: (σ(x) − y)/n.
  * Equals torch's Sigmoid + BCELoss (whose log is clamped at −100) wherever that clamp is inactive.
  */
-export function bceWithLogitsLoss(logits: ArrayLike<number>, target: ArrayLike<number>, grad?: HostArray): number {
+export function bceWithLogitsLoss(
+  logits: ArrayLike<number>,
+  target: ArrayLike<number>,
+  grad?: HostArray,
+): number {
   if (logits.length !== target.length) {
     throw new InputError(`BCE: logits have ${logits.length} values, target ${target.length}`);
   }
@@ -24,7 +28,8 @@ export function bceWithLogitsLoss(logits: ArrayLike<number>, target: ArrayLike<n
 
 /** Mean BCE of probabilities, as torch's BCELoss (log clamped at −100). */
 export function bceLoss(prob: ArrayLike<number>, target: ArrayLike<number>): number {
-  if (prob.length !== target.length) throw new InputError(`BCE: ${prob.length} probabilities, ${target.length} targets`);
+  if (prob.length !== target.length)
+    throw new InputError(`BCE: ${prob.length} probabilities, ${target.length} targets`);
   let s = 0;
   for (let i = 0; i < prob.length; i++) {
     const p = prob[i];

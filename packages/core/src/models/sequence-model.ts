@@ -54,7 +54,8 @@ export class SequenceModel {
       ...opts,
     };
     const o = this.options;
-    if (o.readout !== 'last' && o.readout !== 'sequence') throw new InputError(`unknown readout '${o.readout}'`);
+    if (o.readout !== 'last' && o.readout !== 'sequence')
+      throw new InputError(`unknown readout '${o.readout}'`);
     if (o.loss !== 'mse' && o.loss !== 'bce') throw new InputError(`unknown loss '${o.loss}'`);
     this.rnn = new MultiLayerRNN(backend, {
       cell: o.cell,
@@ -134,7 +135,10 @@ export class SequenceModel {
   async evaluate(x: TensorLike, y: TensorLike): Promise<{ loss: number; predictions: HostTensor }> {
     const predictions = await this.predict(x);
     this.checkTarget(y, predictions.shape);
-    const loss = this.options.loss === 'mse' ? mseLoss(predictions.data, y.data) : bceWithLogitsLoss(predictions.data, y.data);
+    const loss =
+      this.options.loss === 'mse'
+        ? mseLoss(predictions.data, y.data)
+        : bceWithLogitsLoss(predictions.data, y.data);
     return { loss, predictions };
   }
 
@@ -152,7 +156,10 @@ export class SequenceModel {
       this.gradHost = this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
     }
     const g = this.gradHost;
-    const loss = this.options.loss === 'mse' ? mseLoss(predictions.data, y.data, g) : bceWithLogitsLoss(predictions.data, y.data, g);
+    const loss =
+      this.options.loss === 'mse'
+        ? mseLoss(predictions.data, y.data, g)
+        : bceWithLogitsLoss(predictions.data, y.data, g);
     const O = this.options.outputSize;
     const dyBuf = this.rnn.backend === this.backend ? this.dyBuffer(n) : null;
     if (this.options.readout === 'last') {
@@ -184,7 +191,8 @@ export class SequenceModel {
   }
   private tm: HostArray | null = null;
   private tmScratch(n: number): HostArray {
-    if (!this.tm || this.tm.length !== n) this.tm = this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    if (!this.tm || this.tm.length !== n)
+      this.tm = this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
     return this.tm;
   }
 

@@ -21,7 +21,13 @@ export class Adam implements Optimizer {
   readonly eps: number;
   readonly weightDecay: number;
   private t = 0;
-  private readonly params: { name: string; value: DeviceBuffer; grad: DeviceBuffer; m: DeviceBuffer; v: DeviceBuffer }[];
+  private readonly params: {
+    name: string;
+    value: DeviceBuffer;
+    grad: DeviceBuffer;
+    m: DeviceBuffer;
+    v: DeviceBuffer;
+  }[];
 
   constructor(
     readonly backend: Backend,
@@ -65,7 +71,12 @@ export class Adam implements Optimizer {
         be.adam({ param: p.value, grad: p.grad, m: p.m, v: p.v, ...hyper });
         continue;
       }
-      const [param, grad, m, v] = await Promise.all([be.read(p.value), be.read(p.grad), be.read(p.m), be.read(p.v)]);
+      const [param, grad, m, v] = await Promise.all([
+        be.read(p.value),
+        be.read(p.grad),
+        be.read(p.m),
+        be.read(p.v),
+      ]);
       adamHost({ param, grad, m, v, ...hyper });
       be.write(p.value, param);
       be.write(p.m, m);
@@ -82,7 +93,13 @@ export class Adam implements Optimizer {
     return {
       kind: 'adam',
       step: this.t,
-      hyper: { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay },
+      hyper: {
+        lr: this.lr,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        weightDecay: this.weightDecay,
+      },
       slots,
     };
   }
@@ -94,7 +111,9 @@ export class Adam implements Optimizer {
         const data = s.slots[`${p.name}.${which}`];
         if (!data) throw new InputError(`optimizer state lacks '${p.name}.${which}'`);
         if (data.length !== p[which].length) {
-          throw new InputError(`optimizer state '${p.name}.${which}' has ${data.length} values, expected ${p[which].length}`);
+          throw new InputError(
+            `optimizer state '${p.name}.${which}' has ${data.length} values, expected ${p[which].length}`,
+          );
         }
         this.backend.write(p[which], data);
       }

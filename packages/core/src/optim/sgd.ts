@@ -35,7 +35,8 @@ export class SGD implements Optimizer {
       let dir: HostArray = grad;
       if (this.momentum !== 0) {
         const buf = await be.read(p.buf);
-        for (let i = 0; i < buf.length; i++) buf[i] = this.t === 1 ? grad[i] : this.momentum * buf[i] + grad[i];
+        for (let i = 0; i < buf.length; i++)
+          buf[i] = this.t === 1 ? grad[i] : this.momentum * buf[i] + grad[i];
         be.write(p.buf, buf);
         dir = buf;
       }
@@ -54,7 +55,8 @@ export class SGD implements Optimizer {
     if (s.kind !== 'sgd') throw new InputError(`optimizer state is '${s.kind}', expected 'sgd'`);
     for (const p of this.params) {
       const data = s.slots[`${p.name}.momentum`];
-      if (!data || data.length !== p.buf.length) throw new InputError(`optimizer state lacks '${p.name}.momentum'`);
+      if (!data || data.length !== p.buf.length)
+        throw new InputError(`optimizer state lacks '${p.name}.momentum'`);
       this.backend.write(p.buf, data);
     }
     this.t = s.step;

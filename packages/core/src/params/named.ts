@@ -15,7 +15,13 @@ function slotWidth(cell: CellSpec, slot: PackedSlot, H: number): number {
 }
 
 /** Walks the elements of a named parameter: fn(logicalIndex, packedIndex). */
-function forEachElement(cell: CellSpec, p: ParamSpec, I: number, H: number, fn: (li: number, pi: number) => void) {
+function forEachElement(
+  cell: CellSpec,
+  p: ParamSpec,
+  I: number,
+  H: number,
+  fn: (li: number, pi: number) => void,
+) {
   const shape = p.shape(I, H);
   const base = p.col * H;
   if (shape.length === 1) {
@@ -61,14 +67,17 @@ export function packNamed(
   prefix = '',
 ): Partial<Record<PackedSlot, Float64Array>> {
   const slots: Partial<Record<PackedSlot, Float64Array>> = {};
-  for (const [slot, len] of Object.entries(packedLengths(cell, I, H))) slots[slot as PackedSlot] = new Float64Array(len);
+  for (const [slot, len] of Object.entries(packedLengths(cell, I, H)))
+    slots[slot as PackedSlot] = new Float64Array(len);
   for (const p of cell.params) {
     const t = named[p.name];
     const full = `${prefix}${p.name}`;
     if (!t) throw new InputError(`missing parameter '${full}'`);
     const want = p.shape(I, H);
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-      throw new InputError(`parameter '${full}' has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`);
+      throw new InputError(
+        `parameter '${full}' has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`,
+      );
     }
     const dst = slots[p.slot]!;
     forEachElement(cell, p, I, H, (li, pi) => {

@@ -17,7 +17,9 @@ export function checkTensor(name: string, t: TensorLike | undefined | null, want
   }
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (t.data.length !== n) {
-    throw new InputError(`${name} has ${t.data.length} values but its shape [${t.shape.join(', ')}] needs ${n}`);
+    throw new InputError(
+      `${name} has ${t.data.length} values but its shape [${t.shape.join(', ')}] needs ${n}`,
+    );
   }
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(t.data[i])) {

@@ -101,7 +101,11 @@ function hostStepKernels(cell: (typeof CELLS)[keyof typeof CELLS]): StepKernels 
 }
 
 /** Level 3 on the host: the step loop run inside the backend, with scratch sized per call. */
-function hostSequenceKernels(be: ReferenceBackend, cell: (typeof CELLS)[keyof typeof CELLS], step: StepKernels) {
+function hostSequenceKernels(
+  be: ReferenceBackend,
+  cell: (typeof CELLS)[keyof typeof CELLS],
+  step: StepKernels,
+) {
   const scratch = (B: number, H: number, dtype: DType): StepScratch => ({
     ones: new HostBuffer(hostArray(B, dtype).fill(1)),
     r: cell.gr > 0 ? be.alloc(B * cell.gr * H, dtype) : null,
@@ -124,7 +128,12 @@ export function registerReferenceBackend(): void {
   for (const name of CELL_NAMES) {
     const step = hostStepKernels(CELLS[name]);
     registerKernel({ backendName: be.name, cell: name, level: 2, kernels: step });
-    registerKernel({ backendName: be.name, cell: name, level: 3, kernels: hostSequenceKernels(be, CELLS[name], step) });
+    registerKernel({
+      backendName: be.name,
+      cell: name,
+      level: 3,
+      kernels: hostSequenceKernels(be, CELLS[name], step),
+    });
   }
   registerBackend({
     name: be.name,

@@ -14,7 +14,12 @@ export class Cell {
     backend: Backend,
     opts: { cell: CellName; inputSize: number; hiddenSize: number; dtype?: DType; seed?: number },
   ) {
-    this.rnn = new MultiLayerRNN(backend, { ...opts, numLayers: 1, batchFirst: true, returnSequences: false });
+    this.rnn = new MultiLayerRNN(backend, {
+      ...opts,
+      numLayers: 1,
+      batchFirst: true,
+      returnSequences: false,
+    });
   }
 
   get hiddenSize(): number {

@@ -70,5 +70,16 @@ export function columnSums(
   out: DeviceBuffer,
   outOffset = 0,
 ): void {
-  matmul(be, { m: 1, n, k: rows, a: ones, lda: rows, b: a, bOffset: aOffset, ldb: lda, c: out, cOffset: outOffset });
+  matmul(be, {
+    m: 1,
+    n,
+    k: rows,
+    a: ones,
+    lda: rows,
+    b: a,
+    bOffset: aOffset,
+    ldb: lda,
+    c: out,
+    cOffset: outOffset,
+  });
 }

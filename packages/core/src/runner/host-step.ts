@@ -1,8 +1,16 @@
-import type { Backend, DeviceBuffer, DType, HostArray, StepBackwardArgs, StepForwardArgs } from '../backend/types.js';
+import type {
+  Backend,
+  DeviceBuffer,
+  DType,
+  HostArray,
+  StepBackwardArgs,
+  StepForwardArgs,
+} from '../backend/types.js';
 import type { CellSpec } from '../cells/spec.js';
 import type { StepDriver } from './step-loop.js';
 
-const alloc = (n: number, dtype: DType): HostArray => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+const alloc = (n: number, dtype: DType): HostArray =>
+  dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 
 /**
  * Level 1: a backend with only storage and GEMM. Each step's operands come back to the host,

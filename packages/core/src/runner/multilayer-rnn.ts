@@ -95,7 +95,9 @@ export class MultiLayerRNN {
     for (let l = 0; l < this.numLayers; l++) {
       for (let d = 0; d < nd; d++) {
         const I = l === 0 ? this.inputSize : nd * this.hiddenSize;
-        this.units.push(new RecurrentUnit(backend, this.cell, I, this.hiddenSize, this.dtype, d === 1, opts.maxLevel));
+        this.units.push(
+          new RecurrentUnit(backend, this.cell, I, this.hiddenSize, this.dtype, d === 1, opts.maxLevel),
+        );
       }
     }
     this.initialize(opts.seed ?? 0);
@@ -133,7 +135,8 @@ export class MultiLayerRNN {
       const own: Record<string, { shape: readonly number[]; data: ArrayLike<number> }> = {};
       for (const p of this.cell.params) own[p.name] = named[prefix + p.name];
       const slots = packNamed(this.cell, u.inputSize, this.hiddenSize, own, prefix);
-      for (const [slot, data] of Object.entries(slots)) this.backend.write(u.params[slot as PackedSlot]!, data);
+      for (const [slot, data] of Object.entries(slots))
+        this.backend.write(u.params[slot as PackedSlot]!, data);
     });
   }
 
@@ -155,7 +158,8 @@ export class MultiLayerRNN {
     const out: Record<string, HostTensor> = {};
     for (const [k, u] of this.units.entries()) {
       const slots: Partial<Record<PackedSlot, HostArray>> = {};
-      for (const [slot, buf] of Object.entries(u[which])) slots[slot as PackedSlot] = await this.backend.read(buf!);
+      for (const [slot, buf] of Object.entries(u[which]))
+        slots[slot as PackedSlot] = await this.backend.read(buf!);
       for (const [name, t] of Object.entries(unpackNamed(this.cell, u.inputSize, this.hiddenSize, slots))) {
         out[`cells.${k}.${name}`] = t;
       }
@@ -263,7 +267,9 @@ export class MultiLayerRNN {
   /** The [B, H] final states of the last layer, one per direction (the seed's h_n[-nd:]). */
   finalStates(): FeaturePart[] {
     const { T, B } = this.need();
-    return this.units.slice(-this.nd).map((u) => ({ buf: u.hAll, offset: u.finalOffset(T, B), width: this.hiddenSize }));
+    return this.units
+      .slice(-this.nd)
+      .map((u) => ({ buf: u.hAll, offset: u.finalOffset(T, B), width: this.hiddenSize }));
   }
 
   private need(): { T: number; B: number } {
@@ -360,7 +366,11 @@ export class MultiLayerRNN {
         const dParts =
           l === 0
             ? [dx ? { buf: dx, offset: 0, accumulate: d > 0 } : null]
-            : Array.from({ length: nd }, (_, j) => ({ buf: dOutBufs[nd * (l - 1) + j], offset: 0, accumulate: d > 0 }));
+            : Array.from({ length: nd }, (_, j) => ({
+                buf: dOutBufs[nd * (l - 1) + j],
+                offset: 0,
+                accumulate: d > 0,
+              }));
         const r = await u.backward(dOut ? { buf: dOut, offset: 0 } : null, dhN, dcN, dParts);
         be.copy(r.dh0, 0, dh0, k * BH, BH);
         if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);

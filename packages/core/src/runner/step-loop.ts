@@ -47,7 +47,16 @@ export async function forwardSteps(
     const { prev, out } = slots(t, a.reverse);
     if (spec.gr > 0) {
       if (a.bh) addBiasRows(be, s.ones, a.bh, B, grH, s.r!, 0, grH, false);
-      matmul(be, { m: B, n: grH, k: H, a: a.hAll, aOffset: prev * BH, b: a.wh!, c: s.r!, accumulate: a.bh !== null });
+      matmul(be, {
+        m: B,
+        n: grH,
+        k: H,
+        a: a.hAll,
+        aOffset: prev * BH,
+        b: a.wh!,
+        c: s.r!,
+        accumulate: a.bh !== null,
+      });
     }
     await step.forward({
       B,

@@ -4,7 +4,13 @@ import { SequenceModel } from '../models/sequence-model.js';
 import { Adam } from '../optim/adam.js';
 import type { HostTensor } from '../params/named.js';
 import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
-import type { GoldenCellCase, GoldenFile, GoldenMultiLayerCase, GoldenTrainingStepCase, GoldenTensor } from './golden-schema.js';
+import type {
+  GoldenCellCase,
+  GoldenFile,
+  GoldenMultiLayerCase,
+  GoldenTensor,
+  GoldenTrainingStepCase,
+} from './golden-schema.js';
 import { toleranceFor, worstError } from './tolerance.js';
 
 export type CaseKind = 'cell' | 'multilayer' | 'training_step';
@@ -39,7 +45,13 @@ class Errors {
   grad = 0;
   worstName = '';
   private worstVal = -1;
-  add(kind: 'fwd' | 'grad', name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number) {
+  add(
+    kind: 'fwd' | 'grad',
+    name: string,
+    actual: ArrayLike<number>,
+    expected: ArrayLike<number>,
+    tol: number,
+  ) {
     const e = worstError(actual, expected);
     if (kind === 'fwd') this.fwd = Math.max(this.fwd, e);
     else this.grad = Math.max(this.grad, e);
@@ -79,7 +91,12 @@ function lastStep(t: GoldenTensor): number[] {
   return out;
 }
 
-async function runCell(g: GoldenCellCase, be: Backend, dtype: DType, level: KernelLevel): Promise<CaseResult> {
+async function runCell(
+  g: GoldenCellCase,
+  be: Backend,
+  dtype: DType,
+  level: KernelLevel,
+): Promise<CaseResult> {
   const tol = toleranceFor(dtype);
   const e = new Errors();
   const rnn = new MultiLayerRNN(be, {
@@ -109,14 +126,20 @@ async function runCell(g: GoldenCellCase, be: Backend, dtype: DType, level: Kern
     e.add('grad', 'grad h0', gr.h0.data, g.grads.h0.data, tol.gradient);
     if (g.grads.c0) e.add('grad', 'grad c0', at(gr.c0), g.grads.c0.data, tol.gradient);
     const grads = await rnn.getGradients();
-    for (const [k, v] of Object.entries(g.grads.params)) e.add('grad', `grad ${k}`, at(grads[`cells.0.${k}`]), v.data, tol.gradient);
+    for (const [k, v] of Object.entries(g.grads.params))
+      e.add('grad', `grad ${k}`, at(grads[`cells.0.${k}`]), v.data, tol.gradient);
   } finally {
     rnn.dispose();
   }
   return finish({ id: g.id, kind: 'cell', cell: g.cell, level }, dtype, e);
 }
 
-async function runMultiLayer(g: GoldenMultiLayerCase, be: Backend, dtype: DType, level: KernelLevel): Promise<CaseResult> {
+async function runMultiLayer(
+  g: GoldenMultiLayerCase,
+  be: Backend,
+  dtype: DType,
+  level: KernelLevel,
+): Promise<CaseResult> {
   const tol = toleranceFor(dtype);
   const e = new Errors();
   const make = (returnSequences: boolean) =>
@@ -147,7 +170,8 @@ async function runMultiLayer(g: GoldenMultiLayerCase, be: Backend, dtype: DType,
     e.add('grad', 'grad h0', gr.h0.data, g.grads.h0.data, tol.gradient);
     if (g.grads.c0) e.add('grad', 'grad c0', at(gr.c0), g.grads.c0.data, tol.gradient);
     const grads = await rnn.getGradients();
-    for (const [k, v] of Object.entries(g.grads.params)) e.add('grad', `grad ${k}`, at(grads[k]), v.data, tol.gradient);
+    for (const [k, v] of Object.entries(g.grads.params))
+      e.add('grad', `grad ${k}`, at(grads[k]), v.data, tol.gradient);
 
     last.setParameters(params);
     const lo = await last.forward(cast(g.x), state);
@@ -156,7 +180,13 @@ async function runMultiLayer(g: GoldenMultiLayerCase, be: Backend, dtype: DType,
     if (g.last_only_c) {
       const nd = g.bidirectional ? 2 : 1;
       const cN = at(lo.cN);
-      e.add('fwd', 'last_only_c', cN.slice(cN.length - nd * g.batch * g.hidden_size), g.last_only_c.data, tol.forward);
+      e.add(
+        'fwd',
+        'last_only_c',
+        cN.slice(cN.length - nd * g.batch * g.hidden_size),
+        g.last_only_c.data,
+        tol.forward,
+      );
     }
   } finally {
     rnn.dispose();
@@ -165,7 +195,12 @@ async function runMultiLayer(g: GoldenMultiLayerCase, be: Backend, dtype: DType,
   return finish({ id: g.id, kind: 'multilayer', cell: g.mode, level }, dtype, e);
 }
 
-async function runTrainingStep(g: GoldenTrainingStepCase, be: Backend, dtype: DType, level: KernelLevel): Promise<CaseResult> {
+async function runTrainingStep(
+  g: GoldenTrainingStepCase,
+  be: Backend,
+  dtype: DType,
+  level: KernelLevel,
+): Promise<CaseResult> {
   const tol = toleranceFor(dtype);
   const e = new Errors();
   const model = new SequenceModel(be, {
@@ -193,7 +228,8 @@ async function runTrainingStep(g: GoldenTrainingStepCase, be: Backend, dtype: DT
       const { loss } = await model.lossAndGradients(cast(g.x), cast(g.y));
       e.add('fwd', `loss[${s}]`, [loss], [g.losses[s]], tol.forward);
       const grads = await model.getGradients();
-      for (const [k, v] of Object.entries(g.grads[s])) e.add('grad', `grad[${s}] ${k}`, at(grads[k]), v.data, tol.gradient);
+      for (const [k, v] of Object.entries(g.grads[s]))
+        e.add('grad', `grad[${s}] ${k}`, at(grads[k]), v.data, tol.gradient);
       await opt.step();
       const after = await model.getParameters();
       for (const [k, v] of Object.entries(g.params_after_step[s])) {
@@ -210,9 +246,14 @@ async function runTrainingStep(g: GoldenTrainingStepCase, be: Backend, dtype: DT
  * Every case of an oracle file at every kernel level the backend registers for its cell (or at
  * the given levels only). Each case builds its own model, so cases are independent.
  */
-export function conformanceCases(golden: GoldenFile, backendName: string, levels?: KernelLevel[]): ConformanceCase[] {
+export function conformanceCases(
+  golden: GoldenFile,
+  backendName: string,
+  levels?: KernelLevel[],
+): ConformanceCase[] {
   const out: ConformanceCase[] = [];
-  const levelsFor = (cell: CellName) => kernelLevels(backendName, cell).filter((l) => !levels || levels.includes(l));
+  const levelsFor = (cell: CellName) =>
+    kernelLevels(backendName, cell).filter((l) => !levels || levels.includes(l));
   for (const g of golden.cells) {
     for (const level of levelsFor(g.cell)) {
       out.push({ id: g.id, kind: 'cell', cell: g.cell, level, run: (be, dt) => runCell(g, be, dt, level) });
@@ -220,12 +261,24 @@ export function conformanceCases(golden: GoldenFile, backendName: string, levels
   }
   for (const g of golden.multilayer) {
     for (const level of levelsFor(g.mode)) {
-      out.push({ id: g.id, kind: 'multilayer', cell: g.mode, level, run: (be, dt) => runMultiLayer(g, be, dt, level) });
+      out.push({
+        id: g.id,
+        kind: 'multilayer',
+        cell: g.mode,
+        level,
+        run: (be, dt) => runMultiLayer(g, be, dt, level),
+      });
     }
   }
   for (const g of golden.training_step) {
     for (const level of levelsFor(g.mode)) {
-      out.push({ id: g.id, kind: 'training_step', cell: g.mode, level, run: (be, dt) => runTrainingStep(g, be, dt, level) });
+      out.push({
+        id: g.id,
+        kind: 'training_step',
+        cell: g.mode,
+        level,
+        run: (be, dt) => runTrainingStep(g, be, dt, level),
+      });
     }
   }
   return out;

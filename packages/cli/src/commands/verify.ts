@@ -1,0 +1,66 @@
+import { type DType, getBackend } from '@bistable/core';
+import { bundledGoldenPath, type CaseResult, loadGolden, runConformance } from '@bistable/core/testing';
+import type { Command } from 'commander';
+import { discoverBackends } from '../discover.js';
+import { CliError, EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { printTable } from '../table.js';
+
+interface VerifyOptions {
+  golden: string;
+  backend: string;
+  dtype?: string;
+  json?: boolean;
+}
+
+/** Runs an oracle file through a backend at every kernel level it registers; returns the results. */
+export async function verify(
+  opts: VerifyOptions,
+): Promise<{ backend: string; dtype: DType; results: CaseResult[] }> {
+  if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
+    throw new CliError(`unknown dtype '${opts.dtype}'; expected float64 or float32`, EXIT_USAGE);
+  }
+  await discoverBackends();
+  const golden = await loadGolden(opts.golden);
+  const be = await getBackend(opts.backend);
+  const dtype: DType =
+    (opts.dtype as DType | undefined) ?? (be.dtypes.includes('float64') ? 'float64' : 'float32');
+  if (!be.dtypes.includes(dtype)) {
+    throw new CliError(
+      `backend '${be.name}' does not support ${dtype}; it supports ${be.dtypes.join(', ')}`,
+      EXIT_USAGE,
+    );
+  }
+  return { backend: be.name, dtype, results: await runConformance(golden, be, dtype) };
+}
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description('check a backend against reference vectors (PyTorch oracle schema) at every kernel level')
+    .option('--golden <file>', 'oracle file', bundledGoldenPath())
+    .option('--backend <name>', "backend name, or 'auto'", 'auto')
+    .option('--dtype <dtype>', 'float64 or float32 (default: float64 where the backend supports it)')
+    .option('--json', 'print JSON')
+    .action(async (opts: VerifyOptions) => {
+      const { backend, dtype, results } = await verify(opts);
+      const failed = results.filter((r) => !r.passed);
+      if (opts.json) {
+        console.log(JSON.stringify({ backend, dtype, passed: failed.length === 0, results }, null, 2));
+      } else {
+        console.log(`verify: backend ${backend}, ${dtype}, ${opts.golden}`);
+        printTable(
+          ['case', 'level', 'forward err', 'gradient err', 'tolerance', 'result'],
+          results.map((r) => [
+            r.id,
+            String(r.level),
+            r.forwardError.toExponential(2),
+            r.gradientError.toExponential(2),
+            `${r.forwardTolerance.toExponential(0)} / ${r.gradientTolerance.toExponential(0)}`,
+            r.passed ? 'pass' : `FAIL (worst: ${r.worst})`,
+          ]),
+        );
+        console.log(`${results.length - failed.length} of ${results.length} cases within tolerance`);
+      }
+      if (failed.length > 0) process.exitCode = EXIT_FAILED;
+    });
+}

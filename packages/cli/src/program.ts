@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerBackendsCommand } from './commands/backends.js';
+import { registerVerifyCommand } from './commands/verify.js';
+
+/** The `bistable` program. Each command lives in its own file under commands/. */
+export function buildProgram(): Command {
+  const program = new Command('bistable')
+    .description('bistable recurrent cells (BRC, nBRC) with GRU and LSTM, on any backend')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerBackendsCommand(program);
+  registerVerifyCommand(program);
+  return program;
+}
