@@ -106,12 +106,22 @@ function hostSequenceKernels(
   cell: (typeof CELLS)[keyof typeof CELLS],
   step: StepKernels,
 ) {
-  const scratch = (B: number, H: number, dtype: DType): StepScratch => ({
-    ones: new HostBuffer(hostArray(B, dtype).fill(1)),
-    r: cell.gr > 0 ? be.alloc(B * cell.gr * H, dtype) : null,
-    dh: [be.alloc(B * H, dtype), be.alloc(B * H, dtype)],
-    dc: cell.hasCellState ? [be.alloc(B * H, dtype), be.alloc(B * H, dtype)] : null,
-  });
+  // scratch is reused across calls of the same size, so training steps allocate nothing here
+  const cache = new Map<string, StepScratch>();
+  const scratch = (B: number, H: number, dtype: DType): StepScratch => {
+    const key = `${B}x${H}:${dtype}`;
+    let s = cache.get(key);
+    if (!s) {
+      s = {
+        ones: new HostBuffer(hostArray(B, dtype).fill(1)),
+        r: cell.gr > 0 ? be.alloc(B * cell.gr * H, dtype) : null,
+        dh: [be.alloc(B * H, dtype), be.alloc(B * H, dtype)],
+        dc: cell.hasCellState ? [be.alloc(B * H, dtype), be.alloc(B * H, dtype)] : null,
+      };
+      cache.set(key, s);
+    }
+    return s;
+  };
   return {
     forward: (a: SequenceForwardArgs) => forwardSteps(be, cell, a, step, scratch(a.B, a.H, a.hAll.dtype)),
     backward: (a: SequenceBackwardArgs) => backwardSteps(be, cell, a, step, scratch(a.B, a.H, a.hAll.dtype)),

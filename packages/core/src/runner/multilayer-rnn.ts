@@ -339,17 +339,14 @@ export class MultiLayerRNN {
     // per-unit final-state gradient: dhN[k] plus, for the last layer, dFinal[d]
     const dhNk = this.ws.get('dhNk', BH);
     const dcNk = this.cell.hasCellState ? this.ws.get('dcNk', BH) : null;
-    const dOutBufs = this.units.map((_, k) => this.ws.get(`dOut${k}`, T * BH));
+    // gradients flowing down into layer l's outputs (the top layer's come from the caller)
+    const dOutBufs = this.units.map((_, k) => (k < L - nd ? this.ws.get(`dOut${k}`, T * BH) : null));
     for (let l = this.numLayers - 1; l >= 0; l--) {
       for (let d = 0; d < nd; d++) {
         const k = nd * l + d;
         const u = this.units[k];
         const top = l === this.numLayers - 1;
-        let dOut: DeviceBuffer | null = top ? (g.dOut?.[d] ?? null) : dOutBufs[k];
-        if (dOut && top) {
-          be.copy(dOut, 0, dOutBufs[k], 0, T * BH);
-          dOut = dOutBufs[k];
-        }
+        const dOut: DeviceBuffer | null = top ? (g.dOut?.[d] ?? null) : dOutBufs[k];
         const fin = top ? (g.dFinal?.[d] ?? null) : null;
         let dhN: DeviceBuffer | null = null;
         if (g.dhN || fin) {
@@ -367,7 +364,7 @@ export class MultiLayerRNN {
           l === 0
             ? [dx ? { buf: dx, offset: 0, accumulate: d > 0 } : null]
             : Array.from({ length: nd }, (_, j) => ({
-                buf: dOutBufs[nd * (l - 1) + j],
+                buf: dOutBufs[nd * (l - 1) + j]!,
                 offset: 0,
                 accumulate: d > 0,
               }));
