@@ -11,23 +11,58 @@ export {
   registerKernel,
 } from './backend/registry.js';
 export type * from './backend/types.js';
-export { BRC, CELL_NAMES, CELLS, type CellSpec, cellSpec, GRU, type InitSpec, LSTM, nBRC, type ParamSpec } from './cells/index.js';
+export {
+  BRC,
+  CELL_NAMES,
+  CELLS,
+  type CellSpec,
+  cellSpec,
+  GRU,
+  type InitSpec,
+  LSTM,
+  nBRC,
+  type ParamSpec,
+} from './cells/index.js';
 export { sigmoid } from './cells/spec.js';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type CheckpointModel,
+  captureCheckpoint,
+  configMismatch,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  type ModelConfig,
+  modelConfig,
+  readCheckpoint,
+  readFileBytes,
+  restoreCheckpoint,
+  saveCheckpoint,
+  sha256Hex,
+  writeFileAtomic,
+} from './checkpoint/index.js';
 export { constant, initParam, orthogonal, uniform, xavierUniform } from './init/initializers.js';
 export { Rng } from './init/rng.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
 export { mseLoss } from './loss/mse.js';
 export { Linear } from './models/linear.js';
-export { type LossKind, type Readout, SequenceModel, type SequenceModelOptions } from './models/sequence-model.js';
+export {
+  type LossKind,
+  type Readout,
+  SequenceModel,
+  type SequenceModelOptions,
+} from './models/sequence-model.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { adamHost } from './optim/adam-math.js';
 export type { Optimizer, OptimizerState, ParameterSource } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { type HostTensor, packNamed, unpackNamed } from './params/named.js';
 export { checkTensor, type TensorLike } from './params/validate.js';
+export { ReferenceBackend, registerReferenceBackend } from './reference/backend.js';
 export { gemmHost, type HostGemm } from './reference/gemm.js';
 export { dataOf, HostBuffer, hostArray } from './reference/host-buffer.js';
-export { ReferenceBackend, registerReferenceBackend } from './reference/backend.js';
 export { Cell } from './runner/cell.js';
 export {
   MultiLayerRNN,

@@ -1,0 +1,49 @@
+import type { HostArray, Rng } from '../src/index.js';
+
+/** A seeded tensor with entries N(0,1)·scale. */
+export function randn(rng: Rng, shape: number[], scale = 1): { shape: number[]; data: Float64Array } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.normal() * scale;
+  return { shape, data };
+}
+
+/** Swaps the first two axes of a [A, B, F] tensor. */
+export function swap01(t: { shape: readonly number[]; data: ArrayLike<number> }): {
+  shape: number[];
+  data: Float64Array;
+} {
+  const [A, B, F] = t.shape;
+  const out = new Float64Array(A * B * F);
+  for (let a = 0; a < A; a++) {
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) out[(b * A + a) * F + f] = t.data[(a * B + b) * F + f];
+    }
+  }
+  return { shape: [B, A, F], data: out };
+}
+
+/** Worst |a − b| / max(1, |b|). */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let w = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
+    if (!(e <= w)) w = Number.isNaN(e) ? Number.POSITIVE_INFINITY : e;
+  }
+  return w;
+}
+
+/** Bit-level equality of two float arrays of the same kind (NaN payloads and signed zeros included). */
+export function sameBits(a: HostArray, b: HostArray): boolean {
+  if (a.constructor !== b.constructor || a.length !== b.length) return false;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return x.every((v, i) => v === y[i]);
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
