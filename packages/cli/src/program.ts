@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { registerBackendsCommand } from './commands/backends.js';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerPlotCommand } from './commands/plot.js';
+import { registerReproduceCommand } from './commands/reproduce.js';
+import { registerTrainCommand } from './commands/train.js';
 import { registerVerifyCommand } from './commands/verify.js';
 
 /** The `bistable` program. Each command lives in its own file under commands/. */
@@ -11,5 +15,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerBackendsCommand(program);
   registerVerifyCommand(program);
+  registerTrainCommand(program);
+  registerReproduceCommand(program);
+  registerPlotCommand(program);
+  registerBenchCommand(program);
   return program;
 }

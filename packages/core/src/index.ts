@@ -12,6 +12,14 @@ export {
 } from './backend/registry.js';
 export type * from './backend/types.js';
 export {
+  type BenchOptions,
+  type BenchResult,
+  benchTraining,
+  inferenceMultiplyAdds,
+  type TimingStats,
+  trainingMultiplyAdds,
+} from './bench/index.js';
+export {
   BRC,
   CELL_NAMES,
   CELLS,
@@ -43,6 +51,8 @@ export {
   sha256Hex,
   writeFileAtomic,
 } from './checkpoint/index.js';
+export { CpuBackend, type CpuBackendOptions } from './cpu/backend.js';
+export { CPU_PRIORITY, registerCpuBackend } from './cpu/register.js';
 export { constant, initParam, orthogonal, uniform, xavierUniform } from './init/initializers.js';
 export { Rng } from './init/rng.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
@@ -76,7 +86,9 @@ export { type FeaturePart, packedLengths, RecurrentUnit } from './runner/recurre
 export { backwardSteps, forwardSteps, type StepDriver, type StepScratch, slots } from './runner/step-loop.js';
 export { Workspace } from './runner/workspace.js';
 
+import { registerCpuBackend } from './cpu/register.js';
 import { registerReferenceBackend } from './reference/backend.js';
 
 // core always carries its reference backend
 registerReferenceBackend();
+registerCpuBackend();

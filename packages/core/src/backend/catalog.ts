@@ -11,6 +11,11 @@ export const BACKEND_CATALOG: readonly CatalogEntry[] = [
     packageName: '@bistable/core',
     requires: 'nothing (plain TypeScript, float64 and float32)',
   },
+  {
+    name: 'cpu',
+    packageName: '@bistable/core',
+    requires: 'WebAssembly with SIMD (Node ≥ 16.4, current browsers); worker threads on Node',
+  },
   { name: 'tfjs-cpu', packageName: '@bistable/backend-tfjs', requires: '@tensorflow/tfjs-core' },
   { name: 'tfjs-wasm', packageName: '@bistable/backend-tfjs', requires: '@tensorflow/tfjs-backend-wasm' },
   {

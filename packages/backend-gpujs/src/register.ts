@@ -1,0 +1,83 @@
+import {
+  BackendUnavailableError,
+  CELL_NAMES,
+  type CellName,
+  type DeviceBuffer,
+  registerBackend,
+  registerKernel,
+  type SequenceBackwardArgs,
+  type SequenceForwardArgs,
+  type StepBackwardArgs,
+  type StepForwardArgs,
+} from '@bistable/core';
+import { GpujsBackend, ownerOf } from './backend.js';
+import { openGpu } from './detect.js';
+import { firstLine } from './gpujs/load.js';
+import { GPUJS_VARIANTS, type GpujsVariant } from './variants.js';
+
+/**
+ * Opens gpu.js in the variant's mode and proves it computes: a small GEMM must come back right,
+ * so `auto` never settles on a mode that loads but cannot run.
+ */
+export async function createGpujsBackend(variant: GpujsVariant): Promise<GpujsBackend> {
+  const gpu = await openGpu(variant.name, variant.mode);
+  const be = new GpujsBackend(variant, gpu);
+  try {
+    const a = be.alloc(6, 'float32');
+    const b = be.alloc(6, 'float32');
+    const c = be.alloc(4, 'float32');
+    be.write(a, [1, 2, 3, 4, 5, 6]);
+    be.write(b, [1, 0.5, -1, 2, 0.25, -2]);
+    be.gemm({ transA: false, transB: false, m: 2, n: 2, k: 3, alpha: 1, beta: 0, a, aOffset: 0, lda: 3, b, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2 });
+    const got = Array.from(await be.read(c));
+    const want = [-0.25, -1.5, 0.5, 0];
+    if (got.some((v, i) => Math.abs(v - want[i]) > 1e-5)) {
+      throw new Error(`a 2×3 by 3×2 test product came back as [${got.join(', ')}], expected [${want.join(', ')}]`);
+    }
+    for (const x of [a, b, c]) be.dispose(x);
+  } catch (err) {
+    be.destroy();
+    if (err instanceof BackendUnavailableError) throw err;
+    throw new BackendUnavailableError(variant.name, `gpu.js mode '${variant.mode}' failed its self-test: ${firstLine(err)}`);
+  }
+  return be;
+}
+
+function stepKernels(cell: CellName) {
+  return {
+    forward: (a: StepForwardArgs<DeviceBuffer>) => ownerOf(a.hPrev).stepForward(cell, a),
+    backward: (a: StepBackwardArgs<DeviceBuffer>) => ownerOf(a.dhCarry).stepBackward(cell, a),
+  };
+}
+
+function sequenceKernels(cell: CellName) {
+  return {
+    forward: (a: SequenceForwardArgs) => ownerOf(a.hAll).sequenceForward(cell, a),
+    backward: (a: SequenceBackwardArgs) => ownerOf(a.hAll).sequenceBackward(cell, a),
+  };
+}
+
+/** Registers one variant (lazy: nothing loads until the backend is asked for) with its kernels. */
+export function registerGpujsBackend(variant: GpujsVariant): void {
+  registerBackend({
+    name: variant.name,
+    priority: variant.priority,
+    init: () => createGpujsBackend(variant),
+    description: variant.description,
+  });
+  for (const cell of CELL_NAMES) {
+    registerKernel({ backendName: variant.name, cell, level: 2, kernels: stepKernels(cell) });
+    if (variant.sequenceKernels) {
+      registerKernel({ backendName: variant.name, cell, level: 3, kernels: sequenceKernels(cell) });
+    }
+  }
+}
+
+let registered = false;
+
+/** Registers gpujs-webgpu, gpujs-headlessgl, gpujs-webasm and gpujs-cpu. Idempotent. */
+export function registerGpujsBackends(): void {
+  if (registered) return;
+  registered = true;
+  for (const v of GPUJS_VARIANTS) registerGpujsBackend(v);
+}

@@ -1,0 +1,159 @@
+import { CELL_NAMES, CELLS, type CellName, type DeviceBuffer, getBackend, getKernel, probeBackend } from '@bistable/core';
+import { describe, expect, it } from 'vitest';
+import type { GpujsBackend } from '../src/index.js';
+import { CPU_RESIDENT } from './helpers.js';
+
+/**
+ * The fused kernels against core's own cell math (cells/*.ts, in float64) on one step, with
+ * pre-activations up to ±40: saturated gates must come out finite and exact, where exp-based
+ * textbook forms overflow to NaN in float32.
+ */
+const B = 3;
+const H = 5;
+const PAD = 7; // every block sits at an offset, as inside core's sequence buffers
+
+function rnd(n: number, scale: number, seed: number): Float64Array {
+  let s = seed;
+  return Float64Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return ((s / 2147483648) * 2 - 1) * scale;
+  });
+}
+
+function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string) {
+  expect(got.length, what).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
+  expect(worst, what).toBeLessThan(2e-6);
+}
+
+async function setup(be: GpujsBackend, data: Record<string, Float64Array>) {
+  const bufs: Record<string, DeviceBuffer> = {};
+  for (const [k, v] of Object.entries(data)) {
+    bufs[k] = be.alloc(v.length + 2 * PAD, 'float32');
+    // core passes pw and dPw without offsets: they are whole parameter buffers
+    be.write(bufs[k], Float32Array.from(v), k === 'pw' || k === 'dPw' ? 0 : PAD);
+  }
+  return bufs;
+}
+
+const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+
+// the GPU modes join where they run (xvfb-run for headlessgl, a Vulkan adapter for webgpu)
+const gpus: string[] = [];
+for (const n of ['gpujs-headlessgl', 'gpujs-webgpu']) if ((await probeBackend(n)).ok) gpus.push(n);
+
+describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step kernels on %s', (name) => {
+  for (const cell of CELL_NAMES) {
+    it(`${cell}: forward and backward match core's math, saturated gates included`, async () => {
+      const be = (await getBackend(name)) as GpujsBackend;
+      const spec = CELLS[cell as CellName];
+      const BH = B * H;
+      const x = {
+        p: f32(rnd(BH * spec.gx, 40, 1)),
+        r: f32(rnd(Math.max(1, BH * spec.gr), 40, 2)),
+        pw: f32(rnd(Math.max(1, H * spec.npw), 2, 3)),
+        hPrev: f32(rnd(BH, 1, 4)),
+        cPrev: f32(rnd(BH, 5, 5)),
+      };
+      const want = { h: new Float64Array(BH), c: new Float64Array(BH), cache: new Float64Array(BH * spec.cacheWidth) };
+      spec.forward({
+        B, H, p: x.p, pOff: 0, r: x.r, rOff: 0, pw: x.pw, hPrev: x.hPrev, hPrevOff: 0, cPrev: x.cPrev, cPrevOff: 0,
+        hOut: want.h, hOutOff: 0, cOut: want.c, cOutOff: 0, cache: want.cache, cacheOff: 0,
+      });
+      const d = await setup(be, { ...x, h: want.h, c: want.c, cache: want.cache });
+      await be.stepForward(cell, {
+        B, H, p: d.p, pOff: PAD, r: spec.gr ? d.r : null, rOff: PAD, pw: spec.npw ? d.pw : null, hPrev: d.hPrev,
+        hPrevOff: PAD, cPrev: spec.hasCellState ? d.cPrev : null, cPrevOff: PAD, hOut: d.h, hOutOff: PAD,
+        cOut: spec.hasCellState ? d.c : null, cOutOff: PAD, cache: d.cache, cacheOff: PAD,
+      });
+      close(await be.read(d.h, PAD, BH), want.h, 'h');
+      close(await be.read(d.cache, PAD, BH * spec.cacheWidth), want.cache, 'cache');
+      if (spec.hasCellState) close(await be.read(d.c, PAD, BH), want.c, 'c');
+
+      for (const withOut of [true, false]) {
+        const g = {
+          dOut: f32(rnd(BH, 1, 6)),
+          dh: f32(rnd(BH, 1, 7)),
+          dc: f32(rnd(BH, 1, 8)),
+          dPw: f32(rnd(Math.max(1, H * spec.npw), 1, 9)),
+        };
+        const w = {
+          dP: new Float64Array(BH * spec.gx),
+          dR: new Float64Array(Math.max(1, BH * spec.gr)),
+          dhPrev: new Float64Array(BH),
+          dcPrev: new Float64Array(BH),
+          dPw: g.dPw.slice(),
+        };
+        const cache32 = f32(want.cache);
+        spec.backward({
+          B, H, dOut: withOut ? g.dOut : null, dOutOff: 0, dhCarry: g.dh, dhCarryOff: 0, dcCarry: g.dc, dcCarryOff: 0,
+          cache: cache32, cacheOff: 0, hPrev: x.hPrev, hPrevOff: 0, cPrev: x.cPrev, cPrevOff: 0, pw: x.pw,
+          dP: w.dP, dPOff: 0, dR: w.dR, dROff: 0, dhPrev: w.dhPrev, dhPrevOff: 0, dcPrev: w.dcPrev, dcPrevOff: 0, dPw: w.dPw,
+        });
+        const gd = await setup(be, { ...g, dP: w.dP, dR: w.dR, dhPrev: w.dhPrev, dcPrev: w.dcPrev });
+        await be.stepBackward(cell, {
+          B, H, dOut: withOut ? gd.dOut : null, dOutOff: PAD, dhCarry: gd.dh, dhCarryOff: PAD,
+          dcCarry: spec.hasCellState ? gd.dc : null, dcCarryOff: PAD, cache: d.cache, cacheOff: PAD, hPrev: d.hPrev,
+          hPrevOff: PAD, cPrev: spec.hasCellState ? d.cPrev : null, cPrevOff: PAD, pw: spec.npw ? d.pw : null,
+          dP: gd.dP, dPOff: PAD, dR: spec.gr ? gd.dR : null, dROff: PAD, dhPrev: gd.dhPrev, dhPrevOff: PAD,
+          dcPrev: spec.hasCellState ? gd.dcPrev : null, dcPrevOff: PAD, dPw: spec.npw ? gd.dPw : null,
+        });
+        const tag = withOut ? 'with dOut' : 'without dOut';
+        close(await be.read(gd.dP, PAD, BH * spec.gx), w.dP, `dP ${tag}`);
+        if (spec.gr) close(await be.read(gd.dR, PAD, BH * spec.gr), w.dR, `dR ${tag}`);
+        close(await be.read(gd.dhPrev, PAD, BH), w.dhPrev, `dhPrev ${tag}`);
+        if (spec.hasCellState) close(await be.read(gd.dcPrev, PAD, BH), w.dcPrev, `dcPrev ${tag}`);
+        if (spec.npw) close(await be.read(gd.dPw, 0, H * spec.npw), w.dPw, `dPw ${tag}`);
+        for (const b of Object.values(gd)) be.dispose(b);
+      }
+      for (const b of Object.values(d)) be.dispose(b);
+    });
+  }
+});
+
+describe.each([CPU_RESIDENT.name, ...gpus])('level 3 on %s', (name) => {
+  for (const cell of CELL_NAMES) {
+    it(`${cell}: the fused sequence forward matches core's step loop on the reference backend`, async () => {
+      const spec = CELLS[cell];
+      const T = 3;
+      const BH = B * H;
+      const host = {
+        p: f32(rnd(T * BH * spec.gx, 40, 11)),
+        wh: f32(rnd(Math.max(1, H * spec.gr * H), 1, 12)),
+        bh: f32(rnd(Math.max(1, spec.gr * H), 1, 13)),
+        pw: f32(rnd(Math.max(1, spec.npw * H), 2, 14)),
+        hAll: f32(rnd((T + 1) * BH, 1, 15)),
+        cAll: f32(rnd((T + 1) * BH, 3, 16)),
+        cache: new Float64Array(T * BH * spec.cacheWidth),
+      };
+      const results = [];
+      for (const [beName, dtype] of [['reference', 'float64'], [name, 'float32']] as const) {
+        const be = await getBackend(beName);
+        const buf = (a: Float64Array) => {
+          const b = be.alloc(a.length, dtype);
+          be.write(b, dtype === 'float32' ? Float32Array.from(a) : a);
+          return b;
+        };
+        const d = Object.fromEntries(Object.entries(host).map(([k, v]) => [k, buf(v)]));
+        for (const reverse of [false, true]) {
+          await getKernel(beName, cell, 3)!.forward({
+            T, B, H, reverse, p: d.p, wh: spec.gr ? d.wh : null, bh: spec.hasBh ? d.bh : null, pw: spec.npw ? d.pw : null,
+            hAll: d.hAll, cAll: spec.hasCellState ? d.cAll : null, cache: d.cache,
+          });
+          results.push({
+            hAll: await be.read(d.hAll),
+            cAll: await be.read(d.cAll),
+            cache: await be.read(d.cache),
+          });
+        }
+        for (const b of Object.values(d)) be.dispose(b);
+      }
+      for (let i = 0; i < 2; i++) {
+        close(results[2 + i].hAll, results[i].hAll, `hAll (reverse ${i === 1})`);
+        close(results[2 + i].cache, results[i].cache, `cache (reverse ${i === 1})`);
+        if (spec.hasCellState) close(results[2 + i].cAll, results[i].cAll, `cAll (reverse ${i === 1})`);
+      }
+    });
+  }
+});

@@ -1,0 +1,153 @@
+import {
+  type AdamArgs,
+  type Backend,
+  type DeviceBuffer,
+  type DType,
+  type GemmArgs,
+  type HostArray,
+  InputError,
+} from '@bistable/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { adamOnTensors } from './adam.js';
+import { assign, range, type TensorOwner, TfjsBuffer, tfjsBuffer } from './buffer.js';
+import { gemmOnTensors } from './gemm.js';
+import { registerFusedStepKernels } from './kernels/fused-step.js';
+import { registerStridedKernels } from './kernels/strided.js';
+
+// tfjs kernels for tfjs-cpu and tfjs-wasm (see kernels/host-kernels.ts); harmless elsewhere
+registerStridedKernels();
+registerFusedStepKernels();
+
+/**
+ * A bistable backend on one tfjs backend (`cpu`, `wasm`, `webgpu`, `tensorflow`). tfjs keeps a
+ * single active backend per process, so every method first makes this backend's tfjs backend the
+ * active one: several bistable tfjs backends can then be used in turn, and each keeps its
+ * tensors on its own tfjs backend. All work inside a method is synchronous, so nothing can switch
+ * the active backend half-way through.
+ */
+export class TfjsBackend implements Backend, TensorOwner {
+  readonly dtypes: readonly DType[] = ['float32'];
+  private readonly live = new Set<TfjsBuffer>();
+
+  constructor(
+    readonly name: string,
+    readonly tfName: string,
+    /** Device-specific replacements for the generic tfjs-op implementations (e.g. a WGSL Adam). */
+    private readonly ops: { adam?: (a: AdamArgs) => void } = {},
+  ) {}
+
+  /** Makes `tfName` tfjs's active backend (synchronous once that backend is initialised). */
+  activate(): void {
+    if (tf.getBackend() === this.tfName) return;
+    // an initialised backend switches synchronously; the promise only carries failures
+    tf.setBackend(this.tfName).catch(() => {});
+    if (tf.getBackend() !== this.tfName || tf.findBackend(this.tfName) === null) {
+      throw new Error(`tfjs backend '${this.tfName}' of '${this.name}' is not initialised`);
+    }
+  }
+
+  release(buf: TfjsBuffer): void {
+    this.live.delete(buf);
+  }
+
+  /** Buffers allocated and not yet disposed. */
+  get liveBuffers(): number {
+    return this.live.size;
+  }
+
+  private own(buf: DeviceBuffer): TfjsBuffer {
+    const b = tfjsBuffer(buf);
+    if (b.owner !== this)
+      throw new TypeError(`buffer belongs to backend '${b.owner.name}', not '${this.name}'`);
+    return b;
+  }
+
+  alloc(length: number, dtype: DType): DeviceBuffer {
+    if (dtype !== 'float32') {
+      throw new InputError(
+        `backend '${this.name}' supports float32 only (tfjs has no float64), got ${dtype}`,
+      );
+    }
+    if (!Number.isInteger(length) || length < 0)
+      throw new InputError(`buffer length must be a whole number, got ${length}`);
+    this.activate();
+    const buf = new TfjsBuffer(this, tf.zeros([length], 'float32'));
+    this.live.add(buf);
+    return buf;
+  }
+
+  write(buf: DeviceBuffer, data: ArrayLike<number>, offset = 0): void {
+    const b = this.own(buf);
+    this.activate();
+    // always a copy: tfjs-cpu keeps the array it is given, and callers reuse theirs
+    assign(b, offset, tf.tensor1d(Float32Array.from(data), 'float32'));
+  }
+
+  async read(buf: DeviceBuffer, offset = 0, length?: number, out?: HostArray): Promise<HostArray> {
+    const b = this.own(buf);
+    const n = length ?? b.length - offset;
+    this.activate();
+    const t = range(b, offset, n);
+    let data: Float32Array;
+    try {
+      data = (await t.data()) as Float32Array;
+    } finally {
+      t.dispose();
+    }
+    // tfjs-cpu hands back its own storage: copy so callers may mutate what they get
+    const result = out ?? new Float32Array(n);
+    result.set(data.length === n ? data : data.subarray(0, n));
+    return result;
+  }
+
+  fill(buf: DeviceBuffer, value: number, offset = 0, length?: number): void {
+    const b = this.own(buf);
+    const n = length ?? b.length - offset;
+    this.activate();
+    assign(b, offset, tf.fill([n], value, 'float32'));
+  }
+
+  copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, length: number): void {
+    const s = this.own(src);
+    const d = this.own(dst);
+    this.activate();
+    assign(
+      d,
+      dstOffset,
+      tf.tidy(() => range(s, srcOffset, length)),
+    );
+  }
+
+  dispose(buf: DeviceBuffer): void {
+    this.own(buf).dispose();
+  }
+
+  gemm(g: GemmArgs): void {
+    this.own(g.a);
+    this.own(g.b);
+    this.own(g.c);
+    this.activate();
+    gemmOnTensors(g);
+  }
+
+  adam(a: AdamArgs): void {
+    for (const b of [a.param, a.grad, a.m, a.v]) this.own(b);
+    this.activate();
+    (this.ops.adam ?? adamOnTensors)(a);
+  }
+
+  /** Waits for queued work: reading back any fresh tensor does, on every tfjs backend. */
+  async sync(): Promise<void> {
+    this.activate();
+    const t = tf.zeros([1]);
+    try {
+      await t.data();
+    } finally {
+      t.dispose();
+    }
+  }
+
+  destroy(): void {
+    for (const b of [...this.live]) b.dispose();
+  }
+}

@@ -1,0 +1,15 @@
+import { BackendUnavailableError } from '@bistable/core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { TfjsBackend } from '../backend.js';
+
+/** tfjs's plain JavaScript backend: always available. */
+export async function initTfjsCpu(): Promise<TfjsBackend> {
+  if (!(await tf.setBackend('cpu')))
+    throw new BackendUnavailableError('tfjs-cpu', "tfjs's 'cpu' backend did not start");
+  // tfjs-cpu prints an install banner for tfjs-node on its first write in Node; `bistable
+  // backends` already tells users which backends they can add, so the banner is only noise
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && cpu.firstUse === true) cpu.firstUse = false;
+  return new TfjsBackend('tfjs-cpu', 'cpu');
+}

@@ -1,0 +1,119 @@
+import {
+  type Backend,
+  CELL_NAMES,
+  type CellName,
+  registerBackend,
+  registerKernel,
+  type SequenceBackwardArgs,
+  type SequenceForwardArgs,
+  type StepKernels,
+} from '@bistable/core';
+
+/** The bistable backends this package provides, in order of preference for `auto`. */
+export interface TfjsBackendInfo {
+  name: 'tfjs-node-gpu' | 'tfjs-webgpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
+  /** The tfjs backend underneath (tf.getBackend() while it works). */
+  tfjsBackend: string;
+  priority: number;
+  description: string;
+}
+
+export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
+  {
+    name: 'tfjs-node-gpu',
+    tfjsBackend: 'tensorflow',
+    priority: 60,
+    description:
+      'libtensorflow on an NVIDIA GPU (optional peer @tensorflow/tfjs-node-gpu; CUDA 11.2, cuDNN 8.1)',
+  },
+  {
+    name: 'tfjs-webgpu',
+    tfjsBackend: 'webgpu',
+    priority: 50,
+    description:
+      'tfjs-backend-webgpu with fused WGSL kernels (browser WebGPU, or the webgpu package in Node)',
+  },
+  {
+    name: 'tfjs-node',
+    tfjsBackend: 'tensorflow',
+    priority: 40,
+    description: 'libtensorflow on the CPU (optional peer @tensorflow/tfjs-node)',
+  },
+  {
+    name: 'tfjs-wasm',
+    tfjsBackend: 'wasm',
+    priority: 30,
+    description: 'tfjs-backend-wasm (XNNPACK WebAssembly); float32',
+  },
+  {
+    name: 'tfjs-cpu',
+    tfjsBackend: 'cpu',
+    priority: 10,
+    description: 'tfjs-backend-cpu (plain JavaScript); float32',
+  },
+];
+
+type KernelsModule = typeof import('./kernels/index.js');
+
+/** Loaded by the first init: any call that reaches a kernel holds buffers, hence an init ran. */
+let kernels: KernelsModule | null = null;
+
+function loaded(): KernelsModule {
+  if (!kernels) throw new Error('a tfjs kernel ran before its backend was initialised');
+  return kernels;
+}
+
+async function init(name: TfjsBackendInfo['name']): Promise<Backend> {
+  kernels ??= await import('./kernels/index.js');
+  switch (name) {
+    case 'tfjs-cpu':
+      return (await import('./init/tfjs-cpu.js')).initTfjsCpu();
+    case 'tfjs-wasm':
+      return (await import('./init/tfjs-wasm.js')).initTfjsWasm();
+    case 'tfjs-webgpu':
+      return (await import('./init/tfjs-webgpu.js')).initTfjsWebgpu();
+    case 'tfjs-node':
+    case 'tfjs-node-gpu':
+      return (await import('./init/tfjs-node.js')).initTfjsNode(name);
+  }
+}
+
+/** Kernel objects that defer to the tfjs-op kernels, which load with the first backend. */
+function lazyStep(cell: CellName): StepKernels {
+  return {
+    forward: (a) => loaded().stepKernels(cell).forward(a),
+    backward: (a) => loaded().stepKernels(cell).backward(a),
+  };
+}
+
+function lazySequence(cell: CellName) {
+  return {
+    forward: (a: SequenceForwardArgs) => loaded().sequenceKernels(cell).forward(a),
+    backward: (a: SequenceBackwardArgs) => loaded().sequenceKernels(cell).backward(a),
+  };
+}
+
+let registered = false;
+
+/**
+ * Registers every tfjs backend with core (idempotent; importing the package does it). Nothing
+ * heavy loads here: tfjs itself loads when a backend is first asked for with getBackend(name),
+ * and a backend whose init fails is skipped by `auto`. Level 2 and 3 kernels written in tfjs ops
+ * are registered for every name; tfjs-webgpu's init replaces them with fused WGSL ones.
+ */
+export function registerTfjsBackends(): void {
+  if (registered) return;
+  registered = true;
+  for (const info of TFJS_BACKENDS) {
+    for (const cell of CELL_NAMES) {
+      registerKernel({ backendName: info.name, cell, level: 2, kernels: lazyStep(cell) });
+      registerKernel({ backendName: info.name, cell, level: 3, kernels: lazySequence(cell) });
+    }
+    registerBackend({
+      name: info.name,
+      priority: info.priority,
+      init: () => init(info.name),
+      description: info.description,
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import type { AdamArgs, DeviceBuffer, DType, GemmArgs } from '@bistable/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { TfjsBackend } from '../backend.js';
+import { TfjsBuffer, tfjsBuffer } from '../buffer.js';
+import { webgpuAdam } from './adam-kernel.js';
+import { webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
+import { wgslRunner } from './runner.js';
+
+/**
+ * The tfjs-webgpu backend with its arithmetic in WGSL. The generic tfjs backend expresses a GEMM
+ * into part of a buffer, a copy or a fill as several tfjs ops that rebuild whole tensors; here each
+ * is one dispatch that writes in place, and Adam is one dispatch per parameter buffer. Buffers
+ * remain plain tfjs tensors (write, read and dispose are tfjs's), but they are born on the device:
+ * no host array of zeros is made and uploaded for them.
+ */
+export class WebgpuTfjsBackend extends TfjsBackend {
+  private readonly born = new Set<TfjsBuffer>();
+
+  constructor(name = 'tfjs-webgpu') {
+    super(name, 'webgpu');
+  }
+
+  private mine(...bufs: DeviceBuffer[]): void {
+    for (const b of bufs) {
+      const owner = tfjsBuffer(b).owner;
+      if (owner !== this)
+        throw new TypeError(`buffer belongs to backend '${owner.name}', not '${this.name}'`);
+    }
+  }
+
+  override alloc(length: number, dtype: DType): DeviceBuffer {
+    // bad arguments and empty buffers take the generic path, which checks and reports them
+    if (dtype !== 'float32' || !Number.isInteger(length) || length <= 0) return super.alloc(length, dtype);
+    const runner = wgslRunner();
+    const info = runner.be.makeTensorInfo([length], 'float32');
+    const t = tf.engine().makeTensorFromTensorInfo(info, tf.findBackend('webgpu')!) as tf.Tensor1D;
+    const buf = new TfjsBuffer(this, t);
+    this.born.add(buf);
+    // a fresh WebGPU buffer is zeroed, but tfjs hands out pooled ones
+    webgpuFill(buf, 0, 0, length);
+    return buf;
+  }
+
+  override release(buf: TfjsBuffer): void {
+    if (!this.born.delete(buf)) super.release(buf);
+  }
+
+  override get liveBuffers(): number {
+    return super.liveBuffers + this.born.size;
+  }
+
+  override gemm(g: GemmArgs): void {
+    this.mine(g.a, g.b, g.c);
+    webgpuGemm(g);
+  }
+
+  override copy(
+    src: DeviceBuffer,
+    srcOffset: number,
+    dst: DeviceBuffer,
+    dstOffset: number,
+    length: number,
+  ): void {
+    this.mine(src, dst);
+    webgpuCopy(src, srcOffset, dst, dstOffset, length);
+  }
+
+  override fill(buf: DeviceBuffer, value: number, offset = 0, length?: number): void {
+    this.mine(buf);
+    webgpuFill(buf, value, offset, length ?? buf.length - offset);
+  }
+
+  override adam(a: AdamArgs): void {
+    this.mine(a.param, a.grad, a.m, a.v);
+    webgpuAdam(a);
+  }
+
+  /**
+   * Waits for the device. (Reading back a fresh tfjs tensor does not: tfjs-backend-webgpu keeps
+   * small new tensors on the host, so their data() returns at once.)
+   */
+  override async sync(): Promise<void> {
+    await wgslRunner().sync();
+  }
+
+  override destroy(): void {
+    for (const b of [...this.born]) b.dispose();
+    super.destroy();
+  }
+}

@@ -1,0 +1,246 @@
+/// <reference types="@webgpu/types" />
+import type { DeviceBuffer } from '@bistable/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { tfjsBuffer } from '../buffer.js';
+import { type WebgpuInternals, webgpuInternals } from './tfjs-internals.js';
+import { WGSL_MATH } from './wgsl-common.js';
+
+/** A kernel operand: a bistable buffer (a tfjs tensor underneath) or a private scratch buffer. */
+export type Operand = DeviceBuffer | GPUBuffer;
+
+export interface Role {
+  name: string;
+  /** null: absent optional operand; the kernel's code must not name it. */
+  buf: Operand | null;
+  write: boolean;
+}
+
+export interface UniformField {
+  name: string;
+  type: 'u32' | 'f32';
+  value: number;
+}
+
+export interface KernelSpec {
+  /** Identifies the generated code (cell, sizes, variant); the binding pattern is appended here. */
+  key: string;
+  roles: Role[];
+  uniforms: UniformField[];
+  /** Workgroups to launch; counts beyond the per-dimension limit fold into y (see FLAT_INDEX). */
+  workgroups: number;
+  /** WGSL with the entry point `main`, given the variable name bound to each present role. */
+  code: (v: Readonly<Record<string, string>>) => string;
+  /** Submit right after this dispatch, so the device starts on long kernels at once. */
+  flush?: boolean;
+}
+
+export interface DispatchStats {
+  dispatches: number;
+  pipelines: number;
+  copiesOnWrite: number;
+}
+
+const isGpuBuffer = (o: Operand): o is GPUBuffer => !('dtype' in o);
+
+/**
+ * Records fused kernels into tfjs-backend-webgpu's own command stream, so they interleave in
+ * order with tfjs ops (GEMMs) on the same buffers without any synchronisation.
+ *
+ * Kernels write their outputs in place. tfjs treats tensors as immutable, so before a write the
+ * runner makes sure the tensor behind the buffer is exclusively owned (copy on write when two
+ * tensors share its storage) and drops any host copy tfjs cached when it was last read.
+ */
+export class WgslRunner {
+  readonly device: GPUDevice;
+  readonly stats: DispatchStats = { dispatches: 0, pipelines: 0, copiesOnWrite: 0 };
+  readonly errors: string[] = [];
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly scratchBufs = new Map<string, GPUBuffer>();
+  private readonly submitBatch: number;
+  private readonly maxGroupsPerDim: number;
+
+  constructor(readonly be: WebgpuInternals) {
+    this.device = be.device;
+    this.submitBatch = tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
+    this.maxGroupsPerDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    // Dawn reports shader and validation errors asynchronously; keep them for tests and sync()
+    this.device.addEventListener('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      if (this.errors.length < 20) this.errors.push(msg);
+    });
+  }
+
+  get workgroupStorageBytes(): number {
+    return this.device.limits.maxComputeWorkgroupStorageSize;
+  }
+
+  /** A private device buffer of at least `floats` values, reused across calls under `name`. */
+  scratch(name: string, floats: number): GPUBuffer {
+    const bytes = Math.max(4, floats * 4);
+    const have = this.scratchBufs.get(name);
+    if (have && have.size >= bytes) return have;
+    // the old one may still be referenced by recorded work: let it go, never destroy it here
+    const buf = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.scratchBufs.set(name, buf);
+    return buf;
+  }
+
+  /** The GPU buffer behind a bistable buffer, made safe to write in place when `write`. */
+  private resolve(buf: DeviceBuffer, write: boolean): GPUBuffer {
+    const be = this.be;
+    const tb = tfjsBuffer(buf);
+    let t = tb.tensor;
+    let data = be.tensorMap.get(t.dataId);
+    if (!data) throw new Error("a buffer passed to a WGSL kernel does not live on tfjs's webgpu backend");
+    if (write && (be.refCount(t.dataId) > 1 || data.external)) {
+      be.uploadToGPU(t.dataId);
+      const info = be.makeTensorInfo([t.size], 'float32');
+      be.uploadToGPU(info.dataId);
+      const src = data.resource as GPUBuffer;
+      const dst = be.tensorMap.get(info.dataId)!.resource as GPUBuffer;
+      be.ensureCommandEncoderReady();
+      be.endComputePassEncoder();
+      be.commandEncoder!.copyBufferToBuffer(src, 0, dst, 0, t.size * 4);
+      be.commandQueueOwnedIds.add(t.dataId);
+      const fresh = tf.engine().makeTensorFromTensorInfo(info, tf.findBackend('webgpu')!);
+      tb.replace(fresh);
+      t = tb.tensor;
+      data = be.tensorMap.get(t.dataId)!;
+      this.stats.copiesOnWrite++;
+    }
+    be.uploadToGPU(t.dataId);
+    // the device copy changes: a host copy cached by an earlier read would go stale
+    if (write) data.values = null;
+    be.commandQueueOwnedIds.add(t.dataId);
+    return data.resource as GPUBuffer;
+  }
+
+  private pipeline(key: string, code: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: code(), label: key });
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: key,
+      });
+      this.pipelines.set(key, p);
+      this.stats.pipelines++;
+    }
+    return p;
+  }
+
+  /**
+   * Submits everything recorded (tfjs's work and the kernels') and waits until the device has
+   * run it. Throws the first WebGPU error reported since the last sync: Dawn reports shader and
+   * validation errors asynchronously, and a failed command buffer would otherwise go unnoticed.
+   */
+  async sync(): Promise<void> {
+    const be = this.be;
+    be.endComputePassEncoder();
+    if (be.commandEncoder) be.submitQueue();
+    await be.queue.onSubmittedWorkDone();
+    if (this.errors.length > 0) {
+      const first = this.errors[0];
+      this.errors.length = 0;
+      throw new Error(`WebGPU reported an error: ${first.split('\n')[0]}`);
+    }
+  }
+
+  /** Copies `n` floats between operands (a copy command, outside any compute pass). */
+  copy(src: Operand, srcOffset: number, dst: Operand, dstOffset: number, n: number): void {
+    if (n <= 0) return;
+    const from = isGpuBuffer(src) ? src : this.resolve(src, false);
+    const to = isGpuBuffer(dst) ? dst : this.resolve(dst, true);
+    if (from === to) throw new Error('internal: a copy between two ranges of one buffer');
+    const be = this.be;
+    be.ensureCommandEncoderReady();
+    be.endComputePassEncoder();
+    be.commandEncoder!.copyBufferToBuffer(from, srcOffset * 4, to, dstOffset * 4, n * 4);
+  }
+
+  /** Records one dispatch of a generated kernel. */
+  run(spec: KernelSpec): void {
+    const be = this.be;
+    // one binding per distinct GPU buffer: WebGPU forbids a writable binding that aliases another
+    const present = spec.roles.filter((r) => r.buf !== null);
+    const writeOf = new Map<Operand, boolean>();
+    for (const r of present) writeOf.set(r.buf!, (writeOf.get(r.buf!) ?? false) || r.write);
+    const gpuOf = new Map<Operand, GPUBuffer>();
+    for (const [op, write] of writeOf) gpuOf.set(op, isGpuBuffer(op) ? op : this.resolve(op, write));
+    const slots: { buffer: GPUBuffer; write: boolean }[] = [];
+    const names: Record<string, string> = {};
+    const pattern: string[] = [];
+    for (const r of present) {
+      const gb = gpuOf.get(r.buf!)!;
+      let i = slots.findIndex((s) => s.buffer === gb);
+      if (i < 0) {
+        i = slots.length;
+        slots.push({ buffer: gb, write: false });
+      }
+      slots[i].write ||= r.write;
+      names[r.name] = `buf${i}`;
+      pattern.push(`${r.name}=${i}`);
+    }
+    const limit = this.device.limits.maxStorageBuffersPerShaderStage;
+    if (slots.length > limit) {
+      throw new Error(
+        `internal: kernel ${spec.key} binds ${slots.length} storage buffers; the device allows ${limit}`,
+      );
+    }
+    const key = `${spec.key}|${pattern.join(',')}|${slots.map((s) => (s.write ? 'w' : 'r')).join('')}`;
+    const fields =
+      spec.uniforms.length > 0 ? spec.uniforms : [{ name: 'unused', type: 'u32' as const, value: 0 }];
+    const pipeline = this.pipeline(key, () => {
+      const struct = `struct Uniforms {\n${fields.map((f) => `  ${f.name}: ${f.type},`).join('\n')}\n};`;
+      const decls = slots.map(
+        (s, i) =>
+          `@group(0) @binding(${i + 1}) var<storage, ${s.write ? 'read_write' : 'read'}> buf${i}: array<f32>;`,
+      );
+      return [
+        struct,
+        '@group(0) @binding(0) var<uniform> u: Uniforms;',
+        ...decls,
+        WGSL_MATH,
+        spec.code(names),
+      ].join('\n');
+    });
+    const uniform = be.makeUniforms(
+      fields.map((f) => ({ type: f.type === 'u32' ? 'uint32' : 'float32', data: [f.value] })),
+    );
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: uniform },
+        ...slots.map((s, i) => ({ binding: i + 1, resource: { buffer: s.buffer } })),
+      ],
+    });
+    const n = Math.max(1, spec.workgroups);
+    const x = Math.min(n, this.maxGroupsPerDim);
+    const y = Math.ceil(n / x);
+    be.ensureCommandEncoderReady();
+    if (!be.computePassEncoder) be.computePassEncoder = be.commandEncoder!.beginComputePass({});
+    const pass = be.computePassEncoder;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+    be.dispatchCountInPass++;
+    this.stats.dispatches++;
+    if (spec.flush || be.dispatchCountInPass >= this.submitBatch) {
+      be.endComputePassEncoder();
+      be.submitQueue();
+    }
+  }
+}
+
+let current: { be: WebgpuInternals; runner: WgslRunner } | null = null;
+
+/** The runner of tfjs's current 'webgpu' backend (rebuilt if tfjs made a new one). */
+export function wgslRunner(): WgslRunner {
+  const be = webgpuInternals();
+  if (!current || current.be !== be) current = { be, runner: new WgslRunner(be) };
+  return current.runner;
+}

@@ -1,0 +1,240 @@
+import {
+  type Backend,
+  type BenchResult,
+  benchTraining,
+  CELL_NAMES,
+  type CellName,
+  type DType,
+  getBackend,
+  type TimingStats,
+} from '@bistable/core';
+import type { Command } from 'commander';
+import { discoverBackends } from '../discover.js';
+import { CliError, EXIT_USAGE } from '../exit-codes.js';
+import { printTable } from '../table.js';
+
+export interface BenchCliOptions {
+  cell: string;
+  seqLen: string;
+  batch: string;
+  hidden: string;
+  layers: string;
+  backend: string;
+  compare?: string;
+  steps: string;
+  warmup: string;
+  dtype?: string;
+  inference?: boolean;
+  json?: boolean;
+  /** Progress lines (stderr); off for --json and in tests. */
+  quiet?: boolean;
+}
+
+export interface BenchRow {
+  cell: CellName;
+  seqLen: number;
+  result: BenchResult;
+  compare: BenchResult | null;
+  /** compare's median / backend's median: how many times faster `backend` is. */
+  trainSpeedup: number | null;
+  inferenceSpeedup: number | null;
+}
+
+export interface BenchReport {
+  backend: string;
+  threads: number | null;
+  compare: string | null;
+  compareThreads: number | null;
+  dtype: DType;
+  batch: number;
+  hidden: number;
+  layers: number;
+  steps: number;
+  warmup: number;
+  rows: BenchRow[];
+}
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`${name} must be a positive integer, got '${v}'`, EXIT_USAGE);
+  return n;
+}
+
+function nonNegativeInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CliError(`${name} must be a non-negative integer, got '${v}'`, EXIT_USAGE);
+  return n;
+}
+
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Cell names, case-insensitively (nbrc → nBRC). */
+function cells(v: string): CellName[] {
+  const out = list(v).map((s) => {
+    const c = CELL_NAMES.find((n) => n.toLowerCase() === s.toLowerCase());
+    if (!c) throw new CliError(`unknown cell '${s}'; expected one of ${CELL_NAMES.join(', ')}`, EXIT_USAGE);
+    return c;
+  });
+  if (out.length === 0) throw new CliError('--cell needs at least one cell', EXIT_USAGE);
+  return out;
+}
+
+function threadsOf(be: Backend): number | null {
+  const t = (be as { threads?: unknown }).threads;
+  return typeof t === 'number' ? t : null;
+}
+
+const ratio = (a: TimingStats | null | undefined, b: TimingStats | null | undefined) =>
+  a && b && b.median > 0 ? a.median / b.median : null;
+
+/**
+ * Times full training steps (and forward passes) of the copy-first-input model for every
+ * requested cell × sequence length, on one backend or two side by side in the same process.
+ */
+export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
+  const cellList = cells(opts.cell);
+  const lengths = list(opts.seqLen).map((s) => positiveInt('--seq-len', s));
+  if (lengths.length === 0) throw new CliError('--seq-len needs at least one length', EXIT_USAGE);
+  const batch = positiveInt('--batch', opts.batch);
+  const hidden = positiveInt('--hidden', opts.hidden);
+  const layers = positiveInt('--layers', opts.layers);
+  const steps = positiveInt('--steps', opts.steps);
+  const warmup = nonNegativeInt('--warmup', opts.warmup);
+  if (opts.dtype !== undefined && opts.dtype !== 'float32' && opts.dtype !== 'float64') {
+    throw new CliError(`unknown dtype '${opts.dtype}'; expected float32 or float64`, EXIT_USAGE);
+  }
+  await discoverBackends();
+  const be = await getBackend(opts.backend);
+  const cmp = opts.compare ? await getBackend(opts.compare) : null;
+  const dtype = (opts.dtype as DType | undefined) ?? 'float32';
+  for (const b of cmp ? [be, cmp] : [be]) {
+    if (!b.dtypes.includes(dtype)) {
+      throw new CliError(
+        `backend '${b.name}' does not support ${dtype}; it supports ${b.dtypes.join(', ')}`,
+        EXIT_USAGE,
+      );
+    }
+  }
+  const say = (s: string) => {
+    if (!opts.quiet && !opts.json) process.stderr.write(`${s}\n`);
+  };
+  const rows: BenchRow[] = [];
+  for (const cell of cellList) {
+    for (const seqLen of lengths) {
+      const run = (b: Backend) => {
+        say(`bench: ${cell} T=${seqLen} on ${b.name} (${warmup} warm-up + ${steps} steps)`);
+        return benchTraining(b, {
+          cell,
+          seqLen,
+          batch,
+          hidden,
+          layers,
+          dtype,
+          steps,
+          warmup,
+          inferenceSteps: opts.inference === false ? 0 : steps,
+        });
+      };
+      const result = await run(be);
+      const compare = cmp ? await run(cmp) : null;
+      rows.push({
+        cell,
+        seqLen,
+        result,
+        compare,
+        trainSpeedup: compare ? ratio(compare.train, result.train) : null,
+        inferenceSpeedup: compare ? ratio(compare.inference, result.inference) : null,
+      });
+    }
+  }
+  return {
+    backend: be.name,
+    threads: threadsOf(be),
+    compare: cmp?.name ?? null,
+    compareThreads: cmp ? threadsOf(cmp) : null,
+    dtype,
+    batch,
+    hidden,
+    layers,
+    steps,
+    warmup,
+    rows,
+  };
+}
+
+const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const spread = (s: TimingStats) => `${ms(s.median)} (${ms(s.min)}–${ms(s.max)})`;
+const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 2 ** 20).toFixed(0)}`);
+const gmacs = (r: BenchResult) => ((r.trainMultiplyAdds / r.train.median) * 1e-6).toFixed(1);
+const times = (x: number | null) => (x === null ? '' : `${x.toFixed(2)}×`);
+
+function describeBackend(name: string, threads: number | null): string {
+  return threads === null ? name : `${name} (${threads} thread${threads === 1 ? '' : 's'})`;
+}
+
+export function printBench(r: BenchReport, write: (s: string) => void = console.log): void {
+  write(
+    `bench: copy-first-input model, ${r.layers} layers × ${r.hidden} units, batch ${r.batch}, input 1, ${r.dtype}; ` +
+      `median (min–max) of ${r.steps} steps after ${r.warmup} warm-up, ms`,
+  );
+  write(
+    `backend: ${describeBackend(r.backend, r.threads)}` +
+      (r.compare ? `; compared with ${describeBackend(r.compare, r.compareThreads)}` : ''),
+  );
+  const head = ['cell', 'T', `${r.backend} train`, 'infer', 'GMAC/s', 'mem MiB'];
+  if (r.compare) head.push(`${r.compare} train`, 'infer', 'train speed-up', 'infer speed-up');
+  const rows = r.rows.map((row) => {
+    const cells = [
+      row.cell,
+      String(row.seqLen),
+      spread(row.result.train),
+      row.result.inference ? ms(row.result.inference.median) : '',
+      gmacs(row.result),
+      mib(row.result.memory.rssDelta),
+    ];
+    if (row.compare) {
+      cells.push(
+        spread(row.compare.train),
+        row.compare.inference ? ms(row.compare.inference.median) : '',
+        times(row.trainSpeedup),
+        times(row.inferenceSpeedup),
+      );
+    }
+    return cells;
+  });
+  printTable(head, rows, write);
+  if (r.compare)
+    write(`speed-up: ${r.compare}'s median time divided by ${r.backend}'s, same process, same data`);
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'time full training steps (forward, backward, Adam) and forward passes of the copy-first-input model',
+    )
+    .option('--cell <list>', 'cells, comma-separated (BRC, nBRC, GRU, LSTM)', 'nBRC,BRC,GRU,LSTM')
+    .option('--seq-len <list>', 'sequence lengths, comma-separated', '100')
+    .option('--batch <n>', 'batch size', '100')
+    .option('--hidden <n>', 'hidden units per layer', '100')
+    .option('--layers <n>', 'stacked layers', '2')
+    .option('--backend <name>', "backend name, or 'auto'", 'auto')
+    .option('--compare <name>', 'a second backend timed side by side (speed-up = its time / the first one’s)')
+    .option('--steps <n>', 'timed training steps (and forward passes) per size', '5')
+    .option('--warmup <n>', 'untimed steps before timing', '2')
+    .option('--dtype <dtype>', 'float32 or float64', 'float32')
+    .option('--no-inference', 'skip the forward-only timing')
+    .option('--json', 'print JSON')
+    .action(async (opts: BenchCliOptions) => {
+      const report = await runBench(opts);
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else printBench(report);
+    });
+}

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import { planRuns, preset, type Study, taskName } from '@bistable/tasks';
+import type { Command } from 'commander';
+import { CliError } from '../exit-codes.js';
+import { executeStudy } from '../studies/execute-study.js';
+import { intList, nonNegativeInt, positiveInt, stringList, usage } from '../studies/options.js';
+import { printStudySummary } from '../studies/print-summary.js';
+
+interface ReproduceOptions {
+  preset: string;
+  cells?: string;
+  lengths?: string;
+  layers?: string;
+  repeats?: string;
+  hidden?: string;
+  backend: string;
+  workers: string;
+  seed: string;
+  out?: string;
+  resume?: boolean;
+  plot: boolean;
+  json?: boolean;
+}
+
+/** A preset's study with the command line's changes; bad values are usage errors. */
+export function studyFromOptions(task: string, o: ReproduceOptions): Study {
+  const t = usage(() => taskName(task));
+  const study = usage(() => preset(t, o.preset));
+  if (o.cells !== undefined) study.cells = stringList(o.cells) as Study['cells'];
+  if (o.layers !== undefined) study.layers = intList('--layers', o.layers);
+  if (o.hidden !== undefined) study.hidden = positiveInt('--hidden', o.hidden);
+  study.seed = nonNegativeInt('--seed', o.seed);
+  if (o.lengths !== undefined) {
+    if (study.task !== 'copy-first-input') {
+      throw new CliError(
+        '--lengths applies to copy-first-input; binary addition takes its lengths from the preset',
+      );
+    }
+    study.lengths = intList('--lengths', o.lengths);
+  }
+  if (o.repeats !== undefined) {
+    if (study.task !== 'binary-addition') throw new CliError('--repeats applies to binary-addition');
+    study.repeats = positiveInt('--repeats', o.repeats);
+  }
+  return study;
+}
+
+export function registerReproduceCommand(program: Command): void {
+  program
+    .command('reproduce')
+    .description(
+      "rerun one of the seed's validation studies (copy-first-input, binary-addition) and draw its figures",
+    )
+    .argument('<task>', 'copy-first-input or binary-addition')
+    .option('--preset <name>', "'paper' (the seed's full sizes) or 'quick' (minutes on a laptop)", 'paper')
+    .option('--cells <list>', 'cells to compare, e.g. nBRC,GRU (default: LSTM,GRU,nBRC,BRC)')
+    .option('--lengths <list>', "copy-first-input sequence lengths T, e.g. 5,100,300 (default: the preset's)")
+    .option('--layers <list>', "layer counts, e.g. 1,2 (default: the preset's)")
+    .option('--repeats <n>', "binary-addition repeats per cell, for the mean ± SEM (default: the preset's)")
+    .option('--hidden <n>', "hidden units per layer (default: the preset's)")
+    .option('--backend <name>', "backend name, or 'auto'", 'auto')
+    .option('--workers <n>', 'independent runs at once, in worker threads', '1')
+    .option('--seed <n>', 'seed of the whole study; every run derives its own', '0')
+    .option('--out <dir>', 'results folder (default: results/<task>-<preset>)')
+    .option('--resume', 'continue the study in --out from its last checkpoints (or start it there)')
+    .option('--no-plot', 'skip the figures')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .action(async (task: string, o: ReproduceOptions) => {
+      const study = studyFromOptions(task, o);
+      const runs = usage(() => planRuns(study));
+      const summary = await executeStudy({
+        command: 'reproduce',
+        preset: o.preset,
+        study,
+        runs,
+        out: o.out ?? join('results', `${study.task}-${o.preset}`),
+        backend: o.backend,
+        workers: positiveInt('--workers', o.workers),
+        resume: Boolean(o.resume),
+        plot: o.plot,
+        json: Boolean(o.json),
+      });
+      if (o.json) console.log(JSON.stringify(summary, null, 2));
+      else printStudySummary(summary);
+    });
+}

@@ -1,0 +1,148 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type BinaryAdditionResult,
+  type CopyFirstInputResult,
+  mean,
+  trailingMovingAverage,
+} from '@bistable/tasks';
+import { CliError } from '../exit-codes.js';
+import { type LoadedRun, loadResults } from '../studies/load-results.js';
+import { accuracyOverRepeats } from '../studies/summary.js';
+import { writeFigure } from './render.js';
+import {
+  type AccuracyBand,
+  copyFirstInputSpec,
+  curriculumSpec,
+  type EpochCurve,
+  testAccuracySpec,
+} from './specs.js';
+
+/** The README's windows: 20 steps for T = 5, 100 for the longer lengths. */
+export function movingAverageWindow(length: number): number {
+  return length <= 5 ? 20 : 100;
+}
+
+/** At most `max` points of a long curve (the full series stays in the CSV files). */
+function thin<T>(points: T[], max = 1500): T[] {
+  if (points.length <= max) return points;
+  const stride = Math.ceil(points.length / max);
+  return points.filter((_, i) => i % stride === 0 || i === points.length - 1);
+}
+
+const groupBy = <T>(items: T[], key: (t: T) => number) => {
+  const m = new Map<number, T[]>();
+  for (const it of items) m.set(key(it), [...(m.get(key(it)) ?? []), it]);
+  return [...m].sort((a, b) => a[0] - b[0]);
+};
+
+async function copyFigures(dir: string, runs: LoadedRun[], preset: string): Promise<string[]> {
+  const results = runs.map((r) => r.result as CopyFirstInputResult);
+  const groups = groupBy(results, (r) => r.config.layers);
+  const files: string[] = [];
+  for (const [layers, rs] of groups) {
+    const c = rs[0].config;
+    const curves = rs.map((r) => {
+      const ma = trailingMovingAverage(r.trainLoss, movingAverageWindow(r.config.length));
+      return {
+        cell: r.config.cell,
+        length: r.config.length,
+        points: thin(ma.map((loss, i) => ({ step: i + 1, loss }))),
+      };
+    });
+    const windows = [...new Set(rs.map((r) => r.config.length))]
+      .sort((a, b) => a - b)
+      .map((T) => `${movingAverageWindow(T)} (T=${T})`)
+      .join(', ');
+    const subtitle = [
+      `${preset} preset: ${layers} layers × ${c.hidden}, ${c.samples - c.testSamples} training samples, batch ${c.batchSize}`,
+      `trailing moving average over ${windows} steps; dashed line: early stop at ${c.threshold}`,
+    ];
+    const name = groups.length === 1 ? 'copy-first-input' : `copy-first-input-${layers}layer`;
+    files.push(
+      ...(await writeFigure(dir, name, copyFirstInputSpec(curves, { threshold: c.threshold, subtitle }))),
+    );
+  }
+  return files;
+}
+
+async function binaryFigures(dir: string, runs: LoadedRun[], preset: string): Promise<string[]> {
+  const results = runs.map((r) => r.result as BinaryAdditionResult);
+  const files: string[] = [];
+  for (const [layers, rs] of groupBy(results, (r) => r.config.layers)) {
+    const c = rs[0].config;
+    const cells = [...new Set(rs.map((r) => r.config.cell))];
+    const repeats = Math.max(...cells.map((cell) => rs.filter((r) => r.config.cell === cell).length));
+    const about = `${preset} preset: ${layers} layer${layers === 1 ? '' : 's'} × ${c.hidden}, curriculum L = ${c.trainMin}..${c.trainMax}, ${c.epochsPerLength} epochs each, ${c.trainSamples} samples per length, batch ${c.batchSize}`;
+    const tested = rs.filter((r) => r.test.length > 0);
+    if (tested.length > 0) {
+      const points = accuracyOverRepeats(tested);
+      const bands: AccuracyBand[] = cells.map((cell) => ({
+        cell,
+        points: points
+          .filter((p) => p.cell === cell)
+          .map((p) => ({
+            length: p.length,
+            mean: p.mean,
+            low: p.mean - (p.sem ?? 0),
+            high: p.mean + (p.sem ?? 0),
+          })),
+      }));
+      const subtitle = [
+        about,
+        `mean ± SEM over ${repeats} repeat${repeats === 1 ? '' : 's'}; dotted line: longest trained length`,
+      ];
+      files.push(
+        ...(await writeFigure(
+          dir,
+          `binary-addition-test-accuracy-${layers}layer`,
+          testAccuracySpec(bands, { layers, trainMax: c.trainMax, subtitle }),
+        )),
+      );
+    }
+    for (const metric of ['loss', 'accuracy'] as const) {
+      const curves: EpochCurve[] = cells.flatMap((cell) =>
+        (['train', 'validation'] as const).map((split) => {
+          const mine = rs.filter((r) => r.config.cell === cell);
+          const n = Math.min(...mine.map((r) => r.epochs.length));
+          const pick = (e: BinaryAdditionResult['epochs'][number]) =>
+            split === 'train'
+              ? metric === 'loss'
+                ? e.trainLoss
+                : e.trainAccuracy
+              : metric === 'loss'
+                ? e.validLoss
+                : e.validAccuracy;
+          const points = Array.from({ length: n }, (_, i) => ({
+            epoch: i + 1,
+            value: mean(mine.map((r) => pick(r.epochs[i]))),
+          }));
+          return { cell, split, points };
+        }),
+      );
+      const subtitle = [
+        about,
+        `mean over ${repeats} repeat${repeats === 1 ? '' : 's'}; train: all batches of each epoch, validation: all its samples`,
+      ];
+      files.push(
+        ...(await writeFigure(
+          dir,
+          `binary-addition-${metric}-${layers}layer`,
+          curriculumSpec(curves, { metric, layers, subtitle }),
+        )),
+      );
+    }
+  }
+  return files;
+}
+
+/** Draws every figure of a results folder into `<dir>/figures`; returns the files written. */
+export async function plotResults(dir: string): Promise<string[]> {
+  const { manifest, runs } = await loadResults(dir);
+  if (runs.length === 0) throw new CliError(`'${dir}' holds no results yet (no run has finished an epoch)`);
+  const out = join(dir, 'figures');
+  await mkdir(out, { recursive: true });
+  return manifest.study.task === 'copy-first-input'
+    ? copyFigures(out, runs, manifest.preset)
+    : binaryFigures(out, runs, manifest.preset);
+}

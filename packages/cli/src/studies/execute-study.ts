@@ -1,0 +1,70 @@
+import { join, resolve } from 'node:path';
+import { getBackend } from '@bistable/core';
+import type { RunSpec, Study } from '@bistable/tasks';
+import { discoverBackends } from '../discover.js';
+import { plotResults } from '../figures/plot-dir.js';
+import { loadResults } from './load-results.js';
+import { manifestFor, prepareOutDir } from './out-dir.js';
+import { createReporter, LogFile } from './progress.js';
+import { executeRuns } from './schedule.js';
+import { writeSummary } from './summary.js';
+
+export interface ExecuteOptions {
+  command: 'train' | 'reproduce';
+  preset: string;
+  study: Study;
+  runs: RunSpec[];
+  out: string;
+  backend: string;
+  workers: number;
+  resume: boolean;
+  plot: boolean;
+  json: boolean;
+}
+
+/**
+ * The body of `train` and `reproduce`: checks the output folder, resolves the backend, runs
+ * everything with progress and Ctrl-C handling, then writes the summary (and figures).
+ */
+export async function executeStudy(o: ExecuteOptions): Promise<Record<string, unknown>> {
+  const out = resolve(o.out);
+  await discoverBackends();
+  // resolve 'auto' once, here: an unavailable backend is a one-line error before anything runs
+  const backend = (await getBackend(o.backend)).name;
+  const state = await prepareOutDir(out, manifestFor(o.command, o.preset, o.study, o.runs), o.resume);
+  const log = new LogFile(join(out, 'log.txt'));
+  log.write(
+    'study',
+    `${state === 'resumed' ? 'resuming' : 'starting'} ${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs, backend ${backend}, ${o.workers} worker(s)`,
+  );
+  const reporter = createReporter({ log, ids: o.runs.map((r) => r.id) });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let outputs: Awaited<ReturnType<typeof executeRuns>>;
+  try {
+    outputs = await executeRuns(o.runs, {
+      out,
+      backend,
+      workers: o.workers,
+      reporter,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    log.write('study', `stopped: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const { runs } = await loadResults(out);
+  const summary = await writeSummary(out, o.study.task, runs, new Map(outputs.map((x) => [x.id, x.timing])));
+  const figures = o.plot ? await plotResults(out) : [];
+  log.write(
+    'study',
+    `finished; summary.json${figures.length ? ` and ${figures.length} figure files` : ''} written`,
+  );
+  return { out, backend, preset: o.preset, ...summary, figures };
+}

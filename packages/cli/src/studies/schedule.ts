@@ -1,0 +1,129 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { InputError } from '@bistable/core';
+import { plannedSteps, RunAborted, type RunSpec } from '@bistable/tasks';
+import { CliError, EXIT_USAGE } from '../exit-codes.js';
+import { runDir } from './out-dir.js';
+import type { Reporter } from './progress.js';
+import { type JobInput, type JobOutput, runJob } from './run-job.js';
+import type { WorkerMessage } from './worker.js';
+
+export interface ScheduleOptions {
+  out: string;
+  backend: string;
+  workers: number;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+/** Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+function summaryLine(o: JobOutput): string {
+  const r = o.result;
+  const speed = o.timing
+    ? `, ${o.timing.stepsPerSecond.toFixed(2)} steps/s on ${o.timing.backend}`
+    : ' (already done)';
+  if (r.task === 'copy-first-input') {
+    const last = r.validLoss.at(-1);
+    const solved = r.solvedAtStep === null ? 'not solved' : `solved at step ${r.solvedAtStep}`;
+    return `done: ${r.steps} steps, test MSE ${last?.toPrecision(4)}, ${solved}${speed}`;
+  }
+  const acc = r.test.map((t) => t.accuracy);
+  return `done: ${r.steps} steps, test accuracy ${acc[0]?.toFixed(3)} (L=${r.config.testMin}) .. ${acc.at(-1)?.toFixed(3)} (L=${r.config.testMax})${speed}`;
+}
+
+/**
+ * Core's cpu backend starts its own threads, one per core by default; with several runs at once
+ * each gets its share of the cores instead (unless BISTABLE_CPU_THREADS is set).
+ */
+function workerEnv(workers: number): Record<string, string | undefined> {
+  if (process.env.BISTABLE_CPU_THREADS) return { ...process.env };
+  const share = Math.max(1, Math.floor(availableParallelism() / workers));
+  return { ...process.env, BISTABLE_CPU_THREADS: String(share) };
+}
+
+/** Errors from a worker thread arrive as plain errors; user errors keep their one-line form. */
+function asUserError(err: unknown): unknown {
+  const e = err as Error;
+  if (e instanceof CliError || e instanceof InputError) return e;
+  if (e?.name === 'InputError' || e?.name === 'BackendUnavailableError')
+    return new CliError(e.message, EXIT_USAGE);
+  return err;
+}
+
+/**
+ * Runs every run of a study, in this thread or in `workers` worker threads, each into its own
+ * folder. Finished runs are skipped, unfinished ones resume from their checkpoint. On abort the
+ * runs stop (threads are terminated) and the checkpoints on disk stay resumable.
+ */
+export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promise<JobOutput[]> {
+  const { reporter, signal } = opts;
+  const input = (spec: RunSpec): JobInput => ({
+    spec,
+    backend: opts.backend,
+    dir: runDir(opts.out, spec.id),
+  });
+  const finish = (o: JobOutput) => {
+    reporter.runFinished(o.id, summaryLine(o), o.result.steps);
+    return o;
+  };
+  for (const spec of runs) reporter.runStarted(spec.id, plannedSteps(spec));
+
+  try {
+    if (opts.workers <= 1 || runs.length <= 1) {
+      const out: JobOutput[] = [];
+      for (const spec of runs) {
+        const id = spec.id;
+        const o = await runJob(input(spec), {
+          signal,
+          onStep: (i) => reporter.step(id, i.step, i.totalSteps, i.loss),
+          onEpoch: (e) => reporter.epoch(id, e),
+          onLog: (line) => reporter.log(id, line),
+        });
+        out.push(finish(o));
+      }
+      return out;
+    }
+
+    const { Piscina } = await import('piscina');
+    const pool = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      maxThreads: opts.workers,
+      minThreads: 1,
+      idleTimeout: 1000,
+      env: workerEnv(opts.workers),
+    });
+    try {
+      return await Promise.all(
+        runs.map(async (spec) => {
+          const { port1, port2 } = new MessageChannel();
+          port1.on('message', (m: WorkerMessage) => {
+            if (m.kind === 'step') reporter.step(m.id, m.step, m.totalSteps, m.loss);
+            else if (m.kind === 'epoch') reporter.epoch(m.id, m.info);
+            else reporter.log(m.id, m.line);
+          });
+          try {
+            const o = (await pool.run(
+              { input: input(spec), port: port2 },
+              { transferList: [port2], signal },
+            )) as JobOutput;
+            return finish(o);
+          } finally {
+            port1.close();
+          }
+        }),
+      );
+    } finally {
+      await pool.destroy();
+    }
+  } catch (err) {
+    if (signal.aborted || err instanceof RunAborted || (err as Error)?.name === 'AbortError') {
+      throw new CliError(
+        `interrupted; the last epoch checkpoints are kept: rerun with --resume --out ${opts.out}`,
+        EXIT_INTERRUPTED,
+      );
+    }
+    throw asUserError(err);
+  }
+}

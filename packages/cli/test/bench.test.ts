@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { bistable } from './cli-helpers.js';
+
+const tiny = ['--batch', '3', '--hidden', '5', '--layers', '2', '--steps', '2', '--warmup', '1'];
+
+describe('bistable bench', () => {
+  it('times every cell × length on one backend against another, in one process', () => {
+    const r = bistable(
+      'bench',
+      '--cell',
+      'nbrc,GRU',
+      '--seq-len',
+      '4,7',
+      '--backend',
+      'cpu',
+      '--compare',
+      'reference',
+      ...tiny,
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.backend).toBe('cpu');
+    expect(out.compare).toBe('reference');
+    expect(out.threads).toBeGreaterThanOrEqual(1);
+    expect(out.rows.map((x: { cell: string; seqLen: number }) => `${x.cell}/${x.seqLen}`)).toEqual([
+      'nBRC/4',
+      'nBRC/7',
+      'GRU/4',
+      'GRU/7',
+    ]);
+    for (const row of out.rows) {
+      expect(row.result.backend).toBe('cpu');
+      expect(row.compare.backend).toBe('reference');
+      expect(row.result.train.samples).toHaveLength(2);
+      expect(row.trainSpeedup).toBeCloseTo(row.compare.train.median / row.result.train.median, 10);
+    }
+  });
+
+  it('prints a table with the speed-up column', () => {
+    const r = bistable(
+      'bench',
+      '--cell',
+      'BRC',
+      '--seq-len',
+      '3',
+      '--backend',
+      'cpu',
+      '--compare',
+      'reference',
+      ...tiny,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/cpu train .*reference train .*train speed-up/);
+    expect(r.stdout).toMatch(/^BRC +3 +\d/m);
+    expect(r.stderr).toMatch(/bench: BRC T=3 on reference/);
+  });
+
+  it.each([
+    [['--cell', 'RNN'], /unknown cell 'RNN'/],
+    [['--seq-len', '10,x'], /--seq-len must be a positive integer, got 'x'/],
+    [['--backend', 'nope'], /unknown backend 'nope'/],
+    [['--dtype', 'float16'], /unknown dtype 'float16'/],
+  ])('exits 2 with a one-line error for %j', (args, message) => {
+    const r = bistable('bench', ...tiny, ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

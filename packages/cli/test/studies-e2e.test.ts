@@ -1,0 +1,209 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type CopyFirstInputStudy, type Study, trailingMovingAverage } from '@bistable/tasks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The CLI as users run it: a child process of the built dist/ (worker threads load worker.js from
+ * there too). Built once here so that this file also runs on its own.
+ */
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(pkg, 'dist', 'bin.js');
+let root: string;
+
+/** Newest modification time under a folder (ms), 0 when it does not exist. */
+function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return Math.max(
+    0,
+    ...readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs),
+  );
+}
+
+beforeAll(async () => {
+  // rebuild only when dist/ is older than src/ (the root test script builds first; other test
+  // files spawn dist/bin.js at the same time, so dist/ is not rewritten needlessly)
+  if (newest(join(pkg, 'src')) > newest(join(pkg, 'dist'))) {
+    try {
+      execFileSync(
+        process.execPath,
+        [join(pkg, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: pkg,
+          stdio: 'pipe',
+        },
+      );
+    } catch (err) {
+      // a type error elsewhere still emits JavaScript; only a missing entry point is fatal
+      if (!existsSync(bin)) throw err;
+    }
+  }
+  root = await mkdtemp(join(tmpdir(), 'bistable-e2e-'));
+}, 120_000);
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+function start(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: string | null; out: string; err: string }>;
+} {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })),
+  );
+  return { child, done };
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+async function waitFor(path: string, timeoutMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await exists(path))) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${path} did not appear`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// 6 epochs of 40 steps; a threshold no run reaches, so every epoch runs
+const TRAIN = [
+  'train',
+  'copy-first-input',
+  '--cell',
+  'nBRC',
+  '--length',
+  '10',
+  '--hidden',
+  '24',
+  '--samples',
+  '4100',
+];
+const SIZES = [
+  ...TRAIN,
+  '--test-samples',
+  '100',
+  '--batch',
+  '100',
+  '--epochs',
+  '6',
+  '--threshold',
+  '1e-9',
+  '--seed',
+  '3',
+];
+const RUN = 'nBRC-T10-2L';
+const result = async (out: string) =>
+  JSON.parse(await readFile(join(out, 'runs', RUN, 'result.json'), 'utf8'));
+
+describe('bistable train / plot as a child process', () => {
+  let whole: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const r = await start([...SIZES, '--out', join(root, 'whole'), '--json']).done;
+    expect(r.code, r.err).toBe(0);
+    whole = await result(join(root, 'whole'));
+    const summary = JSON.parse(r.out);
+    expect(summary.runs[0]).toMatchObject({ id: RUN, steps: 240, finished: true });
+  }, 120_000);
+
+  it.each(['SIGKILL', 'SIGINT'] as const)(
+    'a run stopped by %s after its first epoch checkpoint resumes with --resume and ends as an uninterrupted one',
+    async (signal) => {
+      const out = join(root, `killed-${signal}`);
+      const run = start([...SIZES, '--out', out]);
+      await waitFor(join(out, 'runs', RUN, 'checkpoint.safetensors'));
+      run.child.kill(signal);
+      const stopped = await run.done;
+      if (signal === 'SIGKILL') expect(stopped.signal).toBe('SIGKILL');
+      else {
+        expect(stopped.code).toBe(130);
+        expect(stopped.err).toMatch(/interrupted; .* --resume/);
+      }
+      // it really stopped part-way
+      expect(await exists(join(out, 'runs', RUN, 'result.json'))).toBe(false);
+      const again = await start([...SIZES, '--out', out]).done;
+      expect(again.code).toBe(2);
+      const resumed = await start([...SIZES, '--out', out, '--resume']).done;
+      expect(resumed.code, resumed.err).toBe(0);
+      expect(await result(out)).toEqual(whole);
+      const log = await readFile(join(out, 'log.txt'), 'utf8');
+      expect(log).toMatch(/resumed after epoch [1-5] /);
+    },
+    120_000,
+  );
+
+  it('plot draws the moving-average figure as SVG and PNG', async () => {
+    const dir = join(root, 'whole');
+    const r = await start(['plot', dir, '--json']).done;
+    expect(r.code, r.err).toBe(0);
+    const files: string[] = JSON.parse(r.out).figures;
+    expect(files.map((f) => f.slice(dir.length))).toEqual([
+      '/figures/copy-first-input.svg',
+      '/figures/copy-first-input.png',
+    ]);
+    const svg = await readFile(files[0], 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('Training Loss of Various Recurrent Cells on Copy-First-Input Task');
+    expect(svg).toContain('Gradient Iterations');
+    const png = await readFile(files[1]);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    // the curve drawn is the trailing moving average (window 100 for T = 10) of the per-step loss
+    const ma = trailingMovingAverage(whole.trainLoss as number[], 100);
+    expect(ma).toHaveLength(240);
+    const csv = (await readFile(join(dir, 'runs', RUN, 'train_loss.csv'), 'utf8')).trim().split('\n');
+    expect(csv).toHaveLength(241);
+    expect(Number(csv[240].split(',')[1])).toBe((whole.trainLoss as number[])[239]);
+  });
+});
+
+describe('bistable reproduce --workers', () => {
+  it('runs independent runs in worker threads with the same results as one thread', async () => {
+    const { executeRuns } = await import(join(pkg, 'dist', 'studies', 'schedule.js'));
+    const { LogFile, createReporter } = await import(join(pkg, 'dist', 'studies', 'progress.js'));
+    const { planRuns, preset } = await import('@bistable/tasks');
+    const study: Study = {
+      ...(preset('copy-first-input', 'quick') as CopyFirstInputStudy),
+      cells: ['GRU', 'nBRC'],
+      lengths: [4],
+      hidden: 8,
+      samples: 300,
+      testSamples: 100,
+      maxEpochs: 2,
+    };
+    const runs = planRuns(study);
+    const results = [];
+    for (const workers of [1, 2]) {
+      const out = join(root, `workers-${workers}`);
+      const reporter = createReporter({
+        log: new LogFile(join(root, `log-${workers}.txt`)),
+        ids: [],
+        tty: false,
+        quiet: true,
+      });
+      const outputs = await executeRuns(runs, {
+        out,
+        backend: 'reference',
+        workers,
+        reporter,
+        signal: new AbortController().signal,
+      });
+      results.push(outputs.map((o: { result: unknown }) => o.result));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]).toHaveLength(2);
+  }, 120_000);
+});

@@ -1,0 +1,414 @@
+// Single-precision GEMM for row-major operands, C = alpha·op(A)·op(B) + beta·C.
+// B is packed into zero-padded panels of NR columns; A is read in place through two strides
+// (row step `ars`, depth step `aps`, in bytes), which covers both op(A) layouts without a copy.
+// A 4×8 register tile (eight f32x4 accumulators) measured fastest under V8's 16 xmm registers.
+
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+// Depth block: a KC×NR micro-panel of B (8 KiB) stays in L1 while the rows of A stream past it.
+export const KC: i32 = 256;
+// Row block: MC rows of A by KC (128 KiB) stay in L2 across all panels of B.
+export const MC: i32 = 128;
+// Column block: bounds the packed B block (KC×NC floats, 512 KiB) whatever n is.
+export const NC: i32 = 512;
+export const TILE_BYTES: i32 = MR * NR * 4;
+
+@inline
+function outVec(cp: usize, v: v128, alpha: f32, beta: f32, bias: usize): void {
+  if (alpha != 1) v = f32x4.mul(v, f32x4.splat(alpha));
+  if (bias != 0) v = f32x4.add(v, v128.load(bias));
+  if (beta == 1) v = f32x4.add(v, v128.load(cp));
+  else if (beta != 0) v = f32x4.add(v, f32x4.mul(v128.load(cp), f32x4.splat(beta)));
+  v128.store(cp, v);
+}
+
+/**
+ * One MR×NR tile: rows × cols of it are valid (rows past the edge re-read row 0 and are dropped;
+ * packed B is zero past the edge). `bias` (or 0) is a row vector added to every row.
+ */
+export function microKernel(
+  a: usize,
+  ars: usize,
+  aps: usize,
+  rows: i32,
+  bp: usize,
+  K: i32,
+  c: usize,
+  ldc: usize,
+  cols: i32,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
+  let a0 = a;
+  let a1 = rows > 1 ? a + ars : a;
+  let a2 = rows > 2 ? a + 2 * ars : a;
+  let a3 = rows > 3 ? a + 3 * ars : a;
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  for (let p = 0; p < K; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(a0);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a1);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a2);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a3);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    a0 += aps;
+    a1 += aps;
+    a2 += aps;
+    a3 += aps;
+    bp += 32;
+  }
+  if (rows == 4 && cols == 8) {
+    const b1 = bias != 0 ? bias + 16 : 0;
+    outVec(c, c00, alpha, beta, bias);
+    outVec(c + 16, c01, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c10, alpha, beta, bias);
+    outVec(c + 16, c11, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c20, alpha, beta, bias);
+    outVec(c + 16, c21, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c30, alpha, beta, bias);
+    outVec(c + 16, c31, alpha, beta, b1);
+    return;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64);
+  v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96);
+  v128.store(tile, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const cr = c + <usize>r * ldc;
+    const tr = tile + <usize>r * 32;
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j * 4;
+      let v = load<f32>(tr + o) * alpha;
+      if (bias != 0) v += load<f32>(bias + o);
+      if (beta != 0) v += beta * load<f32>(cr + o);
+      store<f32>(cr + o, v);
+    }
+  }
+}
+
+/**
+ * Packs rows [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels, each kc×NR
+ * contiguous, zero-padded past nc. op(B)(p, j) is b[p·ldb + j], or b[j·ldb + p] when transB.
+ */
+export function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  const ld = <usize>ldb * 4;
+  for (let q = 0; q < nc; q += NR) {
+    const w = min(NR, nc - q);
+    if (!transB) {
+      let src = b + <usize>p0 * ld + <usize>(j0 + q) * 4;
+      if (w == NR) {
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+          src += ld;
+          dst += 32;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, f32x4.splat(0));
+          v128.store(dst, f32x4.splat(0), 16);
+          for (let l = 0; l < w; l++) store<f32>(dst + <usize>l * 4, load<f32>(src + <usize>l * 4));
+          src += ld;
+          dst += 32;
+        }
+      }
+    } else {
+      if (w < NR) memory.fill(dst, 0, <usize>kc * 32);
+      for (let l = 0; l < w; l++) {
+        let src = b + <usize>(j0 + q + l) * ld + <usize>p0 * 4;
+        let d = dst + <usize>l * 4;
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, load<f32>(src));
+          src += 4;
+          d += 32;
+        }
+      }
+      dst += <usize>kc * 32;
+    }
+  }
+}
+
+/** C[m×n] (op) packed-B product for m rows of A at `a` (strides ars/aps), K ≤ any, one depth block. */
+export function gemmPanels(
+  a: usize,
+  ars: usize,
+  aps: usize,
+  m: i32,
+  K: i32,
+  bp: usize,
+  n: i32,
+  c: usize,
+  ldc: usize,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
+  const panelBytes = <usize>K * 32;
+  for (let jr = 0; jr < n; jr += NR) {
+    const cols = min(NR, n - jr);
+    const panel = bp + <usize>(jr / NR) * panelBytes;
+    const cj = c + <usize>jr * 4;
+    const bj = bias != 0 ? bias + <usize>jr * 4 : 0;
+    for (let ir = 0; ir < m; ir += MR) {
+      microKernel(a + <usize>ir * ars, ars, aps, min(MR, m - ir), panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
+    }
+  }
+}
+
+/** Bytes of per-thread scratch sgemm needs for a product with n columns and depth k. */
+export function sgemmScratchBytes(n: i32, k: i32): i32 {
+  const nc = min(NC, ((n + NR - 1) / NR) * NR);
+  return TILE_BYTES + min(KC, k) * nc * 4;
+}
+
+/**
+ * The thread `tid` of `nt` computes its share: contiguous blocks of MR rows when m ≥ n, of NR
+ * columns otherwise. k > 0 and alpha ≠ 0 (the caller handles the degenerate cases).
+ */
+export function sgemm(
+  tid: i32,
+  nt: i32,
+  transA: i32,
+  transB: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  alpha: f32,
+  beta: f32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  c: usize,
+  ldc: i32,
+  scratch: usize,
+  stride: i32,
+): void {
+  let i0 = 0;
+  let i1 = m;
+  let j0 = 0;
+  let j1 = n;
+  if (nt > 1) {
+    if (m >= n) {
+      const per = ((m + MR - 1) / MR + nt - 1) / nt;
+      i0 = min(m, tid * per * MR);
+      i1 = min(m, i0 + per * MR);
+    } else {
+      const per = ((n + NR - 1) / NR + nt - 1) / nt;
+      j0 = min(n, tid * per * NR);
+      j1 = min(n, j0 + per * NR);
+    }
+    if (i0 >= i1 || j0 >= j1) return;
+  }
+  const ws = scratch + <usize>tid * <usize>stride;
+  const tile = ws;
+  const bpack = ws + TILE_BYTES;
+  const ars: usize = transA ? 4 : <usize>lda * 4;
+  const aps: usize = transA ? <usize>lda * 4 : 4;
+  const ldcb = <usize>ldc * 4;
+  // equal depth blocks (k = 300 → 150 + 150, not 256 + 44): no short block at the end
+  const kb = (k + KC - 1) / KC;
+  const kcMax = (k + kb - 1) / kb;
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
+    for (let pc = 0; pc < k; pc += kcMax) {
+      const kc = min(kcMax, k - pc);
+      const be: f32 = pc == 0 ? beta : 1;
+      packB(b, ldb, transB != 0, pc, kc, jc, nc, bpack);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        const ab = a + <usize>ic * ars + <usize>pc * aps;
+        gemmPanels(ab, ars, aps, mc, kc, bpack, nc, c + <usize>ic * ldcb + <usize>jc * 4, ldcb, alpha, be, 0, tile);
+      }
+    }
+  }
+}
+
+/** Thread `tid`'s share [start, end) of `count` items, in whole chunks of `chunk`. */
+@inline
+function share(tid: i32, nt: i32, count: i32, chunk: i32): i64 {
+  const per = ((count + chunk - 1) / chunk + nt - 1) / nt;
+  const start = min(count, tid * per * chunk);
+  const end = min(count, start + per * chunk);
+  return (<i64>start << 32) | <i64>end;
+}
+
+/**
+ * k = 1: C[i,j] = alpha·a_i·b_j + beta·C[i,j] (bias broadcasts, rank-one updates); threads split
+ * the rows.
+ */
+export function ger(
+  tid: i32,
+  nt: i32,
+  m: i32,
+  n: i32,
+  alpha: f32,
+  beta: f32,
+  a: usize,
+  inca: i32,
+  b: usize,
+  incb: i32,
+  c: usize,
+  ldc: i32,
+): void {
+  const ia = <usize>inca * 4;
+  const ib = <usize>incb * 4;
+  const ldcb = <usize>ldc * 4;
+  const bv = f32x4.splat(beta);
+  const range = share(tid, nt, m, 4);
+  const i0 = <i32>(range >> 32);
+  const i1 = <i32>range;
+  for (let i = i0; i < i1; i++) {
+    const s = alpha * load<f32>(a + <usize>i * ia);
+    const sv = f32x4.splat(s);
+    const cr = c + <usize>i * ldcb;
+    let j = 0;
+    if (incb == 1) {
+      for (; j + 4 <= n; j += 4) {
+        const o = <usize>j * 4;
+        let v = f32x4.mul(sv, v128.load(b + o));
+        if (beta == 1) v = f32x4.add(v, v128.load(cr + o));
+        else if (beta != 0) v = f32x4.add(v, f32x4.mul(bv, v128.load(cr + o)));
+        v128.store(cr + o, v);
+      }
+    }
+    for (; j < n; j++) {
+      const o = <usize>j * 4;
+      let v = s * load<f32>(b + <usize>j * ib);
+      if (beta != 0) v += beta * load<f32>(cr + o);
+      store<f32>(cr + o, v);
+    }
+  }
+}
+
+/**
+ * m = 1 with op(B) stored row-major (not transB): C[0,:] = alpha·Σ_p a_p·B[p,:] + beta·C[0,:]
+ * (column sums, gradients of a one-output readout). Sixteen columns live in registers at a time;
+ * threads split the columns.
+ */
+export function rowTimesMatrix(
+  tid: i32,
+  nt: i32,
+  n: i32,
+  k: i32,
+  alpha: f32,
+  beta: f32,
+  a: usize,
+  inca: i32,
+  b: usize,
+  ldb: i32,
+  c: usize,
+): void {
+  const ia = <usize>inca * 4;
+  const ld = <usize>ldb * 4;
+  const range = share(tid, nt, n, 16);
+  let j = <i32>(range >> 32);
+  n = <i32>range;
+  for (; j + 16 <= n; j += 16) {
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    let s2 = f32x4.splat(0);
+    let s3 = f32x4.splat(0);
+    let bp = b + <usize>j * 4;
+    let ap = a;
+    for (let p = 0; p < k; p++) {
+      const x = v128.load32_splat(ap);
+      s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
+      s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
+      s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bp, 32)));
+      s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bp, 48)));
+      ap += ia;
+      bp += ld;
+    }
+    const cp = c + <usize>j * 4;
+    outVec(cp, s0, alpha, beta, 0);
+    outVec(cp + 16, s1, alpha, beta, 0);
+    outVec(cp + 32, s2, alpha, beta, 0);
+    outVec(cp + 48, s3, alpha, beta, 0);
+  }
+  for (; j + 4 <= n; j += 4) {
+    let s0 = f32x4.splat(0);
+    let bp = b + <usize>j * 4;
+    let ap = a;
+    for (let p = 0; p < k; p++) {
+      s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(ap), v128.load(bp)));
+      ap += ia;
+      bp += ld;
+    }
+    outVec(c + <usize>j * 4, s0, alpha, beta, 0);
+  }
+  for (; j < n; j++) {
+    let s: f32 = 0;
+    let bp = b + <usize>j * 4;
+    let ap = a;
+    for (let p = 0; p < k; p++) {
+      s += load<f32>(ap) * load<f32>(bp);
+      ap += ia;
+      bp += ld;
+    }
+    const cp = c + <usize>j * 4;
+    let v = alpha * s;
+    if (beta != 0) v += beta * load<f32>(cp);
+    store<f32>(cp, v);
+  }
+}
+
+/** Dot product of `k` contiguous floats. */
+@inline
+function dot(x: usize, y: usize, k: i32): f32 {
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const o = <usize>p * 4;
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+  }
+  s0 = f32x4.add(s0, s1);
+  let s =
+    f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+  for (; p < k; p++) s += load<f32>(x + <usize>p * 4) * load<f32>(y + <usize>p * 4);
+  return s;
+}
+
+/**
+ * C[i,j] = alpha·Σ_p A[i,p]·Bt[j,p] + beta·C[i,j] with both operands contiguous along p (A not
+ * transposed, B transposed): dot products, for products with few output columns (a readout).
+ */
+export function rowDots(m: i32, n: i32, k: i32, alpha: f32, beta: f32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
+  for (let i = 0; i < m; i++) {
+    const ar = a + <usize>i * <usize>lda * 4;
+    const cr = c + <usize>i * <usize>ldc * 4;
+    for (let j = 0; j < n; j++) {
+      const cp = cr + <usize>j * 4;
+      let v = alpha * dot(ar, b + <usize>j * <usize>ldb * 4, k);
+      if (beta != 0) v += beta * load<f32>(cp);
+      store<f32>(cp, v);
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export { type MemorySample, memorySample } from './memory.js';
+export { summarize, type TimingStats } from './stats.js';
+export { type BenchOptions, type BenchResult, benchTraining } from './training-bench.js';
+export { inferenceMultiplyAdds, trainingMultiplyAdds } from './work.js';

@@ -1,0 +1,308 @@
+import type {
+  AdamArgs,
+  Backend,
+  CellName,
+  DeviceBuffer,
+  DType,
+  GemmArgs,
+  HostArray,
+  SequenceBackwardArgs,
+  SequenceForwardArgs,
+} from '../backend/types.js';
+import { adamHost } from '../optim/adam-math.js';
+import { gemmHost } from '../reference/gemm.js';
+import { dataOf, HostBuffer } from '../reference/host-buffer.js';
+import { addrOf, asWasm, WasmBuffer } from './buffer.js';
+import { WasmHeap } from './heap.js';
+import { type Dispatcher, singleThread, workerThreads } from './threads.js';
+import { type CpuWasmExports, compileCpuModule, instantiateCpuModule } from './wasm/module.js';
+
+export interface CpuBackendOptions {
+  /** Registered name (default 'cpu'). */
+  name?: string;
+  /**
+   * Threads, the calling one included. Default: the machine's available parallelism (at most 8)
+   * on Node, overridden by the environment variable BISTABLE_CPU_THREADS; 1 elsewhere.
+   */
+  threads?: number;
+  /** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10 µs). */
+  parallelThreshold?: number;
+}
+
+const CELL_IDS: Record<CellName, number> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
+const DEFAULT_PARALLEL_THRESHOLD = 1 << 19;
+const MEMORY_BOUND_FACTOR = 16;
+
+function defaultThreads(): number {
+  const proc = (
+    globalThis as { process?: { env?: Record<string, string | undefined>; versions?: { node?: string } } }
+  ).process;
+  if (!proc?.versions?.node) return 1;
+  const env = Number(proc.env?.BISTABLE_CPU_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return 0; // decided after the lazy import of node:os
+}
+
+async function nodeParallelism(): Promise<number> {
+  try {
+    const spec = 'node:os';
+    const os = (await import(/* @vite-ignore */ spec)) as {
+      availableParallelism?: () => number;
+      cpus: () => unknown[];
+    };
+    return os.availableParallelism?.() ?? os.cpus().length;
+  } catch {
+    return 1;
+  }
+}
+
+/** A typed array and the index of a buffer's element 0 in it, whatever the buffer's kind. */
+function viewOf(buf: DeviceBuffer): [HostArray, number] {
+  if (buf instanceof WasmBuffer) return [buf.heap.f32, buf.index()];
+  return [dataOf(buf), 0];
+}
+
+/**
+ * The fast CPU backend: float32 kernels in WebAssembly SIMD (a register-blocked SGEMM and fused
+ * whole-sequence kernels per cell), split across worker threads on Node. float64 runs through
+ * core's host math. See assembly/cpu for the kernels and why they are shaped as they are.
+ */
+export class CpuBackend implements Backend {
+  readonly name: string;
+  readonly dtypes: readonly DType[] = ['float32', 'float64'];
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+  private readonly finalizer: FinalizationRegistry<{ ptr: number; bytes: number }>;
+
+  private constructor(
+    name: string,
+    readonly heap: WasmHeap,
+    readonly wasm: CpuWasmExports,
+    private readonly pool: Dispatcher,
+    readonly parallelThreshold: number,
+  ) {
+    this.name = name;
+    // a buffer dropped without dispose() gives its block back when it is collected
+    this.finalizer = new FinalizationRegistry(({ ptr, bytes }) => heap.release(ptr, bytes));
+  }
+
+  static async create(opts: CpuBackendOptions = {}): Promise<CpuBackend> {
+    let threads = opts.threads ?? defaultThreads();
+    if (threads === 0) threads = Math.min(8, await nodeParallelism());
+    threads = Math.max(1, Math.floor(threads));
+    const shared = threads > 1 && typeof SharedArrayBuffer !== 'undefined';
+    const module = await compileCpuModule(shared);
+    const heap = new WasmHeap(shared);
+    const wasm = await instantiateCpuModule(module, heap.memory);
+    const pool = (shared && (await workerThreads(wasm, module, heap.memory, threads))) || singleThread(wasm);
+    return new CpuBackend(
+      opts.name ?? 'cpu',
+      heap,
+      wasm,
+      pool,
+      opts.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD,
+    );
+  }
+
+  /** Threads the kernels run on, the calling one included. */
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  alloc(length: number, dtype: DType): DeviceBuffer {
+    if (dtype === 'float64') return new HostBuffer(new Float64Array(length));
+    if (dtype !== 'float32') throw new TypeError(`unknown dtype '${dtype}'`);
+    const bytes = Math.max(1, length) * 4;
+    const buf = new WasmBuffer(this.heap, this.heap.alloc(bytes), length);
+    this.finalizer.register(buf, { ptr: buf.ptr, bytes }, buf);
+    return buf;
+  }
+
+  write(buf: DeviceBuffer, data: ArrayLike<number>, offset = 0): void {
+    if (offset + data.length > buf.length) {
+      throw new RangeError(`write of ${data.length} values at ${offset} overruns a buffer of ${buf.length}`);
+    }
+    const [arr, base] = viewOf(buf);
+    arr.set(data, base + offset);
+  }
+
+  async read(buf: DeviceBuffer, offset = 0, length?: number, out?: HostArray): Promise<HostArray> {
+    const n = length ?? buf.length - offset;
+    const [arr, base] = viewOf(buf);
+    const view = arr.subarray(base + offset, base + offset + n);
+    if (out) {
+      out.set(view);
+      return out;
+    }
+    return view.slice() as HostArray;
+  }
+
+  fill(buf: DeviceBuffer, value: number, offset = 0, length?: number): void {
+    const [arr, base] = viewOf(buf);
+    const n = length ?? buf.length - offset;
+    arr.fill(value, base + offset, base + offset + n);
+  }
+
+  copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, length: number): void {
+    const [s, sb] = viewOf(src);
+    const [d, db] = viewOf(dst);
+    if (s === d) d.copyWithin(db + dstOffset, sb + srcOffset, sb + srcOffset + length);
+    else d.set(s.subarray(sb + srcOffset, sb + srcOffset + length), db + dstOffset);
+  }
+
+  dispose(buf: DeviceBuffer): void {
+    if (!(buf instanceof WasmBuffer) || buf.ptr < 0) return;
+    this.finalizer.unregister(buf);
+    this.heap.release(buf.ptr, Math.max(1, buf.length) * 4);
+    buf.ptr = -1;
+  }
+
+  /** Per-thread scratch of `stride` bytes for every thread; returns its address. */
+  private scratch(stride: number): number {
+    const bytes = stride * this.pool.threads;
+    if (bytes > this.scratchBytes) {
+      if (this.scratchPtr) this.heap.release(this.scratchPtr, this.scratchBytes);
+      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
+      this.scratchPtr = this.heap.alloc(this.scratchBytes);
+    }
+    return this.scratchPtr;
+  }
+
+  gemm(g: GemmArgs): void {
+    if (g.a instanceof HostBuffer && g.b instanceof HostBuffer && g.c instanceof HostBuffer) {
+      gemmHost({ ...g, a: dataOf(g.a), b: dataOf(g.b), c: dataOf(g.c) });
+      return;
+    }
+    const { m, n, k, alpha, beta, transA, transB, lda, ldb, ldc } = g;
+    if (m === 0 || n === 0) return;
+    const a = asWasm(g.a).addr(g.aOffset);
+    const b = asWasm(g.b).addr(g.bOffset);
+    const cBuf = asWasm(g.c);
+    const c = cBuf.addr(g.cOffset);
+    if (k === 0 || alpha === 0) {
+      const f = this.heap.f32;
+      for (let i = 0; i < m; i++) {
+        const row = cBuf.index(g.cOffset + i * ldc);
+        if (beta === 0) f.fill(0, row, row + n);
+        else for (let j = 0; j < n; j++) f[row + j] *= beta;
+      }
+      return;
+    }
+    const w = this.wasm;
+    const parallel = m * n * k >= this.parallelThreshold;
+    // memory-bound products are split only when large: a fork-join costs more than it saves on
+    // the few million elements of a bias broadcast or a column sum
+    const large = m * n * k >= MEMORY_BOUND_FACTOR * this.parallelThreshold;
+    if (k === 1) {
+      // op(A) is m×1, op(B) 1×n: a rank-one update (bias rows, ones-vector broadcasts)
+      this.pool.run('ger', [m, n, alpha, beta, a, transA ? 1 : lda, b, transB ? ldb : 1, c, ldc], large);
+    } else if (m === 1 && !transB) {
+      // a row vector times a matrix: column sums (bias gradients), a one-output readout's gradient
+      this.pool.run('rowTimesMatrix', [n, k, alpha, beta, a, transA ? lda : 1, b, ldb, c], large);
+    } else if (n <= 4 && !transA && transB) {
+      w.rowDots(m, n, k, alpha, beta, a, lda, b, ldb, c, ldc);
+    } else {
+      const stride = w.sgemmScratchBytes(n, k);
+      const scratch = this.scratch(stride);
+      this.pool.run(
+        'sgemm',
+        [transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, scratch, stride],
+        parallel,
+      );
+    }
+  }
+
+  adam(a: AdamArgs): void {
+    if (a.param instanceof HostBuffer) {
+      adamHost({ ...a, param: dataOf(a.param), grad: dataOf(a.grad), m: dataOf(a.m), v: dataOf(a.v) });
+      return;
+    }
+    const bc1 = 1 - a.beta1 ** a.step;
+    const bc2sqrt = Math.sqrt(1 - a.beta2 ** a.step);
+    this.wasm.adam(
+      addrOf(a.param),
+      addrOf(a.grad),
+      addrOf(a.m),
+      addrOf(a.v),
+      a.param.length,
+      a.lr,
+      a.beta1,
+      a.beta2,
+      a.eps,
+      a.weightDecay,
+      bc1,
+      bc2sqrt,
+    );
+  }
+
+  /** Level 3, float32: one layer and direction over all T steps, rows split across threads. */
+  sequenceForward(cell: CellName, gr: number, a: SequenceForwardArgs): void {
+    const id = CELL_IDS[cell];
+    const parallel = this.sequenceParallel(gr, a);
+    const stride = this.wasm.seqScratchBytes(id, a.B, a.H, parallel ? this.pool.threads : 1);
+    const scratch = this.scratch(stride);
+    this.pool.run(
+      'seqForward',
+      [
+        id,
+        a.T,
+        a.B,
+        a.H,
+        a.reverse ? 1 : 0,
+        addrOf(a.p),
+        addrOf(a.wh),
+        addrOf(a.bh),
+        addrOf(a.pw),
+        addrOf(a.hAll),
+        addrOf(a.cAll),
+        addrOf(a.cache),
+        scratch,
+        stride,
+      ],
+      parallel,
+    );
+  }
+
+  /** Whether a sequence kernel is worth splitting: its recurrent multiply-adds (or units for BRC). */
+  private sequenceParallel(gr: number, a: { T: number; B: number; H: number }): boolean {
+    return this.pool.threads > 1 && a.T * a.B * a.H * Math.max(1, gr * a.H) >= this.parallelThreshold;
+  }
+
+  sequenceBackward(cell: CellName, gr: number, a: SequenceBackwardArgs): void {
+    const id = CELL_IDS[cell];
+    const parallel = this.sequenceParallel(gr, a);
+    const nt = parallel ? this.pool.threads : 1;
+    const stride = this.wasm.seqScratchBytes(id, a.B, a.H, nt);
+    const scratch = this.scratch(stride);
+    this.pool.run(
+      'seqBackward',
+      [
+        id,
+        a.T,
+        a.B,
+        a.H,
+        a.reverse ? 1 : 0,
+        addrOf(a.wh),
+        addrOf(a.pw),
+        addrOf(a.hAll),
+        addrOf(a.cAll),
+        addrOf(a.cache),
+        addrOf(a.dOut),
+        addrOf(a.dhN),
+        addrOf(a.dcN),
+        addrOf(a.dP),
+        addrOf(a.dR),
+        addrOf(a.dh0),
+        addrOf(a.dc0),
+        scratch,
+        stride,
+      ],
+      parallel,
+    );
+    if (a.dPw) this.wasm.seqReduceDpw(nt, a.B, a.H, addrOf(a.dPw), scratch, stride);
+  }
+
+  destroy(): void {
+    this.pool.close();
+  }
+}

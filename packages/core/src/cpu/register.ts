@@ -1,0 +1,61 @@
+import { registerBackend, registerKernel } from '../backend/registry.js';
+import type { SequenceBackwardArgs, SequenceForwardArgs } from '../backend/types.js';
+import { CELL_NAMES, CELLS } from '../cells/index.js';
+import { HostBuffer } from '../reference/host-buffer.js';
+import { CpuBackend, type CpuBackendOptions } from './backend.js';
+import { float64SequenceKernels } from './float64.js';
+
+/**
+ * Above tfjs-wasm (30) and tfjs-cpu (10), measured side by side with `bistable bench`; below the
+ * GPU backends and tfjs-node (40), whose libtensorflow could not be measured here.
+ */
+export const CPU_PRIORITY = 35;
+
+const registered = new Set<string>();
+
+/**
+ * Registers the cpu backend (level 1 plus whole-sequence kernels for every cell). Idempotent per
+ * name. Other names with other options register separate instances (tests use this to force
+ * the threaded path on small shapes).
+ */
+export function registerCpuBackend(opts: CpuBackendOptions & { priority?: number } = {}): void {
+  const name = opts.name ?? 'cpu';
+  if (registered.has(name)) return;
+  registered.add(name);
+  let backend: CpuBackend | null = null;
+  const instance = (): CpuBackend => {
+    if (!backend) throw new Error(`the ${name} backend ran a kernel before it was initialised`);
+    return backend;
+  };
+  for (const cellName of CELL_NAMES) {
+    const spec = CELLS[cellName];
+    let f64: ReturnType<typeof float64SequenceKernels> | null = null;
+    const host = () => {
+      f64 ??= float64SequenceKernels(instance(), spec);
+      return f64;
+    };
+    registerKernel({
+      backendName: name,
+      cell: cellName,
+      level: 3,
+      kernels: {
+        forward: (a: SequenceForwardArgs) =>
+          a.hAll instanceof HostBuffer ? host().forward(a) : instance().sequenceForward(cellName, spec.gr, a),
+        backward: (a: SequenceBackwardArgs) =>
+          a.hAll instanceof HostBuffer
+            ? host().backward(a)
+            : instance().sequenceBackward(cellName, spec.gr, a),
+      },
+    });
+  }
+  registerBackend({
+    name,
+    priority: opts.priority ?? CPU_PRIORITY,
+    init: async () => {
+      backend ??= await CpuBackend.create({ ...opts, name });
+      return backend;
+    },
+    description:
+      'WebAssembly SIMD kernels on worker threads (Node) or one thread (browsers); float32 fast, float64 via host math',
+  });
+}

@@ -1,0 +1,106 @@
+import { BackendUnavailableError } from '../../backend/errors.js';
+import { type WasmMemory, type WasmModule, wasmApi } from './api.js';
+import { CPU_WASM_PLAIN, CPU_WASM_SHARED } from './binary.js';
+
+/**
+ * The exports of assembly/cpu. Every pointer is a byte address in the shared linear memory;
+ * every parallel kernel takes (tid, nt, …) and computes its own share of the work.
+ */
+export interface CpuWasmExports {
+  sgemm(
+    tid: number,
+    nt: number,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    beta: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    scratch: number,
+    stride: number,
+  ): void;
+  sgemmScratchBytes(n: number, k: number): number;
+  ger(tid: number, nt: number, ...args: number[]): void;
+  rowTimesMatrix(tid: number, nt: number, ...args: number[]): void;
+  rowDots(
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    beta: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+  ): void;
+  adam(
+    param: number,
+    grad: number,
+    m: number,
+    v: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    bc1: number,
+    bc2sqrt: number,
+  ): void;
+  seqForward(tid: number, nt: number, ...args: number[]): void;
+  seqBackward(tid: number, nt: number, ...args: number[]): void;
+  seqReduceDpw(nt: number, B: number, H: number, dPw: number, scratch: number, stride: number): void;
+  seqScratchBytes(cell: number, B: number, H: number, nt: number): number;
+}
+
+/** The kernels that run split across threads, by index (the worker protocol sends indices). */
+export const PARALLEL_KERNELS = ['sgemm', 'ger', 'rowTimesMatrix', 'seqForward', 'seqBackward'] as const;
+export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
+
+function decodeBase64(s: string): Uint8Array {
+  // atob exists in browsers and in Node ≥ 16
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const compiled = new Map<string, Promise<WasmModule>>();
+
+function api() {
+  const w = wasmApi();
+  if (!w) throw new BackendUnavailableError('cpu', 'this JavaScript engine has no WebAssembly');
+  return w;
+}
+
+/** Compiles (once) the plain or the shared-memory variant. */
+export function compileCpuModule(shared: boolean): Promise<WasmModule> {
+  const key = shared ? 'shared' : 'plain';
+  let m = compiled.get(key);
+  if (!m) {
+    m = api().compile(decodeBase64(shared ? CPU_WASM_SHARED : CPU_WASM_PLAIN));
+    compiled.set(key, m);
+  }
+  return m;
+}
+
+export async function instantiateCpuModule(module: WasmModule, memory: WasmMemory): Promise<CpuWasmExports> {
+  const instance = await api().instantiate(module, {
+    env: {
+      memory,
+      abort: () => {
+        throw new Error('cpu kernel aborted');
+      },
+    },
+  });
+  return instance.exports as unknown as CpuWasmExports;
+}

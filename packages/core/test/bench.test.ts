@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { summarize } from '../src/bench/stats.js';
+import { benchTraining, getBackend, inferenceMultiplyAdds, trainingMultiplyAdds } from '../src/index.js';
+
+describe('bench statistics', () => {
+  it('gives the order statistics of the samples', () => {
+    const s = summarize([5, 1, 4, 2, 3]);
+    expect([s.min, s.q1, s.median, s.q3, s.max, s.mean]).toEqual([1, 2, 3, 4, 5, 3]);
+    expect(summarize([1, 2, 3, 4]).median).toBe(2.5);
+    expect(summarize([1, 2, 3, 4]).q1).toBe(1.75);
+    expect(() => summarize([])).toThrow(/no timing samples/);
+  });
+});
+
+describe('multiply-add counts', () => {
+  it('counts the issue’s copy-first-input sizes by hand', () => {
+    const o = { inputSize: 1, hidden: 100, layers: 2, batch: 100, seqLen: 100 };
+    const TB = 100 * 100;
+    // GRU: layer 1 input projection + its weight gradient (2·TB·1·300), three recurrent products
+    // per layer (3·TB·100·300 each), layer 2 input projection, weight and input gradients (3·TB·100·300)
+    expect(trainingMultiplyAdds({ cell: 'GRU', ...o })).toBe(
+      2 * TB * 300 + 2 * 3 * TB * 100 * 300 + 3 * TB * 100 * 300,
+    );
+    // BRC has no recurrent product
+    expect(trainingMultiplyAdds({ cell: 'BRC', ...o })).toBe(2 * TB * 300 + 3 * TB * 100 * 300);
+    expect(inferenceMultiplyAdds({ cell: 'LSTM', ...o })).toBe(TB * 400 + TB * 100 * 400 * 3);
+  });
+});
+
+describe('benchTraining', () => {
+  it('times training steps and forward passes of the copy-first-input model on any backend', async () => {
+    const phases: string[] = [];
+    for (const name of ['reference', 'cpu']) {
+      const r = await benchTraining(await getBackend(name), {
+        cell: 'nBRC',
+        seqLen: 6,
+        batch: 3,
+        hidden: 5,
+        layers: 2,
+        steps: 3,
+        warmup: 1,
+        onStep: (phase, i) => phases.push(`${phase}${i}`),
+      });
+      expect(r.backend).toBe(name);
+      expect(r.train.samples).toHaveLength(3);
+      expect(r.inference?.samples).toHaveLength(3);
+      expect(r.train.min).toBeGreaterThan(0);
+      expect(r.train.min).toBeLessThanOrEqual(r.train.median);
+      expect(r.train.median).toBeLessThanOrEqual(r.train.max);
+      expect(r.memory.rssDelta).not.toBeNull();
+      expect(r.trainMultiplyAdds).toBe(
+        trainingMultiplyAdds({ cell: 'nBRC', inputSize: 1, hidden: 5, layers: 2, batch: 3, seqLen: 6 }),
+      );
+    }
+    expect(phases.slice(0, 7)).toEqual([
+      'warmup0',
+      'train0',
+      'train1',
+      'train2',
+      'inference0',
+      'inference1',
+      'inference2',
+    ]);
+  });
+
+  it('rejects bad sizes and dtypes with a message naming them', async () => {
+    const be = await getBackend('reference');
+    const base = { cell: 'GRU' as const, seqLen: 2, batch: 2, hidden: 2, layers: 1 };
+    await expect(benchTraining(be, { ...base, seqLen: 0 })).rejects.toThrow(/seqLen/);
+    await expect(benchTraining(be, { ...base, cell: 'RNN' as 'GRU' })).rejects.toThrow(/unknown cell 'RNN'/);
+    await expect(benchTraining(be, { ...base, warmup: -1 })).rejects.toThrow(/warmup/);
+  });
+});

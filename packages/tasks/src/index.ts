@@ -1,0 +1,52 @@
+export { fileCheckpointer, readProgress } from './checkpoints.js';
+export { batchCount, batchesOf, epochOrder, sequentialOrder } from './data/batches.js';
+export { BinaryAddition } from './data/binary-addition.js';
+export { CopyFirstInput } from './data/copy-first-input.js';
+export type { Batch, Dataset } from './data/types.js';
+export {
+  correctSequences,
+  meanBinaryCrossEntropy,
+  meanSquaredError,
+  predictedBit,
+  sequenceAccuracy,
+} from './metrics.js';
+export { PRESETS, type PresetName, preset } from './presets.js';
+export {
+  type BinaryAdditionConfig,
+  type BinaryAdditionResult,
+  binaryAdditionSets,
+  type CurriculumEpoch,
+  checkBinaryAdditionConfig,
+  runBinaryAddition,
+  type TestPoint,
+} from './protocols/binary-addition.js';
+export {
+  type CopyFirstInputConfig,
+  type CopyFirstInputResult,
+  checkCopyFirstInputConfig,
+  runCopyFirstInput,
+} from './protocols/copy-first-input.js';
+export { type Evaluation, evaluate } from './protocols/evaluate.js';
+export {
+  type Checkpointer,
+  type EpochInfo,
+  RunAborted,
+  type RunHooks,
+  type StepInfo,
+} from './protocols/hooks.js';
+export { canonicalJson } from './protocols/progress.js';
+export { deriveSeed } from './seeds.js';
+export { mean, sampleStd, standardError, trailingMovingAverage } from './stats.js';
+export {
+  type BinaryAdditionStudy,
+  binaryRunId,
+  type CopyFirstInputStudy,
+  copyRunId,
+  plannedSteps,
+  planRuns,
+  type RunSpec,
+  type Study,
+  TASKS,
+  type TaskName,
+  taskName,
+} from './study.js';

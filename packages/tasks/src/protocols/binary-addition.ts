@@ -1,0 +1,238 @@
+import {
+  Adam,
+  type Backend,
+  type CellName,
+  type DType,
+  InputError,
+  type KernelLevel,
+  SequenceModel,
+} from '@bistable/core';
+import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from '../checks.js';
+import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
+import { BinaryAddition } from '../data/binary-addition.js';
+import { correctSequences } from '../metrics.js';
+import { deriveSeed } from '../seeds.js';
+import { evaluate } from './evaluate.js';
+import { type RunHooks, throwIfAborted } from './hooks.js';
+import { restoreProgress } from './progress.js';
+
+/** One binary-addition run: a curriculum over L, then a test over a wider range of L. */
+export interface BinaryAdditionConfig {
+  cell: CellName;
+  layers: number;
+  hidden: number;
+  /** Curriculum lengths trainMin..trainMax (total operand bits; the seed: 3..20). */
+  trainMin: number;
+  trainMax: number;
+  epochsPerLength: number;
+  trainSamples: number;
+  validSamples: number;
+  batchSize: number;
+  /** Test lengths testMin..testMax (the seed: 3..60), `testSamples` each. */
+  testMin: number;
+  testMax: number;
+  testSamples: number;
+  lr: number;
+  dtype: DType;
+  dataSeed: number;
+  modelSeed: number;
+  maxLevel?: KernelLevel;
+}
+
+/** One epoch of the curriculum. Train values are over all the epoch's batches, validation over all its samples. */
+export interface CurriculumEpoch {
+  length: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  validLoss: number;
+  validAccuracy: number;
+}
+
+export interface TestPoint {
+  length: number;
+  loss: number;
+  accuracy: number;
+}
+
+export interface BinaryAdditionResult {
+  task: 'binary-addition';
+  config: BinaryAdditionConfig;
+  /** Loss of every training step. */
+  trainLoss: number[];
+  /** One entry per epoch over the whole curriculum (the seed's train/valid loss and accuracy series). */
+  epochs: CurriculumEpoch[];
+  steps: number;
+  bestEpoch: number;
+  bestValidLoss: number;
+  /** Test loss and accuracy per length (the seed's test_loss / test_acc). */
+  test: TestPoint[];
+  finished: boolean;
+}
+
+export function checkBinaryAdditionConfig(c: BinaryAdditionConfig): BinaryAdditionConfig {
+  cellName(c.cell);
+  for (const k of ['trainMin', 'trainMax', 'testMin', 'testMax'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 3) {
+      throw new InputError(
+        `binary addition needs lengths L >= 3 (total operand bits); ${k} is ${String(c[k])}`,
+      );
+    }
+  }
+  if (c.trainMax < c.trainMin)
+    throw new InputError(`trainMax (${c.trainMax}) is below trainMin (${c.trainMin})`);
+  if (c.testMax < c.testMin) throw new InputError(`testMax (${c.testMax}) is below testMin (${c.testMin})`);
+  for (const k of [
+    'layers',
+    'hidden',
+    'epochsPerLength',
+    'trainSamples',
+    'validSamples',
+    'batchSize',
+    'testSamples',
+  ] as const) {
+    positiveInt(k, c[k]);
+  }
+  positiveNumber('lr', c.lr);
+  dtypeName(c.dtype);
+  seedValue('dataSeed', c.dataSeed);
+  seedValue('modelSeed', c.modelSeed);
+  return c;
+}
+
+function emptyResult(config: BinaryAdditionConfig): BinaryAdditionResult {
+  return {
+    task: 'binary-addition',
+    config,
+    trainLoss: [],
+    epochs: [],
+    steps: 0,
+    bestEpoch: -1,
+    bestValidLoss: Number.MAX_VALUE,
+    test: [],
+    finished: false,
+  };
+}
+
+/** The datasets of one length, each from its own stream. */
+export function binaryAdditionSets(
+  dataSeed: number,
+  length: number,
+  sizes: { train: number; valid: number; test: number },
+) {
+  return {
+    train: new BinaryAddition(deriveSeed(dataSeed, 'train', length), length, sizes.train),
+    valid: new BinaryAddition(deriveSeed(dataSeed, 'valid', length), length, sizes.valid),
+    test: new BinaryAddition(deriveSeed(dataSeed, 'test', length), length, sizes.test),
+    orderSeed: deriveSeed(dataSeed, 'order', length),
+  };
+}
+
+/**
+ * The seed's binary-addition study for one cell: one Adam across the curriculum L = trainMin..
+ * trainMax (`epochsPerLength` epochs each, never reset), validation after every epoch, then the
+ * final model tested at every L in testMin..testMax. Checkpoints at every epoch end and after
+ * every test length, so a killed run resumes exactly.
+ */
+export async function runBinaryAddition(
+  backend: Backend,
+  config: BinaryAdditionConfig,
+  hooks: RunHooks = {},
+): Promise<BinaryAdditionResult> {
+  const c = checkBinaryAdditionConfig({ ...config, cell: cellName(config.cell) });
+  const sizes = { train: c.trainSamples, valid: c.validSamples, test: c.testSamples };
+  const lengths = c.trainMax - c.trainMin + 1;
+  const totalEpochs = lengths * c.epochsPerLength;
+  const perEpoch = batchCount(c.trainSamples, c.batchSize);
+  const totalSteps = totalEpochs * perEpoch;
+
+  const model = new SequenceModel(backend, {
+    cell: c.cell,
+    inputSize: 2,
+    hiddenSize: c.hidden,
+    numLayers: c.layers,
+    readout: 'sequence',
+    loss: 'bce',
+    dtype: c.dtype,
+    seed: c.modelSeed,
+    maxLevel: c.maxLevel,
+  });
+  const optimizer = new Adam(backend, [model], { lr: c.lr });
+  const save = (r: BinaryAdditionResult) =>
+    hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
+  try {
+    const saved = hooks.checkpoints ? await hooks.checkpoints.load(model, optimizer) : null;
+    const r: BinaryAdditionResult = saved ? restoreProgress(saved, c, 'binary-addition') : emptyResult(c);
+    if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs.length} and ${r.test.length} test lengths`);
+
+    while (r.epochs.length < totalEpochs) {
+      const epoch = r.epochs.length;
+      const L = c.trainMin + Math.floor(epoch / c.epochsPerLength);
+      const epochInLength = epoch % c.epochsPerLength;
+      if (epochInLength === 0) hooks.onLog?.(`Training ${c.cell} on sequences of length ${L}`);
+      const sets = binaryAdditionSets(c.dataSeed, L, sizes);
+      let lossSum = 0;
+      let correct = 0;
+      for (const idx of batchesOf(epochOrder(c.trainSamples, sets.orderSeed, epochInLength), c.batchSize)) {
+        throwIfAborted(hooks.signal);
+        const { x, y } = sets.train.batch(idx);
+        const { loss, predictions } = await model.lossAndGradients(x, y);
+        await optimizer.step();
+        correct += correctSequences(predictions.data, y.data, idx.length, c.dtype);
+        r.trainLoss.push(loss);
+        lossSum += loss * idx.length;
+        r.steps++;
+        hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
+      }
+      const ev = await evaluate(model, sets.valid, c.batchSize, hooks.signal);
+      const e: CurriculumEpoch = {
+        length: L,
+        trainLoss: lossSum / c.trainSamples,
+        trainAccuracy: correct / c.trainSamples,
+        validLoss: ev.loss,
+        validAccuracy: ev.accuracy ?? Number.NaN,
+      };
+      r.epochs.push(e);
+      hooks.onLog?.(
+        `L=${L} epoch [${epochInLength + 1}/${c.epochsPerLength}] train loss ${e.trainLoss.toPrecision(5)} acc ${e.trainAccuracy.toFixed(4)}` +
+          ` | valid loss ${e.validLoss.toPrecision(5)} acc ${e.validAccuracy.toFixed(4)}`,
+      );
+      // the seed's "best" checkpoint compares validation losses across lengths; kept for fidelity
+      if (e.validLoss < r.bestValidLoss) {
+        r.bestValidLoss = e.validLoss;
+        r.bestEpoch = epoch;
+        await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, length: L, validLoss: e.validLoss });
+      }
+      await save(r);
+      hooks.onEpoch?.({
+        epoch,
+        totalEpochs,
+        step: r.steps,
+        trainLoss: e.trainLoss,
+        validLoss: e.validLoss,
+        trainAccuracy: e.trainAccuracy,
+        validAccuracy: e.validAccuracy,
+        length: L,
+      });
+    }
+
+    while (c.testMin + r.test.length <= c.testMax) {
+      const L = c.testMin + r.test.length;
+      const ev = await evaluate(
+        model,
+        binaryAdditionSets(c.dataSeed, L, sizes).test,
+        c.batchSize,
+        hooks.signal,
+      );
+      r.test.push({ length: L, loss: ev.loss, accuracy: ev.accuracy ?? Number.NaN });
+      hooks.onLog?.(
+        `test L=${L}: loss ${ev.loss.toPrecision(5)} accuracy ${(ev.accuracy ?? Number.NaN).toFixed(4)}`,
+      );
+      r.finished = L === c.testMax;
+      await save(r);
+    }
+    r.finished = true;
+    return r;
+  } finally {
+    model.dispose();
+  }
+}

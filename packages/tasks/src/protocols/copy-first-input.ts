@@ -1,0 +1,186 @@
+import {
+  Adam,
+  type Backend,
+  type CellName,
+  type DType,
+  InputError,
+  type KernelLevel,
+  SequenceModel,
+} from '@bistable/core';
+import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from '../checks.js';
+import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
+import { CopyFirstInput } from '../data/copy-first-input.js';
+import { deriveSeed } from '../seeds.js';
+import { evaluate } from './evaluate.js';
+import { type RunHooks, throwIfAborted } from './hooks.js';
+import { restoreProgress } from './progress.js';
+
+/** One copy-first-input run: one cell, one sequence length, a fresh model and optimiser. */
+export interface CopyFirstInputConfig {
+  cell: CellName;
+  /** Sequence length T: the target is the first of T steps. */
+  length: number;
+  layers: number;
+  hidden: number;
+  /** Samples in all; the last `testSamples` of them are the test set (the seed: 50 000 and 5 000). */
+  samples: number;
+  testSamples: number;
+  batchSize: number;
+  maxEpochs: number;
+  /** Early stop at the end of the first epoch whose test MSE is below this (the seed: 0.1). */
+  threshold: number;
+  lr: number;
+  dtype: DType;
+  /** Seeds the samples and the shuffling. */
+  dataSeed: number;
+  /** Seeds the model's initial weights. */
+  modelSeed: number;
+  /** Caps the backend's kernel level (debugging, comparisons). */
+  maxLevel?: KernelLevel;
+}
+
+/** Every series the seed saves, without its bugs (the test loss is the mean over all batches). */
+export interface CopyFirstInputResult {
+  task: 'copy-first-input';
+  config: CopyFirstInputConfig;
+  /** Loss of every training step (the seed's TrainLoss_AllE). */
+  trainLoss: number[];
+  /** Mean training loss of each epoch (TrainAvgLoss_AllE). */
+  trainEpochLoss: number[];
+  /** Test loss of each batch, per epoch (ValidLoss_AllE). */
+  validBatchLoss: number[][];
+  /** Test loss of each epoch over every test sample (ValidAvgLoss_AllE). */
+  validLoss: number[];
+  epochs: number;
+  steps: number;
+  bestEpoch: number;
+  bestValidLoss: number;
+  /** The epoch (0-based) whose test loss first fell below the threshold, or null. */
+  solvedAtEpoch: number | null;
+  /** Gradient steps taken up to the end of that epoch, or null. */
+  solvedAtStep: number | null;
+  finished: boolean;
+}
+
+export function checkCopyFirstInputConfig(c: CopyFirstInputConfig): CopyFirstInputConfig {
+  cellName(c.cell);
+  if (!Number.isInteger(c.length) || c.length < 2) {
+    throw new InputError(`copy-first-input needs a sequence length T >= 2, got ${String(c.length)}`);
+  }
+  for (const k of ['layers', 'hidden', 'samples', 'testSamples', 'batchSize', 'maxEpochs'] as const)
+    positiveInt(k, c[k]);
+  if (c.testSamples >= c.samples) {
+    throw new InputError(
+      `testSamples (${c.testSamples}) must be smaller than samples (${c.samples}), which include them`,
+    );
+  }
+  positiveNumber('threshold', c.threshold);
+  positiveNumber('lr', c.lr);
+  dtypeName(c.dtype);
+  seedValue('dataSeed', c.dataSeed);
+  seedValue('modelSeed', c.modelSeed);
+  return c;
+}
+
+function emptyResult(config: CopyFirstInputConfig): CopyFirstInputResult {
+  return {
+    task: 'copy-first-input',
+    config,
+    trainLoss: [],
+    trainEpochLoss: [],
+    validBatchLoss: [],
+    validLoss: [],
+    epochs: 0,
+    steps: 0,
+    bestEpoch: -1,
+    bestValidLoss: Number.MAX_VALUE,
+    solvedAtEpoch: null,
+    solvedAtStep: null,
+    finished: false,
+  };
+}
+
+/**
+ * The seed's benchmark 1 for one (cell, T): up to `maxEpochs` epochs of shuffled batches with
+ * Adam and MSE, the test MSE over the whole test set after each epoch, a checkpoint at each epoch
+ * end, and an early stop once the test MSE is below the threshold. With `hooks.checkpoints` a
+ * killed run resumes from its last epoch end and ends exactly as an uninterrupted one.
+ */
+export async function runCopyFirstInput(
+  backend: Backend,
+  config: CopyFirstInputConfig,
+  hooks: RunHooks = {},
+): Promise<CopyFirstInputResult> {
+  const c = checkCopyFirstInputConfig({ ...config, cell: cellName(config.cell) });
+  const trainN = c.samples - c.testSamples;
+  const train = new CopyFirstInput(c.dataSeed, c.length, trainN, 0);
+  const test = new CopyFirstInput(c.dataSeed, c.length, c.testSamples, trainN);
+  const orderSeed = deriveSeed(c.dataSeed, 'order');
+  const perEpoch = batchCount(trainN, c.batchSize);
+  const totalSteps = perEpoch * c.maxEpochs;
+
+  const model = new SequenceModel(backend, {
+    cell: c.cell,
+    inputSize: 1,
+    hiddenSize: c.hidden,
+    numLayers: c.layers,
+    readout: 'last',
+    loss: 'mse',
+    dtype: c.dtype,
+    seed: c.modelSeed,
+    maxLevel: c.maxLevel,
+  });
+  const optimizer = new Adam(backend, [model], { lr: c.lr });
+  try {
+    const saved = hooks.checkpoints ? await hooks.checkpoints.load(model, optimizer) : null;
+    const r: CopyFirstInputResult = saved ? restoreProgress(saved, c, 'copy-first-input') : emptyResult(c);
+    if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs} (${r.steps} steps)`);
+    else hooks.onLog?.(`Training network with cells of type ${c.cell} with a lag of ${c.length} time-steps`);
+
+    while (!r.finished) {
+      const epoch = r.epochs;
+      let sum = 0;
+      for (const idx of batchesOf(epochOrder(trainN, orderSeed, epoch), c.batchSize)) {
+        throwIfAborted(hooks.signal);
+        const { x, y } = train.batch(idx);
+        const { loss } = await model.lossAndGradients(x, y);
+        await optimizer.step();
+        r.trainLoss.push(loss);
+        sum += loss * idx.length;
+        r.steps++;
+        hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
+      }
+      const ev = await evaluate(model, test, c.batchSize, hooks.signal);
+      const trainEpoch = sum / trainN;
+      r.trainEpochLoss.push(trainEpoch);
+      r.validBatchLoss.push(ev.batchLosses);
+      r.validLoss.push(ev.loss);
+      r.epochs = epoch + 1;
+      hooks.onLog?.(
+        `=== Epoch [${epoch + 1}/${c.maxEpochs}] Train Loss = ${trainEpoch.toPrecision(6)} Test Loss = ${ev.loss.toPrecision(6)}`,
+      );
+      if (ev.loss < r.bestValidLoss) {
+        r.bestValidLoss = ev.loss;
+        r.bestEpoch = epoch;
+        await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, validLoss: ev.loss });
+      }
+      if (ev.loss < c.threshold) {
+        r.solvedAtEpoch = epoch;
+        r.solvedAtStep = r.steps;
+        hooks.onLog?.(`test loss below ${c.threshold} after epoch ${epoch + 1}: early stop`);
+      }
+      r.finished = r.solvedAtEpoch !== null || r.epochs >= c.maxEpochs;
+      await hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
+      hooks.onEpoch?.({
+        epoch,
+        totalEpochs: c.maxEpochs,
+        step: r.steps,
+        trainLoss: trainEpoch,
+        validLoss: ev.loss,
+      });
+    }
+    return r;
+  } finally {
+    model.dispose();
+  }
+}

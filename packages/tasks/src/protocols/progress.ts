@@ -1,0 +1,41 @@
+import { InputError } from '@bistable/core';
+
+/** JSON with sorted keys and no undefined members: equal configs give equal text. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.keys(val)
+            .sort()
+            .filter((k) => val[k] !== undefined)
+            .map((k) => [k, val[k]]),
+        )
+      : val,
+  );
+}
+
+/**
+ * The progress saved with a checkpoint, checked against the run that loads it: resuming with other
+ * settings would silently mix two experiments, so any difference is an error that names it.
+ */
+export function restoreProgress<R extends { task: string; config: object }>(
+  saved: Record<string, unknown>,
+  config: object,
+  task: string,
+): R {
+  if (saved.task !== task) {
+    throw new InputError(`the checkpoint belongs to a ${String(saved.task)} run, not ${task}`);
+  }
+  const had = (saved.config ?? {}) as Record<string, unknown>;
+  const want = config as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(had), ...Object.keys(want)])].sort();
+  const diffs = keys
+    .filter((k) => canonicalJson(had[k]) !== canonicalJson(want[k]))
+    .map((k) => `${k} was ${canonicalJson(had[k]) ?? 'unset'}, now ${canonicalJson(want[k]) ?? 'unset'}`);
+  if (diffs.length > 0) {
+    throw new InputError(
+      `cannot resume: the checkpoint was saved by a run with other settings (${diffs.join('; ')})`,
+    );
+  }
+  return saved as unknown as R;
+}

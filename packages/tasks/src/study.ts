@@ -1,0 +1,161 @@
+import { type CellName, type DType, InputError } from '@bistable/core';
+import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from './checks.js';
+import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
+import { type CopyFirstInputConfig, checkCopyFirstInputConfig } from './protocols/copy-first-input.js';
+import { deriveSeed } from './seeds.js';
+
+export const TASKS = ['copy-first-input', 'binary-addition'] as const;
+export type TaskName = (typeof TASKS)[number];
+
+export function taskName(v: unknown): TaskName {
+  const hit = TASKS.find((t) => t === v);
+  if (!hit) throw new InputError(`unknown task '${String(v)}'; expected one of ${TASKS.join(', ')}`);
+  return hit;
+}
+
+/** Every setting of a copy-first-input study: the runs are cells × lengths × layer counts. */
+export interface CopyFirstInputStudy {
+  task: 'copy-first-input';
+  cells: CellName[];
+  lengths: number[];
+  layers: number[];
+  hidden: number;
+  samples: number;
+  testSamples: number;
+  batchSize: number;
+  maxEpochs: number;
+  threshold: number;
+  lr: number;
+  dtype: DType;
+  seed: number;
+}
+
+/** Every setting of a binary-addition study: the runs are cells × layer counts × repeats. */
+export interface BinaryAdditionStudy {
+  task: 'binary-addition';
+  cells: CellName[];
+  layers: number[];
+  repeats: number;
+  hidden: number;
+  trainMin: number;
+  trainMax: number;
+  epochsPerLength: number;
+  trainSamples: number;
+  validSamples: number;
+  batchSize: number;
+  testMin: number;
+  testMax: number;
+  testSamples: number;
+  lr: number;
+  dtype: DType;
+  seed: number;
+}
+
+export type Study = CopyFirstInputStudy | BinaryAdditionStudy;
+
+export type RunSpec =
+  | { id: string; task: 'copy-first-input'; config: CopyFirstInputConfig }
+  | { id: string; task: 'binary-addition'; config: BinaryAdditionConfig };
+
+/** Folder-safe run names: `nBRC-T5-2L` (copy-first-input), `nBRC-1L-r0` (binary addition). */
+export function copyRunId(cell: string, length: number, layers: number): string {
+  return `${cell}-T${length}-${layers}L`;
+}
+export function binaryRunId(cell: string, layers: number, repeat: number): string {
+  return `${cell}-${layers}L-r${repeat}`;
+}
+
+function nonEmpty<T>(name: string, list: T[]): T[] {
+  if (!Array.isArray(list) || list.length === 0) throw new InputError(`${name} must list at least one value`);
+  if (new Set(list).size !== list.length)
+    throw new InputError(`${name} lists a value twice: ${list.join(', ')}`);
+  return list;
+}
+
+/**
+ * The independent runs of a study, each with its own seeds derived from the study's seed and the
+ * names of the run. Cells of one length (or repeat) share their data, so they are compared on the
+ * same samples; each model has its own initial weights.
+ */
+export function planRuns(study: Study): RunSpec[] {
+  seedValue('seed', study.seed);
+  for (const c of nonEmpty('cells', study.cells)) cellName(c);
+  for (const l of nonEmpty('layers', study.layers)) positiveInt('layers', l);
+  positiveInt('hidden', study.hidden);
+  positiveNumber('lr', study.lr);
+  dtypeName(study.dtype);
+  const cells = study.cells.map(cellName);
+  const runs: RunSpec[] = [];
+  const base = { hidden: study.hidden, lr: study.lr, dtype: study.dtype };
+  if (study.task === 'copy-first-input') {
+    nonEmpty('lengths', study.lengths).forEach((T) => {
+      if (!Number.isInteger(T) || T < 2)
+        throw new InputError(`copy-first-input needs lengths T >= 2, got ${String(T)}`);
+    });
+    for (const length of study.lengths) {
+      for (const layers of study.layers) {
+        for (const cell of cells) {
+          runs.push({
+            id: copyRunId(cell, length, layers),
+            task: 'copy-first-input',
+            config: {
+              ...base,
+              cell,
+              length,
+              layers,
+              samples: study.samples,
+              testSamples: study.testSamples,
+              batchSize: study.batchSize,
+              maxEpochs: study.maxEpochs,
+              threshold: study.threshold,
+              dataSeed: deriveSeed(study.seed, study.task, 'data', length),
+              modelSeed: deriveSeed(study.seed, study.task, 'model', cell, length, layers),
+            },
+          });
+        }
+      }
+    }
+    for (const r of runs) checkCopyFirstInputConfig(r.config as CopyFirstInputConfig);
+    return runs;
+  }
+  positiveInt('repeats', study.repeats);
+  for (let repeat = 0; repeat < study.repeats; repeat++) {
+    for (const layers of study.layers) {
+      for (const cell of cells) {
+        runs.push({
+          id: binaryRunId(cell, layers, repeat),
+          task: 'binary-addition',
+          config: {
+            ...base,
+            cell,
+            layers,
+            trainMin: study.trainMin,
+            trainMax: study.trainMax,
+            epochsPerLength: study.epochsPerLength,
+            trainSamples: study.trainSamples,
+            validSamples: study.validSamples,
+            batchSize: study.batchSize,
+            testMin: study.testMin,
+            testMax: study.testMax,
+            testSamples: study.testSamples,
+            dataSeed: deriveSeed(study.seed, study.task, 'data', repeat),
+            modelSeed: deriveSeed(study.seed, study.task, 'model', cell, layers, repeat),
+          },
+        });
+      }
+    }
+  }
+  for (const r of runs) checkBinaryAdditionConfig(r.config as BinaryAdditionConfig);
+  return runs;
+}
+
+/** The most gradient steps a run can take (early stopping may end it sooner). */
+export function plannedSteps(spec: RunSpec): number {
+  const c = spec.config;
+  if (spec.task === 'copy-first-input') {
+    const cc = spec.config as CopyFirstInputConfig;
+    return Math.ceil((cc.samples - cc.testSamples) / cc.batchSize) * cc.maxEpochs;
+  }
+  const b = c as BinaryAdditionConfig;
+  return (b.trainMax - b.trainMin + 1) * b.epochsPerLength * Math.ceil(b.trainSamples / b.batchSize);
+}
