@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The whole tfjs-webgpu check on the GPU machine, in one call of the device tool (3-6 min):
+# The whole tfjs-webgpu check on the GPU machine, in one call of the device tool (2-6 min;
+# each phase has a time limit, 410 s in all, plus the prologue):
 #   1. verify   the oracle cases at kernel levels 1, 2 and 3, float32
 #   2. profile  where a training step spends its time: one dispatch, the step's GEMMs, the
 #               whole-sequence kernels per time step, full steps (WGSL backend vs tfjs ops)
 #   3. bench    training steps of the copy-first-input model, B=100, H=100, 2 layers,
 #               T = 100, 300, 1000, every cell, against the issue-6 targets
 #   4. scale    the same at B=1000, H=256, T=1000
+#   5. bench-cli `bistable bench` on the registered tfjs-webgpu, T = 100, 300 (when bin.mjs runs)
 # Everything goes under $OUT; the summary (targets table included) is printed last.
 #
 # Prepare on the development machine (nothing is built on the GPU machine):
 #   pnpm install && pnpm build
 #   bash ../shared/device/prepare.sh packages/cli/dist/bin.js packages/backend-tfjs/dist/webgpu/check-main.js
-# then: device run, carry [".device"], timeout_s 420, command: bash scripts/device-bench.sh
-# verify and bench go through `bistable` (bin.mjs) when that bundle runs and lists tfjs-webgpu;
-# otherwise through check-main.mjs, which bundles the backend itself and needs nothing else.
+# then: device run, carry [".device"], timeout_s 480, command: bash scripts/device-bench.sh
+# check-main.mjs bundles the WGSL backend itself and needs nothing else; `bistable` (bin.mjs) is
+# used too (verify, and a bench of the registered tfjs-webgpu) when that bundle runs here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-$(mktemp -d)}
@@ -48,11 +50,14 @@ phase() {
 } >"$out/env.txt" 2>&1
 
 cli=0
-if [ -f "$bin" ] && timeout 60 node "$bin" backends >"$out/backends.txt" 2>&1 && grep -q "tfjs-webgpu" "$out/backends.txt"; then
+if [ -f "$bin" ] && timeout 30 node "$bin" backends --json >"$out/backends.txt" 2>&1 &&
+  node -e 'const t = require("fs").readFileSync(process.argv[1], "utf8");
+    const r = JSON.parse(t.slice(t.indexOf("\n[") + 1)).find((b) => b.name === "tfjs-webgpu");
+    process.exit(r && r.available ? 0 : 1);' "$out/backends.txt" 2>/dev/null; then
   cli=1
 fi
 [ -f "$check" ] || echo "check-main.mjs missing: pass packages/backend-tfjs/dist/webgpu/check-main.js to prepare.sh" >>"$summary"
-echo "verify and bench through: $([ $cli = 1 ] && echo 'bistable (bin.mjs)' || echo 'check-main.mjs (bin.mjs absent or failing, see backends.txt)')" >>"$summary"
+echo "verify through: $([ $cli = 1 ] && echo 'bistable (bin.mjs)' || echo 'check-main.mjs (bin.mjs absent, failing or without tfjs-webgpu: see backends.txt)')" >>"$summary"
 
 base=(--cell nBRC,BRC,GRU,LSTM --seq-len 100,300,1000 --batch 100 --hidden 100 --layers 2 --steps 10 --warmup 3)
 scale=(--cell nBRC,BRC,GRU,LSTM --seq-len 1000 --batch 1000 --hidden 256 --layers 2 --steps 3 --warmup 1)
@@ -64,17 +69,17 @@ if [ "${DEVICE_BENCH_QUICK:-0}" = 1 ]; then
   quick=(--quick)
 fi
 if [ $cli = 1 ]; then
-  phase verify 90 node "$bin" verify --backend tfjs-webgpu --dtype float32
+  phase verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32
 else
-  phase verify 90 node "$check" verify --golden packages/core/fixtures/golden.json
+  phase verify 60 node "$check" verify --golden packages/core/fixtures/golden.json
 fi
-phase profile 120 node "$check" profile "${quick[@]}" --out "$out/profile.json"
+phase profile 90 node "$check" profile "${quick[@]}" --out "$out/profile.json"
+# the WGSL backend itself (WebgpuTfjsBackend), whatever the registered tfjs-webgpu is built from
+phase bench 90 node "$check" bench "${base[@]}"
+phase scale 80 node "$check" bench "${scale[@]}"
+# and the registered tfjs-webgpu through the CLI, when the bundle has it
 if [ $cli = 1 ]; then
-  phase bench 120 node "$bin" bench "${base[@]}" --backend tfjs-webgpu --json
-  phase scale 100 node "$bin" bench "${scale[@]}" --backend tfjs-webgpu --no-inference --json
-else
-  phase bench 120 node "$check" bench "${base[@]}"
-  phase scale 100 node "$check" bench "${scale[@]}"
+  phase bench-cli 60 node "$bin" bench "${base[@]}" --seq-len 100,300 --backend tfjs-webgpu --json
 fi
 
 # bench prints JSON (after any progress lines): medians against the issue-6 targets
@@ -112,5 +117,5 @@ EOF
     grep -E "^(adapter|dispatch|gemm nBRC|sequence kernels|training step)|FAILED" "$out/profile.txt" | head -n 40
   fi
   echo "== bench"
-  node "$out/table.mjs" "$out/bench.txt" "$out/scale.txt"
+  node "$out/table.mjs" "$out/bench.txt" "$out/scale.txt" $([ $cli = 1 ] && echo "$out/bench-cli.txt")
 } | tee "$out/report.txt"

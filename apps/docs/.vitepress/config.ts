@@ -47,6 +47,8 @@ export default defineConfig({
   title: 'bistable',
   description: 'Bistable recurrent cells (BRC, nBRC) with GRU and LSTM for TypeScript, on any backend.',
   cleanUrls: true,
+  // the package's README is for contributors, not a page of the site
+  srcExclude: ['README.md'],
   lastUpdated: false,
   // the generated API pages link each other with relative .md links; all of them exist after typedoc
   ignoreDeadLinks: false,

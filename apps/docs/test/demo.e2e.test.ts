@@ -143,7 +143,13 @@ describe.skipIf(!hasChromium)('the live demo in headless Chromium', () => {
 
   it('serves the API reference for every package', async () => {
     await page.goto(`${server.origin}/api/`);
-    for (const pkg of ['@bistable/core', '@bistable/tasks', '@bistable/backend-tfjs', '@bistable/backend-gpujs', '@bistable/cli']) {
+    for (const pkg of [
+      '@bistable/core',
+      '@bistable/tasks',
+      '@bistable/backend-tfjs',
+      '@bistable/backend-gpujs',
+      '@bistable/cli',
+    ]) {
       await expect.poll(() => page.locator(`a:has-text("${pkg}")`).count()).toBeGreaterThan(0);
     }
   });

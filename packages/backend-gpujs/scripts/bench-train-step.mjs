@@ -3,9 +3,11 @@
 // copy-first-input model on every gpu.js mode that initialises here. Not a test: run it by hand
 // after `pnpm --filter @bistable/backend-gpujs build`.
 //   node scripts/bench-train-step.mjs [--cells nBRC,GRU] [--B 100] [--H 100] [--T 100] [--layers 2]
-//        [--steps 3] [--backends gpujs-cpu,...] [--levels 2,3] [--json]
+//        [--steps 3] [--backends gpujs-cpu,...] [--levels 2,3] [--golden FILE] [--json]
+// --golden FILE also runs core's conformance kit (float32, every registered level) on each backend.
 import { parseArgs } from 'node:util';
 import { Adam, getBackend, kernelLevels, probeBackend, Rng, SequenceModel } from '@bistable/core';
+import { loadGolden, runConformance } from '@bistable/core/testing';
 import { GPUJS_VARIANTS } from '../dist/index.js';
 
 const { values: o } = parseArgs({
@@ -18,6 +20,7 @@ const { values: o } = parseArgs({
     steps: { type: 'string', default: '3' },
     backends: { type: 'string', default: [...GPUJS_VARIANTS.map((v) => v.name), 'reference'].join(',') },
     levels: { type: 'string', default: '' },
+    golden: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -35,12 +38,29 @@ for (const name of o.backends.split(',')) {
     continue;
   }
   const be = await getBackend(name);
+  if (o.golden) {
+    const t0 = performance.now();
+    const results = await runConformance(await loadGolden(o.golden), be, 'float32');
+    const failed = results.filter((r) => !r.passed);
+    const worst = Math.max(...results.map((r) => Math.max(r.forwardError, r.gradientError)));
+    const line = `${results.length - failed.length}/${results.length} conformance cases pass, worst error ${worst.toExponential(2)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+    rows.push({ backend: name, conformance: line, failed: failed.map((r) => `${r.id} L${r.level}: ${r.worst}`) });
+    if (!o.json) console.log(`${name}: ${line}${failed.length ? `; failed: ${failed.map((r) => `${r.id} L${r.level}`).join(', ')}` : ''}`);
+  }
   for (const cell of o.cells.split(',')) {
     const levels = o.levels ? o.levels.split(',').map(Number) : [Math.max(...kernelLevels(name, cell))];
     for (const level of levels) {
       if (!kernelLevels(name, cell).includes(level)) continue;
       const model = new SequenceModel(be, {
-        cell, inputSize: 1, hiddenSize: H, numLayers: L, readout: 'last', loss: 'mse', dtype: 'float32', seed: 1, maxLevel: level,
+        cell,
+        inputSize: 1,
+        hiddenSize: H,
+        numLayers: L,
+        readout: 'last',
+        loss: 'mse',
+        dtype: 'float32',
+        seed: 1,
+        maxLevel: level,
       });
       const opt = new Adam(be, [model]);
       const times = [];
@@ -55,9 +75,23 @@ for (const name of o.backends.split(',')) {
       }
       const warm = times.slice(1);
       const ms = warm.reduce((a, b) => a + b, 0) / warm.length;
-      const row = { backend: name, cell, level, B, H, T, layers: L, firstStepMs: +times[0].toFixed(1), stepMs: +ms.toFixed(1), loss };
+      const row = {
+        backend: name,
+        cell,
+        level,
+        B,
+        H,
+        T,
+        layers: L,
+        firstStepMs: +times[0].toFixed(1),
+        stepMs: +ms.toFixed(1),
+        loss,
+      };
       rows.push(row);
-      if (!o.json) console.log(`${name} ${cell} level ${level}: first step ${row.firstStepMs} ms, then ${row.stepMs} ms/step (loss ${loss.toFixed(4)})`);
+      if (!o.json)
+        console.log(
+          `${name} ${cell} level ${level}: first step ${row.firstStepMs} ms, then ${row.stepMs} ms/step (loss ${loss.toFixed(4)})`,
+        );
       model.dispose();
     }
   }

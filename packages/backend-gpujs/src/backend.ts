@@ -65,9 +65,12 @@ export class GpujsBackend implements Backend {
   alloc(length: number, dtype: DType): DeviceBuffer {
     this.alive();
     if (dtype !== 'float32') {
-      throw new InputError(`backend '${this.name}' supports float32 only, not ${dtype} (gpu.js computes in float32)`);
+      throw new InputError(
+        `backend '${this.name}' supports float32 only, not ${dtype} (gpu.js computes in float32)`,
+      );
     }
-    if (!Number.isInteger(length) || length < 0) throw new InputError(`buffer length must be a non-negative integer, got ${length}`);
+    if (!Number.isInteger(length) || length < 0)
+      throw new InputError(`buffer length must be a non-negative integer, got ${length}`);
     if (length > MAX_BUFFER_LENGTH) {
       throw new InputError(
         `backend '${this.name}' holds at most ${MAX_BUFFER_LENGTH} values per buffer (kernels index in float32), asked for ${length}`,
@@ -123,7 +126,8 @@ export class GpujsBackend implements Backend {
     const b = this.own(g.b);
     const c = this.own(g.c);
     for (const [k, v] of Object.entries({ m: g.m, n: g.n, k: g.k, lda: g.lda, ldb: g.ldb, ldc: g.ldc })) {
-      if (!Number.isInteger(v) || v < 0) throw new InputError(`gemm: ${k} must be a non-negative integer, got ${v}`);
+      if (!Number.isInteger(v) || v < 0)
+        throw new InputError(`gemm: ${k} must be a non-negative integer, got ${v}`);
     }
     if (g.ldc < g.n) throw new InputError(`gemm: ldc (${g.ldc}) is smaller than n (${g.n})`);
     const ext = gemmExtents(g);
@@ -136,7 +140,8 @@ export class GpujsBackend implements Backend {
 
   adam(a: AdamArgs): void {
     const bufs = [a.param, a.grad, a.m, a.v].map((x) => this.own(x));
-    if (bufs.some((x) => x.length !== bufs[0].length)) throw new InputError('adam: param, grad, m and v differ in length');
+    if (bufs.some((x) => x.length !== bufs[0].length))
+      throw new InputError('adam: param, grad, m and v differ in length');
     const args = { ...a };
     this.queue.post('adam', () => this.scoped((s) => adamOp(s, args)));
   }
@@ -215,7 +220,10 @@ export class GpujsBackend implements Backend {
       const spec = CELLS[cell];
       const ones = this.alloc(B, 'float32');
       this.fill(ones, 1);
-      const pair = (): [DeviceBuffer, DeviceBuffer] => [this.alloc(B * H, 'float32'), this.alloc(B * H, 'float32')];
+      const pair = (): [DeviceBuffer, DeviceBuffer] => [
+        this.alloc(B * H, 'float32'),
+        this.alloc(B * H, 'float32'),
+      ];
       s = {
         ones,
         r: spec.gr > 0 ? this.alloc(B * spec.gr * H, 'float32') : null,
@@ -252,7 +260,13 @@ export class GpujsBackend implements Backend {
   }
 
   private range(b: GpujsBuffer, offset: number, length: number, what: string): void {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > b.length) {
+    if (
+      !Number.isInteger(offset) ||
+      !Number.isInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > b.length
+    ) {
       throw new RangeError(`${what} of ${length} values at ${offset} overruns a buffer of ${b.length}`);
     }
   }

@@ -15,9 +15,13 @@ const GL_HINT =
 export async function openGpu(name: string, mode: GpujsMode): Promise<GpuInstance> {
   let GPU: GpuClass;
   try {
-    GPU = loadGpujs().GPU;
+    GPU = await loadGpujs();
   } catch (err) {
-    throw new BackendUnavailableError(name, `gpu.js could not be loaded: ${firstLine(err)}`, 'pnpm add gpu.js@2.24.1');
+    throw new BackendUnavailableError(
+      name,
+      `gpu.js could not be loaded: ${firstLine(err)}`,
+      'pnpm add gpu.js@2.24.1',
+    );
   }
   if (mode === 'webasm' && !GPU.isWebAssemblySupported) {
     throw new BackendUnavailableError(name, 'this runtime has no WebAssembly with SIMD');
@@ -34,7 +38,11 @@ export async function openGpu(name: string, mode: GpujsMode): Promise<GpuInstanc
 function checkHeadlessGl(name: string, GPU: GpuClass): void {
   const gl = loadGl();
   if (!gl.ok) {
-    throw new BackendUnavailableError(name, `the optional 'gl' package could not be loaded (${gl.reason})`, GL_HINT);
+    throw new BackendUnavailableError(
+      name,
+      `the optional 'gl' package could not be loaded (${gl.reason})`,
+      GL_HINT,
+    );
   }
   if (process.platform === 'linux' && !process.env.DISPLAY) {
     throw new BackendUnavailableError(
@@ -53,7 +61,8 @@ function checkHeadlessGl(name: string, GPU: GpuClass): void {
   }
   const floats = ctx.getExtension('OES_texture_float') !== null;
   ctx.getExtension('STACKGL_destroy_context')?.destroy();
-  if (!floats) throw new BackendUnavailableError(name, 'the GL context has no float textures (OES_texture_float)');
+  if (!floats)
+    throw new BackendUnavailableError(name, 'the GL context has no float textures (OES_texture_float)');
   if (!GPU.isHeadlessGLSupported) {
     throw new BackendUnavailableError(name, 'gpu.js found no usable headless-gl context');
   }
@@ -85,11 +94,16 @@ async function installNavigatorGpu(name: string): Promise<void> {
       const mod = (await import(pathToFileURL(pkg.path).href)) as { create: typeof create };
       create = mod.create;
     } catch (err) {
-      throw new BackendUnavailableError(name, `the webgpu package (${pkg.version}) failed to load: ${firstLine(err)}`);
+      throw new BackendUnavailableError(
+        name,
+        `the webgpu package (${pkg.version}) failed to load: ${firstLine(err)}`,
+      );
     }
     const gpu = create([]);
-    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
-    else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    if (g.navigator)
+      Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
+    else
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   }
   const adapter = await g.navigator!.gpu!.requestAdapter().catch(() => null);
   if (!adapter) {

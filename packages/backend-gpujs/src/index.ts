@@ -1,7 +1,7 @@
 export { GpujsBackend, MAX_BUFFER_LENGTH } from './backend.js';
+export type { GpujsMode } from './gpujs/types.js';
 export { createGpujsBackend, registerGpujsBackend, registerGpujsBackends } from './register.js';
 export { GPUJS_VARIANTS, type GpujsVariant } from './variants.js';
-export type { GpujsMode } from './gpujs/types.js';
 
 import { registerGpujsBackends } from './register.js';
 

@@ -28,17 +28,39 @@ export async function createGpujsBackend(variant: GpujsVariant): Promise<GpujsBa
     const c = be.alloc(4, 'float32');
     be.write(a, [1, 2, 3, 4, 5, 6]);
     be.write(b, [1, 0.5, -1, 2, 0.25, -2]);
-    be.gemm({ transA: false, transB: false, m: 2, n: 2, k: 3, alpha: 1, beta: 0, a, aOffset: 0, lda: 3, b, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2 });
+    be.gemm({
+      transA: false,
+      transB: false,
+      m: 2,
+      n: 2,
+      k: 3,
+      alpha: 1,
+      beta: 0,
+      a,
+      aOffset: 0,
+      lda: 3,
+      b,
+      bOffset: 0,
+      ldb: 2,
+      c,
+      cOffset: 0,
+      ldc: 2,
+    });
     const got = Array.from(await be.read(c));
     const want = [-0.25, -1.5, 0.5, 0];
     if (got.some((v, i) => Math.abs(v - want[i]) > 1e-5)) {
-      throw new Error(`a 2×3 by 3×2 test product came back as [${got.join(', ')}], expected [${want.join(', ')}]`);
+      throw new Error(
+        `a 2×3 by 3×2 test product came back as [${got.join(', ')}], expected [${want.join(', ')}]`,
+      );
     }
     for (const x of [a, b, c]) be.dispose(x);
   } catch (err) {
     be.destroy();
     if (err instanceof BackendUnavailableError) throw err;
-    throw new BackendUnavailableError(variant.name, `gpu.js mode '${variant.mode}' failed its self-test: ${firstLine(err)}`);
+    throw new BackendUnavailableError(
+      variant.name,
+      `gpu.js mode '${variant.mode}' failed its self-test: ${firstLine(err)}`,
+    );
   }
   return be;
 }

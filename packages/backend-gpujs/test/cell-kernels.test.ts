@@ -1,4 +1,12 @@
-import { CELL_NAMES, CELLS, type CellName, type DeviceBuffer, getBackend, getKernel, probeBackend } from '@bistable/core';
+import {
+  CELL_NAMES,
+  CELLS,
+  type CellName,
+  type DeviceBuffer,
+  getBackend,
+  getKernel,
+  probeBackend,
+} from '@bistable/core';
 import { describe, expect, it } from 'vitest';
 import type { GpujsBackend } from '../src/index.js';
 import { CPU_RESIDENT } from './helpers.js';
@@ -23,7 +31,8 @@ function rnd(n: number, scale: number, seed: number): Float64Array {
 function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string) {
   expect(got.length, what).toBe(want.length);
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
+  for (let i = 0; i < want.length; i++)
+    worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
   expect(worst, what).toBeLessThan(2e-6);
 }
 
@@ -56,16 +65,49 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
         hPrev: f32(rnd(BH, 1, 4)),
         cPrev: f32(rnd(BH, 5, 5)),
       };
-      const want = { h: new Float64Array(BH), c: new Float64Array(BH), cache: new Float64Array(BH * spec.cacheWidth) };
+      const want = {
+        h: new Float64Array(BH),
+        c: new Float64Array(BH),
+        cache: new Float64Array(BH * spec.cacheWidth),
+      };
       spec.forward({
-        B, H, p: x.p, pOff: 0, r: x.r, rOff: 0, pw: x.pw, hPrev: x.hPrev, hPrevOff: 0, cPrev: x.cPrev, cPrevOff: 0,
-        hOut: want.h, hOutOff: 0, cOut: want.c, cOutOff: 0, cache: want.cache, cacheOff: 0,
+        B,
+        H,
+        p: x.p,
+        pOff: 0,
+        r: x.r,
+        rOff: 0,
+        pw: x.pw,
+        hPrev: x.hPrev,
+        hPrevOff: 0,
+        cPrev: x.cPrev,
+        cPrevOff: 0,
+        hOut: want.h,
+        hOutOff: 0,
+        cOut: want.c,
+        cOutOff: 0,
+        cache: want.cache,
+        cacheOff: 0,
       });
       const d = await setup(be, { ...x, h: want.h, c: want.c, cache: want.cache });
       await be.stepForward(cell, {
-        B, H, p: d.p, pOff: PAD, r: spec.gr ? d.r : null, rOff: PAD, pw: spec.npw ? d.pw : null, hPrev: d.hPrev,
-        hPrevOff: PAD, cPrev: spec.hasCellState ? d.cPrev : null, cPrevOff: PAD, hOut: d.h, hOutOff: PAD,
-        cOut: spec.hasCellState ? d.c : null, cOutOff: PAD, cache: d.cache, cacheOff: PAD,
+        B,
+        H,
+        p: d.p,
+        pOff: PAD,
+        r: spec.gr ? d.r : null,
+        rOff: PAD,
+        pw: spec.npw ? d.pw : null,
+        hPrev: d.hPrev,
+        hPrevOff: PAD,
+        cPrev: spec.hasCellState ? d.cPrev : null,
+        cPrevOff: PAD,
+        hOut: d.h,
+        hOutOff: PAD,
+        cOut: spec.hasCellState ? d.c : null,
+        cOutOff: PAD,
+        cache: d.cache,
+        cacheOff: PAD,
       });
       close(await be.read(d.h, PAD, BH), want.h, 'h');
       close(await be.read(d.cache, PAD, BH * spec.cacheWidth), want.cache, 'cache');
@@ -87,17 +129,57 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
         };
         const cache32 = f32(want.cache);
         spec.backward({
-          B, H, dOut: withOut ? g.dOut : null, dOutOff: 0, dhCarry: g.dh, dhCarryOff: 0, dcCarry: g.dc, dcCarryOff: 0,
-          cache: cache32, cacheOff: 0, hPrev: x.hPrev, hPrevOff: 0, cPrev: x.cPrev, cPrevOff: 0, pw: x.pw,
-          dP: w.dP, dPOff: 0, dR: w.dR, dROff: 0, dhPrev: w.dhPrev, dhPrevOff: 0, dcPrev: w.dcPrev, dcPrevOff: 0, dPw: w.dPw,
+          B,
+          H,
+          dOut: withOut ? g.dOut : null,
+          dOutOff: 0,
+          dhCarry: g.dh,
+          dhCarryOff: 0,
+          dcCarry: g.dc,
+          dcCarryOff: 0,
+          cache: cache32,
+          cacheOff: 0,
+          hPrev: x.hPrev,
+          hPrevOff: 0,
+          cPrev: x.cPrev,
+          cPrevOff: 0,
+          pw: x.pw,
+          dP: w.dP,
+          dPOff: 0,
+          dR: w.dR,
+          dROff: 0,
+          dhPrev: w.dhPrev,
+          dhPrevOff: 0,
+          dcPrev: w.dcPrev,
+          dcPrevOff: 0,
+          dPw: w.dPw,
         });
         const gd = await setup(be, { ...g, dP: w.dP, dR: w.dR, dhPrev: w.dhPrev, dcPrev: w.dcPrev });
         await be.stepBackward(cell, {
-          B, H, dOut: withOut ? gd.dOut : null, dOutOff: PAD, dhCarry: gd.dh, dhCarryOff: PAD,
-          dcCarry: spec.hasCellState ? gd.dc : null, dcCarryOff: PAD, cache: d.cache, cacheOff: PAD, hPrev: d.hPrev,
-          hPrevOff: PAD, cPrev: spec.hasCellState ? d.cPrev : null, cPrevOff: PAD, pw: spec.npw ? d.pw : null,
-          dP: gd.dP, dPOff: PAD, dR: spec.gr ? gd.dR : null, dROff: PAD, dhPrev: gd.dhPrev, dhPrevOff: PAD,
-          dcPrev: spec.hasCellState ? gd.dcPrev : null, dcPrevOff: PAD, dPw: spec.npw ? gd.dPw : null,
+          B,
+          H,
+          dOut: withOut ? gd.dOut : null,
+          dOutOff: PAD,
+          dhCarry: gd.dh,
+          dhCarryOff: PAD,
+          dcCarry: spec.hasCellState ? gd.dc : null,
+          dcCarryOff: PAD,
+          cache: d.cache,
+          cacheOff: PAD,
+          hPrev: d.hPrev,
+          hPrevOff: PAD,
+          cPrev: spec.hasCellState ? d.cPrev : null,
+          cPrevOff: PAD,
+          pw: spec.npw ? d.pw : null,
+          dP: gd.dP,
+          dPOff: PAD,
+          dR: spec.gr ? gd.dR : null,
+          dROff: PAD,
+          dhPrev: gd.dhPrev,
+          dhPrevOff: PAD,
+          dcPrev: spec.hasCellState ? gd.dcPrev : null,
+          dcPrevOff: PAD,
+          dPw: spec.npw ? gd.dPw : null,
         });
         const tag = withOut ? 'with dOut' : 'without dOut';
         close(await be.read(gd.dP, PAD, BH * spec.gx), w.dP, `dP ${tag}`);
@@ -128,7 +210,10 @@ describe.each([CPU_RESIDENT.name, ...gpus])('level 3 on %s', (name) => {
         cache: new Float64Array(T * BH * spec.cacheWidth),
       };
       const results = [];
-      for (const [beName, dtype] of [['reference', 'float64'], [name, 'float32']] as const) {
+      for (const [beName, dtype] of [
+        ['reference', 'float64'],
+        [name, 'float32'],
+      ] as const) {
         const be = await getBackend(beName);
         const buf = (a: Float64Array) => {
           const b = be.alloc(a.length, dtype);
@@ -138,8 +223,17 @@ describe.each([CPU_RESIDENT.name, ...gpus])('level 3 on %s', (name) => {
         const d = Object.fromEntries(Object.entries(host).map(([k, v]) => [k, buf(v)]));
         for (const reverse of [false, true]) {
           await getKernel(beName, cell, 3)!.forward({
-            T, B, H, reverse, p: d.p, wh: spec.gr ? d.wh : null, bh: spec.hasBh ? d.bh : null, pw: spec.npw ? d.pw : null,
-            hAll: d.hAll, cAll: spec.hasCellState ? d.cAll : null, cache: d.cache,
+            T,
+            B,
+            H,
+            reverse,
+            p: d.p,
+            wh: spec.gr ? d.wh : null,
+            bh: spec.hasBh ? d.bh : null,
+            pw: spec.npw ? d.pw : null,
+            hAll: d.hAll,
+            cAll: spec.hasCellState ? d.cAll : null,
+            cache: d.cache,
           });
           results.push({
             hAll: await be.read(d.hAll),

@@ -9,7 +9,8 @@ const golden = await loadGolden(bundledGoldenPath());
 for (const name of ['gpujs-cpu', 'gpujs-webasm']) {
   describe(`conformance on ${name} (float32)`, () => {
     it('offers levels 1 and 2 for every cell', () => {
-      for (const cell of ['BRC', 'nBRC', 'GRU', 'LSTM'] as const) expect(kernelLevels(name, cell)).toEqual([1, 2]);
+      for (const cell of ['BRC', 'nBRC', 'GRU', 'LSTM'] as const)
+        expect(kernelLevels(name, cell)).toEqual([1, 2]);
     });
     for (const c of conformanceCases(golden, name)) {
       it(`${c.id} at level ${c.level}`, async () => {

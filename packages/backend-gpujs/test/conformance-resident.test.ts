@@ -9,7 +9,8 @@ const name = CPU_RESIDENT.name;
 // the headlessgl/webgpu code path (ropes of immutable arrays, fused level 3) checked on the cpu mode
 describe(`conformance on ${name} (float32)`, () => {
   it('offers levels 1, 2 and 3 for every cell', () => {
-    for (const cell of ['BRC', 'nBRC', 'GRU', 'LSTM'] as const) expect(kernelLevels(name, cell)).toEqual([1, 2, 3]);
+    for (const cell of ['BRC', 'nBRC', 'GRU', 'LSTM'] as const)
+      expect(kernelLevels(name, cell)).toEqual([1, 2, 3]);
   });
   for (const c of conformanceCases(golden, name)) {
     it(`${c.id} at level ${c.level}`, async () => {

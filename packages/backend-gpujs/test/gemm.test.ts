@@ -44,7 +44,9 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>) {
   expect(bad, bad < 0 ? '' : `element ${bad}: ${got[bad]} vs ${want[bad]}`).toBe(-1);
 }
 
-async function runBoth(be: Backend, c: fc.TypeOf<typeof gemmCase>) {
+type GemmCase = typeof gemmCase extends fc.Arbitrary<infer T> ? T : never;
+
+async function runBoth(be: Backend, c: GemmCase) {
   const lda = (c.transA ? c.m : c.k) + c.padA;
   const ldb = (c.transB ? c.k : c.n) + c.padB;
   const ldc = c.n + c.padC;
@@ -60,7 +62,13 @@ async function runBoth(be: Backend, c: fc.TypeOf<typeof gemmCase>) {
   const want = Float64Array.from(Float32Array.from(cv));
   const args = { transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha, beta: c.beta };
   const off = { aOffset: c.aOffset, lda, bOffset: c.bOffset, ldb, cOffset: c.cOffset, ldc };
-  gemmHost({ ...args, ...off, a: Float64Array.from(Float32Array.from(a)), b: Float64Array.from(Float32Array.from(b)), c: want });
+  gemmHost({
+    ...args,
+    ...off,
+    a: Float64Array.from(Float32Array.from(a)),
+    b: Float64Array.from(Float32Array.from(b)),
+    c: want,
+  });
   const [ba, bb, bc] = [aLen, bLen, cLen].map((n) => be.alloc(n, 'float32'));
   be.write(ba, a);
   be.write(bb, b);
@@ -84,26 +92,30 @@ describe.each(BACKENDS)('gemm on %s matches core gemmHost', (name) => {
   });
 
   // webasm shares the host store's path with cpu; one host and one resident run suffice
-  it.skipIf(name === 'gpujs-webasm')('splits an output span longer than one launch may cover', async () => {
-    const be = await getBackend(name);
-    const n = 1024;
-    const m = Math.ceil(MAX_SPAN / n) + 3;
-    const { got, want } = await runBoth(be, {
-      transA: false,
-      transB: false,
-      m,
-      n,
-      k: 1,
-      padA: 0,
-      padB: 0,
-      padC: 1,
-      aOffset: 1,
-      bOffset: 0,
-      cOffset: 2,
-      alpha: 1,
-      beta: 1,
-      seed: 5,
-    });
-    expectClose(got, want);
-  }, 60_000);
+  it.skipIf(name === 'gpujs-webasm')(
+    'splits an output span longer than one launch may cover',
+    async () => {
+      const be = await getBackend(name);
+      const n = 1024;
+      const m = Math.ceil(MAX_SPAN / n) + 3;
+      const { got, want } = await runBoth(be, {
+        transA: false,
+        transB: false,
+        m,
+        n,
+        k: 1,
+        padA: 0,
+        padB: 0,
+        padC: 1,
+        aOffset: 1,
+        bOffset: 0,
+        cOffset: 2,
+        alpha: 1,
+        beta: 1,
+        seed: 5,
+      });
+      expectClose(got, want);
+    },
+    60_000,
+  );
 });

@@ -8,7 +8,9 @@ describe('registration', () => {
   it('importing the package registers the four gpu.js backends once, with their priorities', () => {
     registerGpujsBackends();
     registerGpujsBackends();
-    const regs = registeredBackends().filter((r) => r.name.startsWith('gpujs-') && r.name !== 'gpujs-cpu-resident');
+    const regs = registeredBackends().filter(
+      (r) => r.name.startsWith('gpujs-') && r.name !== 'gpujs-cpu-resident',
+    );
     expect(regs.map((r) => [r.name, r.priority])).toEqual([
       ['gpujs-webgpu', 45],
       ['gpujs-headlessgl', 35],

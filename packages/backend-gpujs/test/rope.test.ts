@@ -15,9 +15,15 @@ const range = fc
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.tuple(range, fc.integer()).map(([r, seed]) => ({ kind: 'write' as const, ...r, seed })),
-  fc.tuple(range, fc.integer({ min: -3, max: 3 })).map(([r, value]) => ({ kind: 'fill' as const, ...r, value })),
   fc
-    .tuple(fc.integer({ min: 0, max: LEN - 1 }), fc.integer({ min: 0, max: LEN - 1 }), fc.integer({ min: 1, max: LEN }))
+    .tuple(range, fc.integer({ min: -3, max: 3 }))
+    .map(([r, value]) => ({ kind: 'fill' as const, ...r, value })),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: LEN - 1 }),
+      fc.integer({ min: 0, max: LEN - 1 }),
+      fc.integer({ min: 1, max: LEN }),
+    )
     .map(([src, dst, l]) => ({ kind: 'copy' as const, src, dst, len: Math.min(l, LEN - src, LEN - dst) })),
 );
 
@@ -44,7 +50,9 @@ describe('rope of immutable arrays', () => {
           if (o.kind === 'write') {
             // an array longer than the write, read from an offset, like a kernel output block
             const data = Array.from({ length: o.len + 3 }, (_, i) => o.seed * 31 + i);
-            const ref: ValRef = new ValRef(data, data.length, () => freed.set(ref, (freed.get(ref) ?? 0) + 1));
+            const ref: ValRef = new ValRef(data, data.length, () =>
+              freed.set(ref, (freed.get(ref) ?? 0) + 1),
+            );
             made.push(ref);
             ref.retain(); // the operation's hold
             place(segs, o.start, o.start + o.len, { ref, off: 2, value: 0 });
@@ -62,7 +70,7 @@ describe('rope of immutable arrays', () => {
           }
           expect(contents(segs)).toEqual(model);
           // segments tile [0, LEN) in order
-          segs.forEach((s, i) => expect(s.start).toBe(i === 0 ? 0 : segs[i - 1].end));
+          for (let i = 0; i < segs.length; i++) expect(segs[i].start).toBe(i === 0 ? 0 : segs[i - 1].end);
           expect(segs[segs.length - 1].end).toBe(LEN);
         }
         // every array still referenced is alive and counted once per segment; the rest were freed once

@@ -109,7 +109,24 @@ describe.each(['gpujs-cpu', CPU_RESIDENT.name])('storage on %s', (name) => {
     await expect(be.read(b, 3, 2)).rejects.toThrow(RangeError);
     expect(() => be.fill(other.alloc(4, 'float32'), 0)).toThrow(/not allocated by it/);
     expect(() =>
-      be.gemm({ transA: false, transB: false, m: 1, n: 3, k: 1, alpha: 1, beta: 0, a: b, aOffset: 0, lda: 1, b, bOffset: 0, ldb: 3, c: b, cOffset: 0, ldc: 2 }),
+      be.gemm({
+        transA: false,
+        transB: false,
+        m: 1,
+        n: 3,
+        k: 1,
+        alpha: 1,
+        beta: 0,
+        a: b,
+        aOffset: 0,
+        lda: 1,
+        b,
+        bOffset: 0,
+        ldb: 3,
+        c: b,
+        cOffset: 0,
+        ldc: 2,
+      }),
     ).toThrow(/ldc/);
     be.dispose(b);
     expect(() => be.write(b, [1])).toThrow(/disposed/);

@@ -55,7 +55,7 @@ describe('fileCheckpointer', () => {
       }),
     ).rejects.toBeInstanceOf(RunAborted);
     const progress = await readProgress(paths.last);
-    expect((progress?.epochs as unknown[]).length).toBe(2);
+    expect(progress?.epochs).toHaveLength(2);
     const resumed = await runBinaryAddition(be, config, { checkpoints: fileCheckpointer(paths) });
     expect(resumed).toEqual(whole);
   });

@@ -5,11 +5,12 @@ import { KERNEL_HELPERS } from '../kernels/math.js';
 /** Loop bounds in kernels are run-time values; GL needs a compile-time ceiling. */
 const LOOP_MAX = 1 << 24;
 
-const KERNEL_CLASS: Record<GpujsMode, string> = {
-  cpu: 'CPUKernel',
-  webasm: 'WebAssemblyKernel',
-  headlessgl: 'HeadlessGLKernel',
-  webgpu: 'WebGPUKernel',
+/** What gpu.js's kernel classes report as their static `mode` (class names do not survive bundlers). */
+const KERNEL_MODE: Record<GpujsMode, string> = {
+  cpu: 'cpu',
+  webasm: 'webasm',
+  headlessgl: 'gpu',
+  webgpu: 'webgpu',
 };
 
 /**
@@ -60,10 +61,10 @@ export class KernelRunner {
 
   /** gpu.js degrades to its cpu backend with only a console warning; here that is an error. */
   private checkRanWhereAsked(src: KernelSource, kernel: RunShortcut): void {
-    const ran = kernel.kernel?.constructor?.name;
-    if (ran && ran !== KERNEL_CLASS[this.mode]) {
+    const ran = kernel.kernel?.constructor?.mode;
+    if (ran && ran !== KERNEL_MODE[this.mode]) {
       const why = kernel.kernel.fallbackReason ? `: ${kernel.kernel.fallbackReason}` : '';
-      throw new Error(`gpu.js ran kernel '${src.name}' as ${ran} instead of ${KERNEL_CLASS[this.mode]}${why}`);
+      throw new Error(`gpu.js ran kernel '${src.name}' in its '${ran}' mode instead of '${this.mode}'${why}`);
     }
   }
 

@@ -4,24 +4,33 @@ import type { GpuClass } from './types.js';
 
 const require = createRequire(import.meta.url);
 
-let cached: { GPU: GpuClass; dir: string } | null = null;
+let cached: GpuClass | null = null;
 
-/** gpu.js itself (CommonJS); throws with the loader's message when it is missing or broken. */
-export function loadGpujs(): { GPU: GpuClass; dir: string } {
+/**
+ * gpu.js itself, loaded on first use (a dynamic import, so bundlers still include it and merely
+ * importing this package stays cheap); throws with the loader's message when it is broken.
+ */
+export async function loadGpujs(): Promise<GpuClass> {
   if (cached) return cached;
-  const entry = require.resolve('gpu.js');
-  const mod = require(entry) as { GPU?: GpuClass };
-  if (typeof mod.GPU !== 'function') throw new Error('gpu.js loaded but exports no GPU class');
-  cached = { GPU: mod.GPU, dir: dirname(entry) };
-  return cached;
+  const mod = (await import('gpu.js')) as unknown as { GPU?: GpuClass; default?: { GPU?: GpuClass } };
+  const GPU = mod.GPU ?? mod.default?.GPU;
+  if (typeof GPU !== 'function') throw new Error('gpu.js loaded but exports no GPU class');
+  cached = GPU;
+  return GPU;
 }
 
 /** The `gl` package as gpu.js resolves it (next to gpu.js), or the reason it cannot load. */
-export function loadGl(): { ok: true; create: (w: number, h: number) => unknown } | { ok: false; reason: string } {
-  const from = createRequire(`${loadGpujs().dir}/`);
+export function loadGl():
+  | { ok: true; create: (w: number, h: number) => unknown }
+  | { ok: false; reason: string } {
+  let from = require;
   try {
-    const create = from('gl') as (w: number, h: number) => unknown;
-    return { ok: true, create };
+    from = createRequire(`${dirname(require.resolve('gpu.js'))}/`);
+  } catch {
+    // bundled: gpu.js is inlined, and `gl` (a native addon) resolves from here if at all
+  }
+  try {
+    return { ok: true, create: from('gl') as (w: number, h: number) => unknown };
   } catch (err) {
     return { ok: false, reason: firstLine(err) };
   }

@@ -24,12 +24,12 @@ export interface KernelSettings {
   loopMaxIterations: number;
   precision: 'single';
   tactic: 'precision';
-  functions: ((x: number) => number)[];
+  functions: readonly string[];
 }
 
 /** The inner kernel object behind a run shortcut (which gpu.js may swap on a type change). */
 export interface InnerKernel {
-  readonly constructor: { readonly name: string };
+  readonly constructor: { readonly name: string; readonly mode?: string };
   fallbackReason?: string | null;
   moduleCacheLimit?: number;
 }

@@ -1,4 +1,10 @@
-import { CELLS, type CellName, type DeviceBuffer, type StepBackwardArgs, type StepForwardArgs } from '@bistable/core';
+import {
+  CELLS,
+  type CellName,
+  type DeviceBuffer,
+  type StepBackwardArgs,
+  type StepForwardArgs,
+} from '@bistable/core';
 import { CELL_KERNELS } from '../kernels/index.js';
 import type { GpujsBuffer, Scope, View } from '../store/store.js';
 
@@ -67,7 +73,11 @@ export async function stepForwardOp(
  * One backward step (core's semantics: writes dP, dR, the pointwise dhPrev and dcPrev, adds into
  * dPw) in one launch whose output blocks are committed to their buffers.
  */
-export async function stepBackwardOp(s: Scope, cell: CellName, a: StepBackwardArgs<DeviceBuffer>): Promise<void> {
+export async function stepBackwardOp(
+  s: Scope,
+  cell: CellName,
+  a: StepBackwardArgs<DeviceBuffer>,
+): Promise<void> {
   const spec = CELLS[cell];
   const ks = CELL_KERNELS[cell];
   const { B, H } = a;
@@ -93,7 +103,15 @@ export async function stepBackwardOp(s: Scope, cell: CellName, a: StepBackwardAr
   if (cell === 'BRC') {
     const pw = await s.view(gb(a.pw), 0, 2 * H);
     const dPw = await s.view(gb(a.dPw), 0, 2 * H);
-    const out = await s.run(ks.backward, pLen + BH + 2 * H, [...head, ...at(cache), ...at(hp), ...at(pw), ...at(dPw), B, H]);
+    const out = await s.run(ks.backward, pLen + BH + 2 * H, [
+      ...head,
+      ...at(cache),
+      ...at(hp),
+      ...at(pw),
+      ...at(dPw),
+      B,
+      H,
+    ]);
     s.commit(out, 0, gb(a.dP), a.dPOff, pLen);
     s.commit(out, pLen, gb(a.dhPrev), a.dhPrevOff, BH);
     s.commit(out, pLen + BH, gb(a.dPw), 0, 2 * H);

@@ -31,7 +31,8 @@ export async function gemmOp(s: Scope, g: GemmArgs): Promise<void> {
     const rows = Math.min(rowsPer, m - r0);
     const span = (rows - 1) * g.ldc + n;
     const cStart = g.cOffset + r0 * g.ldc;
-    let av = k > 0 ? await s.view(a, g.aOffset + r0 * sai, (rows - 1) * sai + (k - 1) * sap + 1) : await s.standIn();
+    let av =
+      k > 0 ? await s.view(a, g.aOffset + r0 * sai, (rows - 1) * sai + (k - 1) * sap + 1) : await s.standIn();
     let bv = k > 0 ? await s.view(b, g.bOffset, bLen) : await s.standIn();
     let [ai, ap, bp, bj] = [sai, sap, sbp, sbj];
     // on the host, each output's dot product walks A's row and B's column: make both contiguous

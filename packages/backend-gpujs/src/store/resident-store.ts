@@ -2,7 +2,7 @@ import type { KernelRunner } from '../engine/kernel-runner.js';
 import type { DeviceHandle } from '../gpujs/types.js';
 import { KERNELS, type KernelSource } from '../kernels/index.js';
 import { clear, firstEndingAfter, piecesOf, place, type Seg, ValRef } from './rope.js';
-import { GpujsBuffer, type Scope, type Store, type View } from './store.js';
+import { GpujsBuffer, type Scope, type Store } from './store.js';
 
 class RopeBuf extends GpujsBuffer {
   readonly segs: Seg[];
@@ -90,7 +90,11 @@ export class ResidentStore implements Store {
    * fill or a gather, placed back into the buffer so the next reader finds it whole. Returns a
    * held reference.
    */
-  private async contiguous(buf: GpujsBuffer, start: number, len: number): Promise<{ ref: ValRef; off: number }> {
+  private async contiguous(
+    buf: GpujsBuffer,
+    start: number,
+    len: number,
+  ): Promise<{ ref: ValRef; off: number }> {
     const segs = segsOf(buf);
     const end = start + len;
     const s = segs[firstEndingAfter(segs, start)];

@@ -69,7 +69,13 @@ async function bench(): Promise<number> {
       rows.push({ cell, seqLen, result });
     }
   }
-  console.log(JSON.stringify({ backend: be.name, batch, hidden, layers, steps, warmup, rows }, null, 2));
+  console.log(
+    JSON.stringify(
+      { backend: `${be.name} (WebgpuTfjsBackend)`, batch, hidden, layers, steps, warmup, rows },
+      null,
+      2,
+    ),
+  );
   return 0;
 }
 

@@ -5,6 +5,8 @@ import { each, flatEntry, flatGroups } from './wgsl-common.js';
 /** Output tile of a workgroup (TILE × TILE), its K step, and threads (16 × 16, 4 × 4 outputs each). */
 const TILE = 64;
 const KT = 16;
+/** vec4 slots per K row of a tile in workgroup memory: 16, plus one that spreads stores over banks. */
+const ROW = 17;
 /** Work the split-K plan aims for: enough workgroups to fill a large GPU. */
 const TARGET_GROUPS = 512;
 const MIN_K_PER_SPLIT = 256;
@@ -129,8 +131,8 @@ function tiledCode(v: Readonly<Record<string, string>>): string {
     }
   }`;
   return `
-var<workgroup> As: array<vec4<f32>, ${KT * 16}>;
-var<workgroup> Bs: array<vec4<f32>, ${KT * 16}>;
+var<workgroup> As: array<vec4<f32>, ${KT * ROW}>;
+var<workgroup> Bs: array<vec4<f32>, ${KT * ROW}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -162,17 +164,17 @@ ${each(4, (r) => each(4, (c) => `  var c${r}_${c} = 0.0;`))}
       let ia = select(l % 64u, l / 16u, !ta);
       var va = 0.0;
       if (k0 + ka < kEnd && row0 + ia < u.m) { va = ${v.a}[u.aOff + (row0 + ia) * sai + (k0 + ka) * sak]; }
-      As[ka * 16u + ia / 4u][ia % 4u] = va;
+      As[ka * ${ROW}u + ia / 4u][ia % 4u] = va;
       let kb = select(l / 64u, l % 16u, tb);
       let jb = select(l % 64u, l / 16u, tb);
       var vb = 0.0;
       if (k0 + kb < kEnd && col0 + jb < u.n) { vb = ${v.b}[u.bOff + (k0 + kb) * sbk + (col0 + jb) * sbj]; }
-      Bs[kb * 16u + jb / 4u][jb % 4u] = vb;
+      Bs[kb * ${ROW}u + jb / 4u][jb % 4u] = vb;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < u.kt; kk++) {
-      let av = As[kk * 16u + ty];
-      let bv = Bs[kk * 16u + tx];
+      let av = As[kk * ${ROW}u + ty];
+      let bv = Bs[kk * ${ROW}u + tx];
 ${each(4, (r) => each(4, (c) => `      c${r}_${c} += av[${r}] * bv[${c}];`))}
     }
     workgroupBarrier();

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import type { DeviceBuffer } from '@bistable/core';
+import { type DeviceBuffer, InputError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsBuffer } from '../buffer.js';
 import { type WebgpuInternals, webgpuInternals } from './tfjs-internals.js';
@@ -185,6 +185,15 @@ export class WgslRunner {
       names[r.name] = `buf${i}`;
       pattern.push(`${r.name}=${i}`);
     }
+    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
+    for (const sl of slots) {
+      if (sl.buffer.size > maxBinding) {
+        throw new InputError(
+          `a buffer of ${sl.buffer.size} bytes exceeds this device's largest storage binding (${maxBinding} bytes); ` +
+            'use a smaller batch, sequence length or hidden size',
+        );
+      }
+    }
     const limit = this.device.limits.maxStorageBuffersPerShaderStage;
     if (slots.length > limit) {
       throw new Error(
@@ -236,11 +245,12 @@ export class WgslRunner {
   }
 }
 
-let current: { be: WebgpuInternals; runner: WgslRunner } | null = null;
+let current: { raw: unknown; runner: WgslRunner } | null = null;
 
-/** The runner of tfjs's current 'webgpu' backend (rebuilt if tfjs made a new one). */
+/** The runner of tfjs's current 'webgpu' backend (rebuilt, and re-checked, if tfjs made a new one). */
 export function wgslRunner(): WgslRunner {
-  const be = webgpuInternals();
-  if (!current || current.be !== be) current = { be, runner: new WgslRunner(be) };
+  const raw = tf.findBackend('webgpu');
+  if (current && current.raw === raw) return current.runner;
+  current = { raw, runner: new WgslRunner(webgpuInternals()) };
   return current.runner;
 }

@@ -40,7 +40,7 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
       forward(a: SequenceForwardArgs): void {
         const { T, B, H } = a;
         wgslRunner().run({
-          key: `seq-fwd-pw/${cell}/H${H}`,
+          key: `seq-fwd-pw/${cell}`,
           roles: [
             { name: 'p', buf: a.p, write: false },
             { name: 'pw', buf: npw > 0 ? a.pw : null, write: false },
@@ -49,7 +49,7 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
           ],
           uniforms: seqUniforms(T, B, H, a.reverse),
           workgroups: flatGroups(B * H),
-          code: (v) => pointwiseForwardCode(cw, H, v),
+          code: (v) => pointwiseForwardCode(cw, v),
           flush: true,
         });
       },
@@ -58,7 +58,7 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
         const runner = wgslRunner();
         const partial = npw > 0 ? runner.scratch('pw-partial', B * npw * H) : null;
         runner.run({
-          key: `seq-bwd-pw/${cell}/H${H}/${flags(a)}`,
+          key: `seq-bwd-pw/${cell}/${flags(a)}`,
           roles: [
             { name: 'pw', buf: npw > 0 ? a.pw : null, write: false },
             { name: 'hAll', buf: a.hAll, write: false },
@@ -71,12 +71,12 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
           ],
           uniforms: seqUniforms(T, B, H, a.reverse),
           workgroups: flatGroups(B * H),
-          code: (v) => pointwiseBackwardCode(cw, H, v),
+          code: (v) => pointwiseBackwardCode(cw, v),
           flush: true,
         });
         if (npw > 0 && a.dPw) {
           runner.run({
-            key: `seq-dpw/${cell}/H${H}`,
+            key: 'seq-dpw',
             roles: [
               { name: 'partial', buf: partial, write: false },
               { name: 'dPw', buf: a.dPw, write: true },
@@ -86,7 +86,7 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
               { name: 'B', type: 'u32', value: B },
             ],
             workgroups: flatGroups(npw * H),
-            code: (v) => pwReduceCode(npw * H, v),
+            code: (v) => pwReduceCode(v),
           });
         }
       },
@@ -99,7 +99,7 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
       const runner = wgslRunner();
       const plan = rowPlan(H, gr, runner.workgroupStorageBytes);
       runner.run({
-        key: `seq-fwd/${cell}/H${H}/${a.bh ? 'bh' : 'nobh'}`,
+        key: `seq-fwd/${cell}/${plan.wg}x${plan.nu}/${a.bh ? 'bh' : 'nobh'}`,
         roles: [
           { name: 'p', buf: a.p, write: false },
           { name: 'wh', buf: a.wh, write: false },
@@ -123,7 +123,7 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
       const uniforms = seqUniforms(T, B, H, a.reverse);
       const staged = gr * H * H + 2 * B * H;
       runner.run({
-        key: `seq-prep/H${H}/gr${gr}/${a.dhN ? 'h' : '-'}${lstm && a.dcN ? 'c' : '-'}`,
+        key: `seq-prep/gr${gr}/${a.dhN ? 'h' : '-'}${lstm && a.dcN ? 'c' : '-'}`,
         roles: [
           { name: 'wh', buf: a.wh, write: false },
           { name: 'dhN', buf: a.dhN, write: false },
@@ -132,10 +132,10 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
         ],
         uniforms,
         workgroups: flatGroups(staged),
-        code: (v) => backwardPrepCode(H, gr, v),
+        code: (v) => backwardPrepCode(gr, v),
       });
       runner.run({
-        key: `seq-bwd/${cell}/H${H}/${a.dOut ? 'dout' : 'nodout'}`,
+        key: `seq-bwd/${cell}/${plan.wg}x${plan.nu}/${a.dOut ? 'dout' : 'nodout'}`,
         roles: [
           { name: 'aux', buf: aux, write: lstm },
           { name: 'hAll', buf: a.hAll, write: false },

@@ -22,7 +22,7 @@ export function webgpuStepKernels(cell: CellName): StepKernels {
     forward(a: StepForwardArgs<Buf>): void {
       const { B, H } = a;
       wgslRunner().run({
-        key: `step-fwd/${cell}/H${H}`,
+        key: `step-fwd/${cell}`,
         roles: [
           { name: 'p', buf: a.p, write: false },
           { name: 'r', buf: gr > 0 ? a.r : null, write: false },
@@ -35,6 +35,7 @@ export function webgpuStepKernels(cell: CellName): StepKernels {
         ],
         uniforms: [
           { name: 'n', type: 'u32', value: B * H },
+          { name: 'H', type: 'u32', value: H },
           { name: 'pOff', type: 'u32', value: a.pOff },
           { name: 'rOff', type: 'u32', value: a.rOff },
           { name: 'hPrevOff', type: 'u32', value: a.hPrevOff },
@@ -46,17 +47,18 @@ export function webgpuStepKernels(cell: CellName): StepKernels {
         workgroups: flatGroups(B * H),
         code: (v) =>
           flatEntry(`
-  let b = idx / ${H}u;
-  let j = idx % ${H}u;
-${each(gx, (g) => `  let P${g} = ${v.p}[u.pOff + b * ${gx * H}u + ${g * H}u + j];`)}
-${each(gr, (g) => `  let R${g} = ${v.r}[u.rOff + b * ${gr * H}u + ${g * H}u + j];`)}
-${each(npw, (g) => `  let M${g} = ${v.pw}[${g * H}u + j];`)}
+  let H = u.H;
+  let b = idx / H;
+  let j = idx % H;
+${each(gx, (g) => `  let P${g} = ${v.p}[u.pOff + b * H * ${gx}u + ${g}u * H + j];`)}
+${each(gr, (g) => `  let R${g} = ${v.r}[u.rOff + b * H * ${gr}u + ${g}u * H + j];`)}
+${each(npw, (g) => `  let M${g} = ${v.pw}[${g}u * H + j];`)}
   let hp = ${v.hPrev}[u.hPrevOff + idx];
   let cp = ${lstm ? `${v.cPrev}[u.cPrevOff + idx]` : '0.0'};
 ${forward}
   ${v.hOut}[u.hOutOff + idx] = hn;
 ${lstm ? `  ${v.cOut}[u.cOutOff + idx] = cn;` : ''}
-${each(cw, (k) => `  ${v.cache}[u.cacheOff + b * ${cw * H}u + ${k * H}u + j] = C${k};`)}`),
+${each(cw, (k) => `  ${v.cache}[u.cacheOff + b * H * ${cw}u + ${k}u * H + j] = C${k};`)}`),
       });
     },
 
@@ -64,7 +66,7 @@ ${each(cw, (k) => `  ${v.cache}[u.cacheOff + b * ${cw * H}u + ${k * H}u + j] = C
       const { B, H } = a;
       const runner = wgslRunner();
       runner.run({
-        key: `step-bwd/${cell}/H${H}/${a.dOut ? 'dout' : 'nodout'}`,
+        key: `step-bwd/${cell}/${a.dOut ? 'dout' : 'nodout'}`,
         roles: [
           { name: 'dOut', buf: a.dOut, write: false },
           { name: 'dhCarry', buf: a.dhCarry, write: false },
@@ -80,6 +82,7 @@ ${each(cw, (k) => `  ${v.cache}[u.cacheOff + b * ${cw * H}u + ${k * H}u + j] = C
         ],
         uniforms: [
           { name: 'n', type: 'u32', value: B * H },
+          { name: 'H', type: 'u32', value: H },
           { name: 'dOutOff', type: 'u32', value: a.dOutOff },
           { name: 'dhCarryOff', type: 'u32', value: a.dhCarryOff },
           { name: 'dcCarryOff', type: 'u32', value: a.dcCarryOff },
@@ -94,17 +97,18 @@ ${each(cw, (k) => `  ${v.cache}[u.cacheOff + b * ${cw * H}u + ${k * H}u + j] = C
         workgroups: flatGroups(B * H),
         code: (v) =>
           flatEntry(`
-  let b = idx / ${H}u;
-  let j = idx % ${H}u;
+  let H = u.H;
+  let b = idx / H;
+  let j = idx % H;
   let g = ${v.dhCarry}[u.dhCarryOff + idx]${a.dOut ? ` + ${v.dOut}[u.dOutOff + idx]` : ''};
   let dc = ${lstm ? `${v.dcCarry}[u.dcCarryOff + idx]` : '0.0'};
   let hp = ${lstm ? '0.0' : `${v.hPrev}[u.hPrevOff + idx]`};
   let cp = ${lstm ? `${v.cPrev}[u.cPrevOff + idx]` : '0.0'};
-${each(cw, (k) => `  let C${k} = ${v.cache}[u.cacheOff + b * ${cw * H}u + ${k * H}u + j];`)}
-${each(npw, (k) => `  let M${k} = ${v.pw}[${k * H}u + j];`)}
+${each(cw, (k) => `  let C${k} = ${v.cache}[u.cacheOff + b * H * ${cw}u + ${k}u * H + j];`)}
+${each(npw, (k) => `  let M${k} = ${v.pw}[${k}u * H + j];`)}
 ${backward}
-${each(gx, (k) => `  ${v.dP}[u.dPOff + b * ${gx * H}u + ${k * H}u + j] = D${k};`)}
-${dRFromDP ? '' : each(gr, (k) => `  ${v.dR}[u.dROff + b * ${gr * H}u + ${k * H}u + j] = E${k};`)}
+${each(gx, (k) => `  ${v.dP}[u.dPOff + b * H * ${gx}u + ${k}u * H + j] = D${k};`)}
+${dRFromDP ? '' : each(gr, (k) => `  ${v.dR}[u.dROff + b * H * ${gr}u + ${k}u * H + j] = E${k};`)}
   ${v.dhPrev}[u.dhPrevOff + idx] = dhp;
 ${lstm ? `  ${v.dcPrev}[u.dcPrevOff + idx] = dcp;` : ''}`),
       });
@@ -112,7 +116,7 @@ ${lstm ? `  ${v.dcPrev}[u.dcPrevOff + idx] = dcp;` : ''}`),
       if (npw > 0) {
         // BRC: W_k = dP_k · h_prev (cells/brc.ts), summed over the rows of this step
         runner.run({
-          key: `step-dpw/${cell}/H${H}`,
+          key: `step-dpw/${cell}`,
           roles: [
             { name: 'dP', buf: a.dP, write: false },
             { name: 'hPrev', buf: a.hPrev, write: false },
@@ -120,6 +124,7 @@ ${lstm ? `  ${v.dcPrev}[u.dcPrevOff + idx] = dcp;` : ''}`),
           ],
           uniforms: [
             { name: 'n', type: 'u32', value: npw * H },
+            { name: 'H', type: 'u32', value: H },
             { name: 'B', type: 'u32', value: B },
             { name: 'dPOff', type: 'u32', value: a.dPOff },
             { name: 'hPrevOff', type: 'u32', value: a.hPrevOff },
@@ -127,10 +132,11 @@ ${lstm ? `  ${v.dcPrev}[u.dcPrevOff + idx] = dcp;` : ''}`),
           workgroups: flatGroups(npw * H),
           code: (v) =>
             flatEntry(`
-  let j = idx % ${H}u;
+  let H = u.H;
+  let j = idx % H;
   var acc = 0.0;
   for (var b = 0u; b < u.B; b++) {
-    acc += ${v.dP}[u.dPOff + b * ${gx * H}u + idx] * ${v.hPrev}[u.hPrevOff + b * ${H}u + j];
+    acc += ${v.dP}[u.dPOff + b * H * ${gx}u + idx] * ${v.hPrev}[u.hPrevOff + b * H + j];
   }
   ${v.dPw}[idx] += acc;`),
         });

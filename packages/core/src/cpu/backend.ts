@@ -31,7 +31,7 @@ export interface CpuBackendOptions {
 
 const CELL_IDS: Record<CellName, number> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
 const DEFAULT_PARALLEL_THRESHOLD = 1 << 19;
-const MEMORY_BOUND_FACTOR = 16;
+const MEMORY_BOUND_FACTOR = 4;
 
 function defaultThreads(): number {
   const proc = (
@@ -190,8 +190,8 @@ export class CpuBackend implements Backend {
     }
     const w = this.wasm;
     const parallel = m * n * k >= this.parallelThreshold;
-    // memory-bound products are split only when large: a fork-join costs more than it saves on
-    // the few million elements of a bias broadcast or a column sum
+    // memory-bound products (bias broadcasts, column sums) are split only from a few million
+    // elements: below that a fork-join costs more than the second thread saves
     const large = m * n * k >= MEMORY_BOUND_FACTOR * this.parallelThreshold;
     if (k === 1) {
       // op(A) is m×1, op(B) 1×n: a rank-one update (bias rows, ones-vector broadcasts)
