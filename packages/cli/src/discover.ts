@@ -1,6 +1,13 @@
 import { BACKEND_CATALOG } from '@bistable/core';
 
-/** Backend packages the CLI knows how to load; each registers its backends on import. */
+/**
+ * Backend packages the CLI knows how to load; each registers its backends on import. The
+ * specifiers are literal so bundlers include whatever is installed when they run.
+ */
+const IMPORTERS: Record<string, () => Promise<unknown>> = {
+  '@bistable/backend-tfjs': () => import('@bistable/backend-tfjs'),
+  '@bistable/backend-gpujs': () => import('@bistable/backend-gpujs'),
+};
 const BACKEND_PACKAGES = [...new Set(BACKEND_CATALOG.map((e) => e.packageName))].filter(
   (p) => p !== '@bistable/core',
 );
@@ -22,7 +29,9 @@ export function discoverBackends(): Promise<PackageLoad[]> {
   loads ??= Promise.all(
     BACKEND_PACKAGES.map(async (packageName): Promise<PackageLoad> => {
       try {
-        await import(packageName);
+        const load = IMPORTERS[packageName];
+        if (!load) throw Object.assign(new Error(`no importer for ${packageName}`), { code: 'ERR_MODULE_NOT_FOUND' });
+        await load();
         return { packageName, loaded: true };
       } catch (err) {
         const e = err as NodeJS.ErrnoException;

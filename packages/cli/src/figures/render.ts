@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@bistable/core';
-import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
@@ -9,6 +8,8 @@ export async function renderFigure(spec: TopLevelSpec): Promise<{ svg: string; p
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
+    // loaded on first use: a native addon, so bundles for other machines can leave it out
+    const { Resvg } = await import('@resvg/resvg-js');
     const png = new Resvg(svg, {
       fitTo: { mode: 'zoom', value: 2 },
       background: 'white',
