@@ -12,7 +12,8 @@ const SITE = join(here, '..', '.vitepress', 'dist');
 const ARTIFACTS = join(here, '..', 'test-results');
 /** Training steps the demo must reach before the losses are compared. */
 const STEPS = 150;
-const TFJS_STEPS = 60;
+/** Steps on each other backend before its losses are compared. */
+const SWAP_STEPS = 60;
 
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
@@ -114,32 +115,33 @@ describe.skipIf(!hasChromium)('the live demo in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('swaps to tfjs-cpu on the same page and trains there too', async () => {
-    const demo = page.getByTestId('training-demo');
-    await expect
-      .poll(() => page.locator('[data-backend="tfjs-cpu"]').getAttribute('data-available'))
-      .toBe('true');
-    // a new backend means new models: picking it resets the run
-    await page.locator('input[value="tfjs-cpu"]').check();
-    await expect.poll(() => demo.getAttribute('data-steps')).toBe('0');
-    await page.getByTestId('start').click();
-    await expect
-      .poll(async () => Number(await demo.getAttribute('data-steps')), { timeout: 120_000, interval: 500 })
-      .toBeGreaterThanOrEqual(TFJS_STEPS);
-    await page.getByTestId('stop').click();
-    await expect.poll(() => demo.getAttribute('data-state')).toBe('paused');
-    expect(await page.getByTestId('status').textContent()).toContain('on tfjs-cpu');
-    for (const cell of ['nBRC', 'GRU']) {
-      const row = page.getByTestId(`loss-${cell}`);
-      const first = Number(await row.getAttribute('data-first'));
-      const recent = Number(await row.getAttribute('data-recent'));
-      console.log(`tfjs-cpu ${cell}: ${first.toFixed(4)} → ${recent.toFixed(4)}`);
-      expect(recent).toBeLessThan(0.9 * first);
-      // same seeds, same batches, same math: the backends agree up to float32 rounding
-      expect(Math.abs(first - referenceFirst.get(cell)!)).toBeLessThan(1e-3 * referenceFirst.get(cell)!);
-    }
-    expect(pageErrors).toEqual([]);
-  });
+  // the same page, the same packages, another backend: core's WebAssembly one and TensorFlow.js's
+  for (const name of ['cpu', 'tfjs-cpu']) {
+    it(`swaps to ${name} on the same page and trains there too`, async () => {
+      const demo = page.getByTestId('training-demo');
+      expect(await page.locator(`[data-backend="${name}"]`).getAttribute('data-available')).toBe('true');
+      // a new backend means new models: picking it resets the run
+      await page.locator(`input[value="${name}"]`).check();
+      await expect.poll(() => demo.getAttribute('data-steps')).toBe('0');
+      await page.getByTestId('start').click();
+      await expect
+        .poll(async () => Number(await demo.getAttribute('data-steps')), { timeout: 120_000, interval: 500 })
+        .toBeGreaterThanOrEqual(SWAP_STEPS);
+      await page.getByTestId('stop').click();
+      await expect.poll(() => demo.getAttribute('data-state')).toBe('paused');
+      expect(await page.getByTestId('status').textContent()).toContain(`on ${name}`);
+      for (const cell of ['nBRC', 'GRU']) {
+        const row = page.getByTestId(`loss-${cell}`);
+        const first = Number(await row.getAttribute('data-first'));
+        const recent = Number(await row.getAttribute('data-recent'));
+        console.log(`${name} ${cell}: ${first.toFixed(4)} → ${recent.toFixed(4)}`);
+        expect(recent).toBeLessThan(0.9 * first);
+        // same seeds, same batches, same math: the backends agree up to float32 rounding
+        expect(Math.abs(first - referenceFirst.get(cell)!)).toBeLessThan(1e-3 * referenceFirst.get(cell)!);
+      }
+      expect(pageErrors).toEqual([]);
+    });
+  }
 
   it('serves the API reference for every package', async () => {
     await page.goto(`${server.origin}/api/`);

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Every GPU-machine check of the project in one call of the device tool (about 5-9 minutes):
+#   tfjs-webgpu: oracle conformance at every level, training-step bench (issue 6 targets)
+#   gpujs-webgpu: oracle conformance, training-step bench (issue 4)
+#   cpu on two pinned cores beside torch's nn.GRU on the same cores (issue 7)
+#   the scale case and the WGSL profile (issue 6)
+# Prepare first: bash scripts/device-prepare.sh; then device run, carry [".device"],
+# timeout_s 590, command: bash scripts/device-all.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+# shellcheck disable=SC1091
+source .device/prologue.sh
+bin=.device/bundle/bin.mjs
+check=.device/bundle/check-main.mjs
+summary="$out/summary.txt"
+: >"$summary"
+phase() {
+  local name=$1 limit=$2
+  shift 2
+  local t0=$SECONDS
+  timeout "$limit" "$@" >"$out/$name.txt" 2>&1
+  local rc=$?
+  echo "$name: exit $rc in $((SECONDS - t0)) s$([ "$rc" -eq 124 ] && echo " (timed out after $limit s)")" >>"$summary"
+}
+{
+  node --version
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null
+  lscpu | grep -E "Model name|^CPU\(s\)"
+  python3 -c "import torch; print('torch', torch.__version__)" 2>&1 | tail -n 1
+} >"$out/env.txt" 2>&1
+cells=(--cell nBRC,BRC,GRU,LSTM --batch 100 --hidden 100 --layers 2)
+phase backends 30 node "$bin" backends
+phase tfjs-verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32
+phase tfjs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend tfjs-webgpu --steps 10 --json
+phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32
+phase gpujs-bench 60 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend gpujs-webgpu --steps 3 --json
+phase cpu-bench 90 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
+phase torch-gru 45 taskset -c 0,1 python3 scripts/torch-gru-bench.py 2
+phase tfjs-scale 60 node "$bin" bench --cell nBRC,BRC,GRU,LSTM --seq-len 1000 --batch 1000 --hidden 256 --layers 2 --backend tfjs-webgpu --steps 2 --json
+phase profile 45 node "$check" profile --out "$out/profile.json"
+{
+  echo "== env"; cat "$out/env.txt"
+  echo "== phases"; cat "$summary"
+  for v in tfjs-verify gpujs-verify; do echo "== $v"; grep -E "within tolerance|FAIL|not available" "$out/$v.txt" | head -n 12; done
+  echo "== torch"; tail -n 1 "$out/torch-gru.txt"
+} | tee "$out/report.txt"
