@@ -6,10 +6,11 @@ import { CpuBackend, type CpuBackendOptions } from './backend.js';
 import { float64SequenceKernels } from './float64.js';
 
 /**
- * Above tfjs-wasm (30) and tfjs-cpu (10), measured side by side with `bistable bench`; below the
- * GPU backends and tfjs-node (40), whose libtensorflow could not be measured here.
+ * Above tfjs-wasm (30) and tfjs-cpu (10), which it outruns several times over (`bistable bench`);
+ * below every GPU backend (gpujs-headlessgl is 35) and tfjs-node (40), whose libtensorflow
+ * could not be measured here.
  */
-export const CPU_PRIORITY = 35;
+export const CPU_PRIORITY = 33;
 
 const registered = new Set<string>();
 

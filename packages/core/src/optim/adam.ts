@@ -120,4 +120,11 @@ export class Adam implements Optimizer {
     }
     this.t = s.step;
   }
+
+  dispose(): void {
+    for (const p of this.params) {
+      this.backend.dispose(p.m);
+      this.backend.dispose(p.v);
+    }
+  }
 }

@@ -18,4 +18,6 @@ export interface Optimizer {
   step(): Promise<void>;
   state(): Promise<OptimizerState>;
   loadState(s: OptimizerState): void;
+  /** Frees the optimiser's own device buffers (moments); the parameters stay. */
+  dispose(): void;
 }

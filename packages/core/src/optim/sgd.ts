@@ -61,4 +61,8 @@ export class SGD implements Optimizer {
     }
     this.t = s.step;
   }
+
+  dispose(): void {
+    for (const p of this.params) this.backend.dispose(p.buf);
+  }
 }
