@@ -11,7 +11,7 @@ import {
 
 /** The bistable backends this package provides, in order of preference for `auto`. */
 export interface TfjsBackendInfo {
-  name: 'tfjs-node-gpu' | 'tfjs-webgpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
+  name: 'tfjs-node-gpu' | 'tfjs-webgpu' | 'tfjs-webgl' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
   /** The tfjs backend underneath (tf.getBackend() while it works). */
   tfjsBackend: string;
   priority: number;
@@ -32,6 +32,12 @@ export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
     priority: 50,
     description:
       'tfjs-backend-webgpu with fused WGSL kernels (browser WebGPU, or the webgpu package in Node)',
+  },
+  {
+    name: 'tfjs-webgl',
+    tfjsBackend: 'webgl',
+    priority: 45,
+    description: 'tfjs-backend-webgl in a browser (WebGL 2 shaders, op by op); float32',
   },
   {
     name: 'tfjs-node',
@@ -72,6 +78,8 @@ async function init(name: TfjsBackendInfo['name']): Promise<Backend> {
       return (await import('./init/tfjs-wasm.js')).initTfjsWasm();
     case 'tfjs-webgpu':
       return (await import('./init/tfjs-webgpu.js')).initTfjsWebgpu();
+    case 'tfjs-webgl':
+      return (await import('./init/tfjs-webgl.js')).initTfjsWebgl();
     case 'tfjs-node':
     case 'tfjs-node-gpu':
       return (await import('./init/tfjs-node.js')).initTfjsNode(name);

@@ -27,6 +27,11 @@ export const ENVIRONMENTS: Record<string, Environment> = {
     browser: 'where WebGPU is enabled',
     dtypes: 'float32',
   },
+  'tfjs-webgl': {
+    node: 'no (WebGL needs a browser)',
+    browser: 'where WebGL 2 is available',
+    dtypes: 'float32',
+  },
   'tfjs-node': {
     node: 'where @tensorflow/tfjs-node installs (it downloads libtensorflow)',
     browser: 'no',

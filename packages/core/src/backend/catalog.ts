@@ -23,6 +23,7 @@ export const BACKEND_CATALOG: readonly CatalogEntry[] = [
     packageName: '@bistable/backend-tfjs',
     requires: 'a WebGPU adapter (browser, or the webgpu npm package)',
   },
+  { name: 'tfjs-webgl', packageName: '@bistable/backend-tfjs', requires: 'a browser with WebGL 2' },
   {
     name: 'tfjs-node',
     packageName: '@bistable/backend-tfjs',

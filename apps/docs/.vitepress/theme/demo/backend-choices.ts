@@ -34,6 +34,11 @@ export const BROWSER_CHOICES: readonly BackendChoice[] = [
     load: () => import('@bistable/backend-tfjs'),
   },
   {
+    name: 'tfjs-webgl',
+    note: 'TensorFlow.js on WebGL, from @bistable/backend-tfjs',
+    load: () => import('@bistable/backend-tfjs'),
+  },
+  {
     name: 'gpujs-cpu',
     note: 'GPU.js kernels compiled to JavaScript, from @bistable/backend-gpujs',
     load: () => import('@bistable/backend-gpujs'),
