@@ -44,8 +44,15 @@ for (const name of o.backends.split(',')) {
     const failed = results.filter((r) => !r.passed);
     const worst = Math.max(...results.map((r) => Math.max(r.forwardError, r.gradientError)));
     const line = `${results.length - failed.length}/${results.length} conformance cases pass, worst error ${worst.toExponential(2)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
-    rows.push({ backend: name, conformance: line, failed: failed.map((r) => `${r.id} L${r.level}: ${r.worst}`) });
-    if (!o.json) console.log(`${name}: ${line}${failed.length ? `; failed: ${failed.map((r) => `${r.id} L${r.level}`).join(', ')}` : ''}`);
+    rows.push({
+      backend: name,
+      conformance: line,
+      failed: failed.map((r) => `${r.id} L${r.level}: ${r.worst}`),
+    });
+    if (!o.json)
+      console.log(
+        `${name}: ${line}${failed.length ? `; failed: ${failed.map((r) => `${r.id} L${r.level}`).join(', ')}` : ''}`,
+      );
   }
   for (const cell of o.cells.split(',')) {
     const levels = o.levels ? o.levels.split(',').map(Number) : [Math.max(...kernelLevels(name, cell))];
@@ -65,16 +72,20 @@ for (const name of o.backends.split(',')) {
       const opt = new Adam(be, [model]);
       const times = [];
       let loss = Number.NaN;
+      let launches = 0;
       for (let s = 0; s <= steps; s++) {
+        const l0 = be.kernelLaunches ?? 0;
         const t0 = performance.now();
         ({ loss } = await model.lossAndGradients(x, y));
         await opt.step();
         await be.sync?.();
         await be.read(model.fc.bias); // the update has landed
         times.push(performance.now() - t0);
+        launches = (be.kernelLaunches ?? 0) - l0;
       }
-      const warm = times.slice(1);
-      const ms = warm.reduce((a, b) => a + b, 0) / warm.length;
+      // the first step compiles kernels; later ones are timed (median: GC pauses make the mean noisy)
+      const warm = times.slice(1).sort((a, b) => a - b);
+      const median = warm[Math.floor(warm.length / 2)];
       const row = {
         backend: name,
         cell,
@@ -84,14 +95,17 @@ for (const name of o.backends.split(',')) {
         T,
         layers: L,
         firstStepMs: +times[0].toFixed(1),
-        stepMs: +ms.toFixed(1),
+        medianStepMs: +median.toFixed(1),
+        minStepMs: +warm[0].toFixed(1),
+        launchesPerStep: launches,
         loss,
       };
       rows.push(row);
-      if (!o.json)
+      if (!o.json) {
         console.log(
-          `${name} ${cell} level ${level}: first step ${row.firstStepMs} ms, then ${row.stepMs} ms/step (loss ${loss.toFixed(4)})`,
+          `${name} ${cell} level ${level}: first step ${row.firstStepMs} ms, then median ${row.medianStepMs} ms/step (min ${row.minStepMs}, ${warm.length} steps; ${launches} kernel launches per step; loss ${loss.toFixed(4)})`,
         );
+      }
       model.dispose();
     }
   }

@@ -60,6 +60,11 @@ export class GpujsBackend implements Backend {
     return this.runner.size;
   }
 
+  /** Kernel launches so far. */
+  get kernelLaunches(): number {
+    return this.runner.launches;
+  }
+
   // ---- storage -------------------------------------------------------------------------------
 
   alloc(length: number, dtype: DType): DeviceBuffer {
@@ -203,14 +208,94 @@ export class GpujsBackend implements Backend {
     });
   }
 
-  /** Core's step loop over this backend's step kernels and GEMM, with scratch kept per shape. */
+  /**
+   * All T steps backwards, one launch each: a step's kernel adds the previous step's dR @ whᵀ to
+   * the gradient reaching h itself (core would run that GEMM between steps), and one GEMM after
+   * the loop finishes dh0. BRC has no recurrent GEMM and runs core's step loop over its kernels.
+   */
   sequenceBackward(cell: CellName, a: SequenceBackwardArgs): Promise<void> {
     const spec = CELLS[cell];
-    const driver = {
-      forward: (x: StepForwardArgs<DeviceBuffer>) => this.stepForward(cell, x),
-      backward: (x: StepBackwardArgs<DeviceBuffer>) => this.stepBackward(cell, x),
-    };
-    return backwardSteps(this, spec, a, driver, this.stepScratch(cell, a.B, a.H));
+    const scratch = this.stepScratch(cell, a.B, a.H);
+    if (spec.gr === 0) {
+      const driver = {
+        forward: (x: StepForwardArgs<DeviceBuffer>) => this.stepForward(cell, x),
+        backward: (x: StepBackwardArgs<DeviceBuffer>) => this.stepBackward(cell, x),
+      };
+      return backwardSteps(this, spec, a, driver, scratch);
+    }
+    const { T, B, H } = a;
+    const BH = B * H;
+    const grH = spec.gr * H;
+    const store = this.store;
+    const own = (b: DeviceBuffer | null) => b as GpujsBuffer;
+    return this.queue.call(`${cell} sequence backward`, async () => {
+      let [cur, next] = scratch.dh.map(own);
+      let [curC, nextC] = scratch.dc ? scratch.dc.map(own) : [null, null];
+      if (a.dhN) store.copy(own(a.dhN), 0, cur, 0, BH);
+      else store.fill(cur, 0, BH, 0);
+      if (curC) {
+        if (a.dcN) store.copy(own(a.dcN), 0, curC, 0, BH);
+        else store.fill(curC, 0, BH, 0);
+      }
+      let prevT = -1;
+      for (let i = 0; i < T; i++) {
+        const t = a.reverse ? i : T - 1 - i;
+        const { prev } = slots(t, a.reverse);
+        const step: StepBackwardArgs<DeviceBuffer> = {
+          B,
+          H,
+          dOut: a.dOut,
+          dOutOff: t * BH,
+          dhCarry: cur,
+          dhCarryOff: 0,
+          dcCarry: curC,
+          dcCarryOff: 0,
+          cache: a.cache,
+          cacheOff: t * BH * spec.cacheWidth,
+          hPrev: a.hAll,
+          hPrevOff: prev * BH,
+          cPrev: a.cAll,
+          cPrevOff: prev * BH,
+          pw: null,
+          dP: a.dP,
+          dPOff: t * BH * spec.gx,
+          dR: a.dR,
+          dROff: t * B * grH,
+          dhPrev: next,
+          dhPrevOff: 0,
+          dcPrev: nextC,
+          dcPrevOff: 0,
+          dPw: null,
+        };
+        const carry = prevT >= 0 ? { dR: a.dR!, dROff: prevT * B * grH, wh: a.wh! } : null;
+        await this.scoped((s) => stepBackwardOp(s, cell, step, carry));
+        [cur, next] = [next, cur];
+        [curC, nextC] = [nextC, curC];
+        prevT = t;
+      }
+      // dh0 = (pointwise part of the last step) + its dR @ whᵀ
+      store.copy(cur, 0, own(a.dh0), 0, BH);
+      const g = {
+        transA: false,
+        transB: true,
+        m: B,
+        n: H,
+        k: grH,
+        alpha: 1,
+        beta: 1,
+        a: a.dR!,
+        aOffset: prevT * B * grH,
+        lda: grH,
+        b: a.wh!,
+        bOffset: 0,
+        ldb: grH,
+        c: a.dh0,
+        cOffset: 0,
+        ldc: H,
+      };
+      await this.scoped((s) => gemmOp(s, g));
+      if (a.dc0 && curC) store.copy(curC, 0, own(a.dc0), 0, BH);
+    });
   }
 
   private stepScratch(cell: CellName, B: number, H: number): StepScratch {

@@ -196,7 +196,7 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
 
 describe.each([CPU_RESIDENT.name, ...gpus])('level 3 on %s', (name) => {
   for (const cell of CELL_NAMES) {
-    it(`${cell}: the fused sequence forward matches core's step loop on the reference backend`, async () => {
+    it(`${cell}: the fused sequence forward and backward match core's step loop on the reference backend`, async () => {
       const spec = CELLS[cell];
       const T = 3;
       const BH = B * H;
@@ -235,11 +235,47 @@ describe.each([CPU_RESIDENT.name, ...gpus])('level 3 on %s', (name) => {
             cAll: spec.hasCellState ? d.cAll : null,
             cache: d.cache,
           });
-          results.push({
-            hAll: await be.read(d.hAll),
-            cAll: await be.read(d.cAll),
-            cache: await be.read(d.cache),
+          const grads = {
+            dOut: buf(rnd(T * BH, 1, 17)),
+            dhN: buf(rnd(BH, 1, 18)),
+            dcN: buf(rnd(BH, 1, 19)),
+            dP: be.alloc(T * BH * spec.gx, dtype),
+            dR: be.alloc(Math.max(1, T * BH * spec.gr), dtype),
+            dh0: be.alloc(BH, dtype),
+            dc0: be.alloc(BH, dtype),
+            dPw: be.alloc(Math.max(1, H * spec.npw), dtype),
+          };
+          await getKernel(beName, cell, 3)!.backward({
+            T,
+            B,
+            H,
+            reverse,
+            wh: spec.gr ? d.wh : null,
+            pw: spec.npw ? d.pw : null,
+            hAll: d.hAll,
+            cAll: spec.hasCellState ? d.cAll : null,
+            cache: d.cache,
+            dOut: grads.dOut,
+            dhN: grads.dhN,
+            dcN: spec.hasCellState ? grads.dcN : null,
+            dP: grads.dP,
+            dR: spec.gr ? grads.dR : null,
+            dh0: grads.dh0,
+            dc0: spec.hasCellState ? grads.dc0 : null,
+            dPw: spec.npw ? grads.dPw : null,
           });
+          const read = async (b: DeviceBuffer) => Float64Array.from(await be.read(b));
+          results.push({
+            hAll: await read(d.hAll),
+            cAll: await read(d.cAll),
+            cache: await read(d.cache),
+            dP: await read(grads.dP),
+            dR: await read(grads.dR),
+            dh0: await read(grads.dh0),
+            dc0: await read(grads.dc0),
+            dPw: await read(grads.dPw),
+          });
+          for (const b of Object.values(grads)) be.dispose(b);
         }
         for (const b of Object.values(d)) be.dispose(b);
       }
@@ -247,6 +283,9 @@ describe.each([CPU_RESIDENT.name, ...gpus])('level 3 on %s', (name) => {
         close(results[2 + i].hAll, results[i].hAll, `hAll (reverse ${i === 1})`);
         close(results[2 + i].cache, results[i].cache, `cache (reverse ${i === 1})`);
         if (spec.hasCellState) close(results[2 + i].cAll, results[i].cAll, `cAll (reverse ${i === 1})`);
+        for (const k of ['dP', 'dR', 'dh0', 'dc0', 'dPw'] as const) {
+          close(results[2 + i][k], results[i][k], `${k} (reverse ${i === 1})`);
+        }
       }
     });
   }

@@ -133,6 +133,38 @@ describe.each(['gpujs-cpu', CPU_RESIDENT.name])('storage on %s', (name) => {
   });
 });
 
+it('gathers a range made of many segments (several launches, several levels) into one array', async () => {
+  const be = (await getBackend(CPU_RESIDENT.name)) as GpujsBackend;
+  const n = 60;
+  const src = be.alloc(n, 'float32');
+  const dst = be.alloc(n, 'float32');
+  const one = be.alloc(1, 'float32');
+  be.fill(one, 1);
+  for (let i = 0; i < n; i++) be.write(src, [i * 0.5], i); // one segment per element
+  be.gemm({
+    transA: false,
+    transB: false,
+    m: n - 3,
+    n: 1,
+    k: 1,
+    alpha: 1,
+    beta: 0,
+    a: src,
+    aOffset: 2,
+    lda: 1,
+    b: one,
+    bOffset: 0,
+    ldb: 1,
+    c: dst,
+    cOffset: 1,
+    ldc: 1,
+  });
+  const want = new Float32Array(n);
+  for (let i = 0; i < n - 3; i++) want[1 + i] = (i + 2) * 0.5;
+  expect(Array.from(await be.read(dst))).toEqual(Array.from(want));
+  for (const b of [src, dst, one]) be.dispose(b);
+});
+
 it('a destroyed backend says so', async () => {
   const { createGpujsBackend, GPUJS_VARIANTS } = await import('../src/index.js');
   const be = await createGpujsBackend(GPUJS_VARIANTS.find((v) => v.name === 'gpujs-cpu')!);

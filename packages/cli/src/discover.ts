@@ -30,7 +30,8 @@ export function discoverBackends(): Promise<PackageLoad[]> {
     BACKEND_PACKAGES.map(async (packageName): Promise<PackageLoad> => {
       try {
         const load = IMPORTERS[packageName];
-        if (!load) throw Object.assign(new Error(`no importer for ${packageName}`), { code: 'ERR_MODULE_NOT_FOUND' });
+        if (!load)
+          throw Object.assign(new Error(`no importer for ${packageName}`), { code: 'ERR_MODULE_NOT_FOUND' });
         await load();
         return { packageName, loaded: true };
       } catch (err) {

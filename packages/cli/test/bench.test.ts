@@ -53,7 +53,7 @@ describe('bistable bench', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cpu train .*reference train .*train speed-up/);
     expect(r.stdout).toMatch(/^BRC +3 +\d/m);
-    expect(r.stderr).toMatch(/bench: BRC T=3 on reference/);
+    expect(r.stderr).toMatch(/bench: BRC T=3 on cpu and reference, steps alternating/);
   });
 
   it.each([

@@ -14,9 +14,11 @@ export type * from './backend/types.js';
 export {
   type BenchOptions,
   type BenchResult,
+  benchSideBySide,
   benchTraining,
   inferenceMultiplyAdds,
   type TimingStats,
+  TrainingBench,
   trainingMultiplyAdds,
 } from './bench/index.js';
 export {

@@ -21,6 +21,8 @@ const KERNEL_MODE: Record<GpujsMode, string> = {
  */
 export class KernelRunner {
   private readonly cache = new Map<string, RunShortcut>();
+  /** Kernel launches so far (for measurements). */
+  launches = 0;
 
   constructor(
     private readonly gpu: GpuInstance,
@@ -53,6 +55,7 @@ export class KernelRunner {
       if (this.mode === 'webasm' && kernel.kernel) kernel.kernel.moduleCacheLimit = 64;
       this.cache.set(key, kernel);
     }
+    this.launches++;
     const result = kernel(...args);
     const out = isThenable(result) ? await result : result;
     if (fresh) this.checkRanWhereAsked(src, kernel);

@@ -124,7 +124,10 @@ export function gruForwardFused(
   return (1 - z) * n + z * hp[hr + j];
 }
 
-/** GRU backward step. Output [dP (B·3H) | dR (B·3H) | dhPrev pointwise part (B·H)]. */
+/**
+ * GRU backward step. Output [dP (B·3H) | dR (B·3H) | dhPrev pointwise part (B·H)]; `hasNext` as
+ * in nbrcBackward.
+ */
 export function gruBackward(
   this: KernelThis,
   dOut: Arr,
@@ -132,6 +135,11 @@ export function gruBackward(
   hasDOut: number,
   dhc: Arr,
   dhcOff: number,
+  dRn: Arr,
+  dRnOff: number,
+  wh: Arr,
+  whOff: number,
+  hasNext: number,
   cache: Arr,
   cacheOff: number,
   hp: Arr,
@@ -165,6 +173,14 @@ export function gruBackward(
   const which = base + gate;
   const row = b * H + j;
   let g = dhc[dhcOff + row];
+  // level 3: the rest of dL/dh, dR of the step processed before (t+1) times whᵀ
+  if (hasNext > 0.5) {
+    const rb = dRnOff + b * 3 * H;
+    const wr = whOff + j * 3 * H;
+    for (let c = 0; c < 3 * H; c++) {
+      g += dRn[rb + c] * wh[wr + c];
+    }
+  }
   if (hasDOut > 0.5) {
     g += dOut[dOutOff + row];
   }

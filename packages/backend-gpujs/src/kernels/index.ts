@@ -6,7 +6,7 @@ import { gemmKernel } from './gemm.js';
 import { gruBackward, gruForward, gruForwardFused } from './gru.js';
 import { lstmBackward, lstmForward, lstmForwardFused } from './lstm.js';
 import { nbrcBackward, nbrcForward, nbrcForwardFused } from './nbrc.js';
-import { fillKernel, gather4Kernel, sliceKernel, uploadKernel } from './storage.js';
+import { fillKernel, gather7Kernel, sliceKernel, uploadKernel } from './storage.js';
 
 /** A kernel function with the name its compiled instances are cached under. */
 export interface KernelSource {
@@ -22,7 +22,7 @@ export const KERNELS = {
   fill: src('fill', fillKernel),
   upload: src('upload', uploadKernel),
   slice: src('slice', sliceKernel),
-  gather4: src('gather4', gather4Kernel),
+  gather: src('gather7', gather7Kernel),
 } as const;
 
 /** Per cell: the step kernels, and the fused forward used by level 3 (null: BRC needs none). */

@@ -154,7 +154,8 @@ export function lstmForwardFused(
 
 /**
  * LSTM backward step. Output [dP (B·4H) | dcPrev (B·H)]: dR equals dP and the pointwise dhPrev
- * is zero, so the caller points dR at the dP block and fills dhPrev without a kernel.
+ * is zero, so the caller points dR at the dP block and fills dhPrev without a kernel. `hasNext`
+ * as in nbrcBackward.
  */
 export function lstmBackward(
   this: KernelThis,
@@ -163,6 +164,11 @@ export function lstmBackward(
   hasDOut: number,
   dhc: Arr,
   dhcOff: number,
+  dRn: Arr,
+  dRnOff: number,
+  wh: Arr,
+  whOff: number,
+  hasNext: number,
   dcc: Arr,
   dccOff: number,
   cache: Arr,
@@ -193,6 +199,14 @@ export function lstmBackward(
   const which = base + gate;
   const row = b * H + j;
   let gh = dhc[dhcOff + row];
+  // level 3: the rest of dL/dh, dR of the step processed before (t+1) times whᵀ
+  if (hasNext > 0.5) {
+    const rb = dRnOff + b * 4 * H;
+    const wr = whOff + j * 4 * H;
+    for (let c = 0; c < 4 * H; c++) {
+      gh += dRn[rb + c] * wh[wr + c];
+    }
+  }
   if (hasDOut > 0.5) {
     gh += dOut[dOutOff + row];
   }

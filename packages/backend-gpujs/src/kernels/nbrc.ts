@@ -114,7 +114,11 @@ export function nbrcForwardFused(
   return z * h + (1 - z) * n;
 }
 
-/** nBRC backward step. Output [dP (B·3H) | dR (B·2H) | dhPrev pointwise part (B·H)]. */
+/**
+ * nBRC backward step. Output [dP (B·3H) | dR (B·2H) | dhPrev pointwise part (B·H)]. With
+ * `hasNext` (level 3) the gradient reaching h also takes dRn @ whᵀ, dRn being the dR block of the
+ * step processed just before: the recurrent GEMM of the backward folds into this launch.
+ */
 export function nbrcBackward(
   this: KernelThis,
   dOut: Arr,
@@ -122,6 +126,11 @@ export function nbrcBackward(
   hasDOut: number,
   dhc: Arr,
   dhcOff: number,
+  dRn: Arr,
+  dRnOff: number,
+  wh: Arr,
+  whOff: number,
+  hasNext: number,
   cache: Arr,
   cacheOff: number,
   hp: Arr,
@@ -155,6 +164,14 @@ export function nbrcBackward(
   const which = base + gate;
   const row = b * H + j;
   let g = dhc[dhcOff + row];
+  // level 3: the rest of dL/dh, dR of the step processed before (t+1) times whᵀ
+  if (hasNext > 0.5) {
+    const rb = dRnOff + b * 2 * H;
+    const wr = whOff + j * 2 * H;
+    for (let c = 0; c < 2 * H; c++) {
+      g += dRn[rb + c] * wh[wr + c];
+    }
+  }
   if (hasDOut > 0.5) {
     g += dOut[dOutOff + row];
   }

@@ -17,10 +17,10 @@ export function sliceKernel(this: KernelThis, x: Arr, off: number): number {
 }
 
 /**
- * Concatenates up to four pieces (ends e0 ≤ e1 ≤ e2 in output coordinates; the fourth runs to
- * the end). Four keeps a call under WebGPU's default of eight storage buffers per stage.
+ * Concatenates up to seven pieces (ends e0 ≤ … ≤ e5 in output coordinates; the last runs to the
+ * end). Seven inputs and the output are WebGPU's default limit of eight storage buffers per stage.
  */
-export function gather4Kernel(
+export function gather7Kernel(
   this: KernelThis,
   a0: Arr,
   o0: number,
@@ -33,6 +33,15 @@ export function gather4Kernel(
   e2: number,
   a3: Arr,
   o3: number,
+  e3: number,
+  a4: Arr,
+  o4: number,
+  e4: number,
+  a5: Arr,
+  o5: number,
+  e5: number,
+  a6: Arr,
+  o6: number,
 ): number {
   const i = this.thread.x;
   if (i < e0) {
@@ -44,5 +53,14 @@ export function gather4Kernel(
   if (i < e2) {
     return a2[o2 + i - e1];
   }
-  return a3[o3 + i - e2];
+  if (i < e3) {
+    return a3[o3 + i - e2];
+  }
+  if (i < e4) {
+    return a4[o4 + i - e3];
+  }
+  if (i < e5) {
+    return a5[o5 + i - e4];
+  }
+  return a6[o6 + i - e5];
 }

@@ -69,14 +69,24 @@ export async function stepForwardOp(
   if (spec.hasCellState) s.commit(out, cacheLen + BH, gb(a.cOut), a.cOutOff, BH);
 }
 
+/** Level 3's fold of the backward recurrent GEMM: dR of the previously processed step, and wh. */
+export interface BackwardCarry {
+  dR: DeviceBuffer;
+  dROff: number;
+  wh: DeviceBuffer;
+}
+
 /**
  * One backward step (core's semantics: writes dP, dR, the pointwise dhPrev and dcPrev, adds into
- * dPw) in one launch whose output blocks are committed to their buffers.
+ * dPw) in one launch whose output blocks are committed to their buffers. With `carry`, the
+ * gradient reaching h_t is dhCarry + carry.dR @ whᵀ (+ dOut): the GEMM core would run between two
+ * steps happens inside this kernel.
  */
 export async function stepBackwardOp(
   s: Scope,
   cell: CellName,
   a: StepBackwardArgs<DeviceBuffer>,
+  carry: BackwardCarry | null = null,
 ): Promise<void> {
   const spec = CELLS[cell];
   const ks = CELL_KERNELS[cell];
@@ -87,6 +97,12 @@ export async function stepBackwardOp(
   // without dOut the kernel is told so and reads dhCarry in its place, so every read stays in range
   const dOut = a.dOut ? await s.view(gb(a.dOut), a.dOutOff, BH) : dhc;
   const head = [...at(dOut), a.dOut ? 1 : 0, ...at(dhc)];
+  if (cell !== 'BRC') {
+    // without a carry the kernel reads dhCarry in place of dRn and wh, and skips them
+    const dRn = carry ? await s.view(gb(carry.dR), carry.dROff, BH * spec.gr) : dhc;
+    const wh = carry ? await s.view(gb(carry.wh), 0, H * spec.gr * H) : dhc;
+    head.push(...at(dRn), ...at(wh), carry ? 1 : 0);
+  }
   const cache = await s.view(gb(a.cache), a.cacheOff, BH * spec.cacheWidth);
   const pLen = BH * spec.gx;
   if (cell === 'LSTM') {

@@ -18,6 +18,12 @@ const segsOf = (b: GpujsBuffer): Seg[] => (b as RopeBuf).segs;
 const SLICE_BELOW = 1 / 2;
 const SLICE_MIN_ARRAY = 1 << 14;
 
+/** Constant arrays kept for reuse. */
+const MAX_CONSTANTS = 16;
+
+/** Pieces per gather launch (the gather kernel's inputs). */
+const GATHER_WIDTH = 7;
+
 /**
  * The headlessgl and webgpu modes (and cpu, for testing this path): data stays in device arrays
  * between kernels and across time steps, and comes back only on `read`. Buffers are ropes over
@@ -28,11 +34,14 @@ export class ResidentStore implements Store {
   readonly kind = 'resident' as const;
   private live = 0;
   private blank: ValRef | null = null;
+  /** Constant arrays by value and length: immutable, so every reader can share one. */
+  private readonly constants = new Map<string, ValRef>();
 
   constructor(private readonly runner: KernelRunner) {}
 
+  /** Device arrays alive, not counting the constants kept for reuse. */
   liveArrays(): number {
-    return this.live;
+    return this.live - this.constants.size;
   }
 
   alloc(length: number, owner: object): GpujsBuffer {
@@ -109,7 +118,7 @@ export class ResidentStore implements Store {
         p.ref.retain();
         pieces.push({ ref: p.ref, off: p.off, len: n });
       } else {
-        pieces.push({ ref: await this.produce(KERNELS.fill, n, [p.value]), off: 0, len: n });
+        pieces.push({ ref: await this.constant(p.value, n), off: 0, len: n });
       }
     }
     const whole = await this.gather(pieces);
@@ -117,13 +126,35 @@ export class ResidentStore implements Store {
     return { ref: whole.ref, off: whole.off };
   }
 
-  /** Concatenates held pieces, four per launch, level by level; returns a held piece. */
+  /**
+   * A held array of `len` copies of `value`. Zero-filled carries and initial states are read again
+   * every step; one shared array serves them all instead of a fill launch per read.
+   */
+  private async constant(value: number, len: number): Promise<ValRef> {
+    const key = `${value}/${len}`;
+    let ref = this.constants.get(key);
+    if (ref) {
+      this.constants.delete(key); // most recently used last
+    } else {
+      ref = await this.produce(KERNELS.fill, len, [value]); // the cache's hold
+      while (this.constants.size >= MAX_CONSTANTS) {
+        const [oldest, old] = this.constants.entries().next().value!;
+        this.constants.delete(oldest);
+        old.release();
+      }
+    }
+    this.constants.set(key, ref);
+    ref.retain();
+    return ref;
+  }
+
+  /** Concatenates held pieces, GATHER_WIDTH per launch, level by level; returns a held piece. */
   private async gather(pieces: { ref: ValRef; off: number; len: number }[]) {
     let level = pieces;
     while (level.length > 1) {
       const next: typeof pieces = [];
-      for (let i = 0; i < level.length; i += 4) {
-        const group = level.slice(i, i + 4);
+      for (let i = 0; i < level.length; i += GATHER_WIDTH) {
+        const group = level.slice(i, i + GATHER_WIDTH);
         if (group.length === 1) {
           next.push(group[0]);
           continue;
@@ -132,13 +163,13 @@ export class ResidentStore implements Store {
         const blank = (await this.standInRef()).val;
         const args: unknown[] = [];
         let end = 0;
-        for (let g = 0; g < 4; g++) {
+        for (let g = 0; g < GATHER_WIDTH; g++) {
           const p = group[g];
           end += p ? p.len : 0;
           args.push(p ? p.ref.val : blank, p ? p.off : 0);
-          if (g < 3) args.push(g < group.length - 1 ? end : total);
+          if (g < GATHER_WIDTH - 1) args.push(g < group.length - 1 ? end : total);
         }
-        const ref = await this.produce(KERNELS.gather4, total, args);
+        const ref = await this.produce(KERNELS.gather, total, args);
         for (const p of group) p.ref.release();
         next.push({ ref, off: 0, len: total });
       }

@@ -1,6 +1,7 @@
 import {
   type Backend,
   type BenchResult,
+  benchSideBySide,
   benchTraining,
   CELL_NAMES,
   type CellName,
@@ -128,22 +129,22 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   for (const cell of cellList) {
     for (const seqLen of lengths) {
-      const run = (b: Backend) => {
-        say(`bench: ${cell} T=${seqLen} on ${b.name} (${warmup} warm-up + ${steps} steps)`);
-        return benchTraining(b, {
-          cell,
-          seqLen,
-          batch,
-          hidden,
-          layers,
-          dtype,
-          steps,
-          warmup,
-          inferenceSteps: opts.inference === false ? 0 : steps,
-        });
+      const o = {
+        cell,
+        seqLen,
+        batch,
+        hidden,
+        layers,
+        dtype,
+        steps,
+        warmup,
+        inferenceSteps: opts.inference === false ? 0 : steps,
       };
-      const result = await run(be);
-      const compare = cmp ? await run(cmp) : null;
+      say(
+        `bench: ${cell} T=${seqLen} on ${cmp ? `${be.name} and ${cmp.name}, steps alternating` : be.name}` +
+          ` (${warmup} warm-up + ${steps} steps)`,
+      );
+      const [result, compare] = cmp ? await benchSideBySide(be, cmp, o) : [await benchTraining(be, o), null];
       rows.push({
         cell,
         seqLen,
@@ -210,8 +211,11 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
     return cells;
   });
   printTable(head, rows, write);
-  if (r.compare)
-    write(`speed-up: ${r.compare}'s median time divided by ${r.backend}'s, same process, same data`);
+  if (r.compare) {
+    write(
+      `speed-up: ${r.compare}'s median time divided by ${r.backend}'s; same process and data, steps alternating`,
+    );
+  }
 }
 
 export function registerBenchCommand(program: Command): void {

@@ -1,4 +1,10 @@
 export { type MemorySample, memorySample } from './memory.js';
 export { summarize, type TimingStats } from './stats.js';
-export { type BenchOptions, type BenchResult, benchTraining } from './training-bench.js';
+export {
+  type BenchOptions,
+  type BenchResult,
+  benchSideBySide,
+  benchTraining,
+  TrainingBench,
+} from './training-bench.js';
 export { inferenceMultiplyAdds, trainingMultiplyAdds } from './work.js';

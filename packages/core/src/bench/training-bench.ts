@@ -1,5 +1,5 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DType } from '../backend/types.js';
+import type { Backend, CellName, DType, HostArray } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
 import { Rng } from '../init/rng.js';
 import { SequenceModel } from '../models/sequence-model.js';
@@ -25,8 +25,8 @@ export interface BenchOptions {
   /** Timed forward-only passes (default: as many as `steps`; 0 skips inference). */
   inferenceSteps?: number;
   seed?: number;
-  /** Called after each timed step, for progress displays. */
-  onStep?: (phase: 'warmup' | 'train' | 'inference', index: number, ms: number) => void;
+  /** Called after each step, for progress displays. */
+  onStep?: (phase: 'warmup' | 'train' | 'inference', index: number, ms: number, backend: string) => void;
 }
 
 export interface BenchResult {
@@ -55,96 +55,191 @@ export interface BenchResult {
 const now = (): number => globalThis.performance.now();
 
 /**
- * Times the copy-first-input model (Vecoven et al., benchmark 1) on any backend: a stack of
- * `layers` cells, a Linear readout of the last state, MSE against the first input, Adam. Inputs
- * are N(0, 1) at every step, as in the task, so that state magnitudes (and any denormals they
- * decay into) are those of real training. Every timed step ends with the backend synchronised.
+ * The copy-first-input model (Vecoven et al., benchmark 1) on one backend, stepped on demand: a
+ * stack of `layers` cells, a Linear readout of the last state, MSE against the first input, Adam.
+ * Inputs are N(0, 1) at every step, as in the task, so that state magnitudes (and any denormals
+ * they decay into) are those of real training. Every timed step ends with the backend synchronised.
  */
-export async function benchTraining(backend: Backend, o: BenchOptions): Promise<BenchResult> {
-  cellSpec(o.cell);
-  const T = checkPositiveInt('seqLen', o.seqLen);
-  const B = checkPositiveInt('batch', o.batch);
-  const H = checkPositiveInt('hidden', o.hidden);
-  const L = checkPositiveInt('layers', o.layers);
-  const I = checkPositiveInt('inputSize', o.inputSize ?? 1);
-  const steps = checkPositiveInt('steps', o.steps ?? 5);
-  const warmup = o.warmup ?? 2;
-  const inferenceSteps = o.inferenceSteps ?? steps;
-  if (!Number.isInteger(warmup) || warmup < 0)
-    throw new InputError(`warmup must be a non-negative integer, got ${warmup}`);
-  if (!Number.isInteger(inferenceSteps) || inferenceSteps < 0) {
-    throw new InputError(`inferenceSteps must be a non-negative integer, got ${inferenceSteps}`);
-  }
-  const dtype = o.dtype ?? 'float32';
-  if (!backend.dtypes.includes(dtype)) {
-    throw new InputError(
-      `backend '${backend.name}' does not support ${dtype}; it supports ${backend.dtypes.join(', ')}`,
-    );
-  }
+export class TrainingBench {
+  private readonly model: SequenceModel;
+  private readonly opt: Adam;
+  private readonly xs: { shape: number[]; data: HostArray };
+  private readonly ys: { shape: number[]; data: HostArray };
+  private readonly mem: MemoryPeak;
+  private tracking = true;
+  private readonly train: number[] = [];
+  private readonly infer: number[] = [];
+  private readonly size: { T: number; B: number; H: number; L: number; I: number; dtype: DType };
 
-  const rng = new Rng(o.seed ?? 1);
-  const x = dtype === 'float64' ? new Float64Array(B * T * I) : new Float32Array(B * T * I);
-  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
-  const y = dtype === 'float64' ? new Float64Array(B * I) : new Float32Array(B * I);
-  for (let b = 0; b < B; b++) for (let f = 0; f < I; f++) y[b * I + f] = x[b * T * I + f];
-  const xs = { shape: [B, T, I], data: x };
-  const ys = { shape: [B, I], data: y };
-
-  const mem = new MemoryPeak();
-  const model = new SequenceModel(backend, {
-    cell: o.cell,
-    inputSize: I,
-    hiddenSize: H,
-    numLayers: L,
-    outputSize: I,
-    readout: 'last',
-    loss: 'mse',
-    dtype,
-    seed: o.seed ?? 1,
-  });
-  try {
-    const opt = new Adam(backend, [model]);
-    const step = async (): Promise<number> => {
-      const t0 = now();
-      await model.lossAndGradients(xs, ys);
-      await opt.step();
-      await backend.sync?.();
-      const ms = now() - t0;
-      mem.sample();
-      return ms;
-    };
-    for (let i = 0; i < warmup; i++) o.onStep?.('warmup', i, await step());
-    const train: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      train.push(await step());
-      o.onStep?.('train', i, train[i]);
+  constructor(
+    readonly backend: Backend,
+    private readonly o: BenchOptions,
+  ) {
+    cellSpec(o.cell);
+    const T = checkPositiveInt('seqLen', o.seqLen);
+    const B = checkPositiveInt('batch', o.batch);
+    const H = checkPositiveInt('hidden', o.hidden);
+    const L = checkPositiveInt('layers', o.layers);
+    const I = checkPositiveInt('inputSize', o.inputSize ?? 1);
+    const dtype = o.dtype ?? 'float32';
+    if (!backend.dtypes.includes(dtype)) {
+      throw new InputError(
+        `backend '${backend.name}' does not support ${dtype}; it supports ${backend.dtypes.join(', ')}`,
+      );
     }
-    const infer: number[] = [];
-    for (let i = 0; i < inferenceSteps; i++) {
-      const t0 = now();
-      await model.predict(xs);
-      await backend.sync?.();
-      infer.push(now() - t0);
-      mem.sample();
-      o.onStep?.('inference', i, infer[i]);
-    }
-    const work = { cell: o.cell, inputSize: I, hidden: H, layers: L, batch: B, seqLen: T };
-    return {
-      backend: backend.name,
+    this.size = { T, B, H, L, I, dtype };
+    const rng = new Rng(o.seed ?? 1);
+    const x = dtype === 'float64' ? new Float64Array(B * T * I) : new Float32Array(B * T * I);
+    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+    const y = dtype === 'float64' ? new Float64Array(B * I) : new Float32Array(B * I);
+    for (let b = 0; b < B; b++) for (let f = 0; f < I; f++) y[b * I + f] = x[b * T * I + f];
+    this.xs = { shape: [B, T, I], data: x };
+    this.ys = { shape: [B, I], data: y };
+    this.mem = new MemoryPeak();
+    this.model = new SequenceModel(backend, {
       cell: o.cell,
+      inputSize: I,
+      hiddenSize: H,
+      numLayers: L,
+      outputSize: I,
+      readout: 'last',
+      loss: 'mse',
+      dtype,
+      seed: o.seed ?? 1,
+    });
+    this.opt = new Adam(backend, [this.model]);
+  }
+
+  private sample(): void {
+    if (this.tracking) this.mem.sample();
+  }
+
+  /** One full training step (forward, loss, backward, Adam); returns its time in ms. */
+  async step(record = true): Promise<number> {
+    const t0 = now();
+    await this.model.lossAndGradients(this.xs, this.ys);
+    await this.opt.step();
+    await this.backend.sync?.();
+    const ms = now() - t0;
+    this.sample();
+    if (record) this.train.push(ms);
+    return ms;
+  }
+
+  /** One forward pass with the predictions back on the host; returns its time in ms. */
+  async inference(): Promise<number> {
+    const t0 = now();
+    await this.model.predict(this.xs);
+    await this.backend.sync?.();
+    const ms = now() - t0;
+    this.sample();
+    this.infer.push(ms);
+    return ms;
+  }
+
+  /** Stops attributing process memory to this model (another one is about to share the process). */
+  stopMemoryTracking(): void {
+    this.tracking = false;
+  }
+
+  result(): BenchResult {
+    const { T, B, H, L, I, dtype } = this.size;
+    const work = { cell: this.o.cell, inputSize: I, hidden: H, layers: L, batch: B, seqLen: T };
+    return {
+      backend: this.backend.name,
+      cell: this.o.cell,
       seqLen: T,
       batch: B,
       hidden: H,
       layers: L,
       inputSize: I,
       dtype,
-      train: summarize(train),
-      inference: infer.length > 0 ? summarize(infer) : null,
+      train: summarize(this.train),
+      inference: this.infer.length > 0 ? summarize(this.infer) : null,
       trainMultiplyAdds: trainingMultiplyAdds(work),
       inferenceMultiplyAdds: inferenceMultiplyAdds(work),
-      memory: mem.deltas(),
+      memory: this.mem.deltas(),
     };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+function counts(o: BenchOptions): { steps: number; warmup: number; inferenceSteps: number } {
+  const steps = checkPositiveInt('steps', o.steps ?? 5);
+  const warmup = o.warmup ?? 2;
+  const inferenceSteps = o.inferenceSteps ?? steps;
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new InputError(`warmup must be a non-negative integer, got ${warmup}`);
+  }
+  if (!Number.isInteger(inferenceSteps) || inferenceSteps < 0) {
+    throw new InputError(`inferenceSteps must be a non-negative integer, got ${inferenceSteps}`);
+  }
+  return { steps, warmup, inferenceSteps };
+}
+
+/** Times training steps, then forward passes, of the copy-first-input model on one backend. */
+export async function benchTraining(backend: Backend, o: BenchOptions): Promise<BenchResult> {
+  const { steps, warmup, inferenceSteps } = counts(o);
+  const bench = new TrainingBench(backend, o);
+  try {
+    for (let i = 0; i < warmup; i++) {
+      const ms = await bench.step(false);
+      o.onStep?.('warmup', i, ms, backend.name);
+    }
+    for (let i = 0; i < steps; i++) {
+      const ms = await bench.step();
+      o.onStep?.('train', i, ms, backend.name);
+    }
+    for (let i = 0; i < inferenceSteps; i++) {
+      const ms = await bench.inference();
+      o.onStep?.('inference', i, ms, backend.name);
+    }
+    return bench.result();
   } finally {
-    model.dispose();
+    bench.dispose();
+  }
+}
+
+/**
+ * Two backends in one process, their timed steps alternating (a b, b a, a b, …) so that any
+ * drift in the machine's load or clock affects both alike. Each model is built and warmed up
+ * alone, and its memory is measured over that phase only (construction and warm-up: where a
+ * backend allocates what it keeps).
+ */
+export async function benchSideBySide(
+  a: Backend,
+  b: Backend,
+  o: BenchOptions,
+): Promise<[BenchResult, BenchResult]> {
+  const { steps, warmup, inferenceSteps } = counts(o);
+  const benches: TrainingBench[] = [];
+  try {
+    for (const be of [a, b]) {
+      const bench = new TrainingBench(be, o);
+      benches.push(bench);
+      for (let i = 0; i < warmup; i++) {
+        const ms = await bench.step(false);
+        o.onStep?.('warmup', i, ms, be.name);
+      }
+      bench.stopMemoryTracking();
+    }
+    for (let i = 0; i < steps; i++) {
+      for (const bench of i % 2 === 0 ? benches : [...benches].reverse()) {
+        const ms = await bench.step();
+        o.onStep?.('train', i, ms, bench.backend.name);
+      }
+    }
+    for (let i = 0; i < inferenceSteps; i++) {
+      for (const bench of i % 2 === 0 ? benches : [...benches].reverse()) {
+        const ms = await bench.inference();
+        o.onStep?.('inference', i, ms, bench.backend.name);
+      }
+    }
+    return [benches[0].result(), benches[1].result()];
+  } finally {
+    for (const bench of benches) bench.dispose();
   }
 }
