@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../src/bench/stats.js';
-import { benchTraining, getBackend, inferenceMultiplyAdds, trainingMultiplyAdds } from '../src/index.js';
+import {
+  benchSideBySide,
+  benchTraining,
+  getBackend,
+  inferenceMultiplyAdds,
+  trainingMultiplyAdds,
+} from '../src/index.js';
 
 describe('bench statistics', () => {
   it('gives the order statistics of the samples', () => {
@@ -61,6 +67,38 @@ describe('benchTraining', () => {
       'inference1',
       'inference2',
     ]);
+  });
+
+  it('times two backends side by side, alternating which goes first', async () => {
+    const order: string[] = [];
+    const [a, b] = await benchSideBySide(await getBackend('cpu'), await getBackend('reference'), {
+      cell: 'LSTM',
+      seqLen: 4,
+      batch: 2,
+      hidden: 3,
+      layers: 1,
+      steps: 3,
+      warmup: 1,
+      inferenceSteps: 2,
+      onStep: (phase, i, _ms, be) => order.push(`${phase}${i}:${be}`),
+    });
+    expect(order).toEqual([
+      'warmup0:cpu',
+      'warmup0:reference',
+      'train0:cpu',
+      'train0:reference',
+      'train1:reference',
+      'train1:cpu',
+      'train2:cpu',
+      'train2:reference',
+      'inference0:cpu',
+      'inference0:reference',
+      'inference1:reference',
+      'inference1:cpu',
+    ]);
+    expect([a.backend, b.backend]).toEqual(['cpu', 'reference']);
+    expect(a.train.samples).toHaveLength(3);
+    expect(b.inference?.samples).toHaveLength(2);
   });
 
   it('rejects bad sizes and dtypes with a message naming them', async () => {
