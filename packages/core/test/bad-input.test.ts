@@ -149,7 +149,9 @@ describe('configuration', () => {
 
 describe('backends', () => {
   it('an unknown backend name lists the registered ones', async () => {
-    expect(await inputError(() => getBackend('nope'))).toBe("unknown backend 'nope'; registered: cpu, reference");
+    expect(await inputError(() => getBackend('nope'))).toBe(
+      "unknown backend 'nope'; registered: cpu, reference",
+    );
   });
 
   it('a catalogued backend whose package is not loaded says how to get it', async () => {
