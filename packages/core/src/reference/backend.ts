@@ -1,20 +1,10 @@
 import { registerBackend, registerKernel } from '../backend/registry.js';
-import type {
-  AdamArgs,
-  Backend,
-  DeviceBuffer,
-  DType,
-  GemmArgs,
-  HostArray,
-  SequenceBackwardArgs,
-  SequenceForwardArgs,
-  StepKernels,
-} from '../backend/types.js';
+import type { AdamArgs, Backend, DeviceBuffer, DType, GemmArgs, HostArray } from '../backend/types.js';
 import { CELL_NAMES, CELLS } from '../cells/index.js';
 import { adamHost } from '../optim/adam-math.js';
-import { backwardSteps, forwardSteps, type StepScratch } from '../runner/step-loop.js';
 import { gemmHost } from './gemm.js';
 import { dataOf, HostBuffer, hostArray } from './host-buffer.js';
+import { hostSequenceKernels, hostStepKernels } from './host-kernels.js';
 
 /**
  * The oracle backend: plain TypeScript on typed arrays, float64 and float32. Readable first;
@@ -64,68 +54,6 @@ export class ReferenceBackend implements Backend {
   adam(a: AdamArgs): void {
     adamHost({ ...a, param: dataOf(a.param), grad: dataOf(a.grad), m: dataOf(a.m), v: dataOf(a.v) });
   }
-}
-
-/** Level 2 on host buffers is core's pointwise math called in place. */
-function hostStepKernels(cell: (typeof CELLS)[keyof typeof CELLS]): StepKernels {
-  return {
-    forward: (a) =>
-      cell.forward({
-        ...a,
-        p: dataOf(a.p),
-        r: a.r && dataOf(a.r),
-        pw: a.pw && dataOf(a.pw),
-        hPrev: dataOf(a.hPrev),
-        cPrev: a.cPrev && dataOf(a.cPrev),
-        hOut: dataOf(a.hOut),
-        cOut: a.cOut && dataOf(a.cOut),
-        cache: dataOf(a.cache),
-      }),
-    backward: (a) =>
-      cell.backward({
-        ...a,
-        dOut: a.dOut && dataOf(a.dOut),
-        dhCarry: dataOf(a.dhCarry),
-        dcCarry: a.dcCarry && dataOf(a.dcCarry),
-        cache: dataOf(a.cache),
-        hPrev: dataOf(a.hPrev),
-        cPrev: a.cPrev && dataOf(a.cPrev),
-        pw: a.pw && dataOf(a.pw),
-        dP: dataOf(a.dP),
-        dR: a.dR && dataOf(a.dR),
-        dhPrev: dataOf(a.dhPrev),
-        dcPrev: a.dcPrev && dataOf(a.dcPrev),
-        dPw: a.dPw && dataOf(a.dPw),
-      }),
-  };
-}
-
-/** Level 3 on the host: the step loop run inside the backend, with scratch sized per call. */
-function hostSequenceKernels(
-  be: ReferenceBackend,
-  cell: (typeof CELLS)[keyof typeof CELLS],
-  step: StepKernels,
-) {
-  // scratch is reused across calls of the same size, so training steps allocate nothing here
-  const cache = new Map<string, StepScratch>();
-  const scratch = (B: number, H: number, dtype: DType): StepScratch => {
-    const key = `${B}x${H}:${dtype}`;
-    let s = cache.get(key);
-    if (!s) {
-      s = {
-        ones: new HostBuffer(hostArray(B, dtype).fill(1)),
-        r: cell.gr > 0 ? be.alloc(B * cell.gr * H, dtype) : null,
-        dh: [be.alloc(B * H, dtype), be.alloc(B * H, dtype)],
-        dc: cell.hasCellState ? [be.alloc(B * H, dtype), be.alloc(B * H, dtype)] : null,
-      };
-      cache.set(key, s);
-    }
-    return s;
-  };
-  return {
-    forward: (a: SequenceForwardArgs) => forwardSteps(be, cell, a, step, scratch(a.B, a.H, a.hAll.dtype)),
-    backward: (a: SequenceBackwardArgs) => backwardSteps(be, cell, a, step, scratch(a.B, a.H, a.hAll.dtype)),
-  };
 }
 
 let registered = false;
