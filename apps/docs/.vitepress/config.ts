@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type DefaultTheme, defineConfig } from 'vitepress';
-import { nodeShimsForGpujs } from './node-shims.js';
 
 // typedoc writes the API pages and their sidebar before vitepress runs (see the build script);
 // `vitepress dev` without it still works, with an empty API section.
@@ -67,7 +66,6 @@ export default defineConfig({
     outline: { level: [2, 3] },
   },
   vite: {
-    plugins: [nodeShimsForGpujs()],
     // the demo imports the workspace packages' built ESM; none of it may be pre-bundled stale
     optimizeDeps: { exclude: ['@bistable/core'] },
     build: {

@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { BackendUnavailableError } from '@bistable/core';
 import { firstLine, loadGl, loadGpujs, resolveWebgpu } from './gpujs/load.js';
 import type { GpuClass, GpuInstance, GpujsMode } from './gpujs/types.js';
@@ -26,7 +25,7 @@ export async function openGpu(name: string, mode: GpujsMode): Promise<GpuInstanc
   if (mode === 'webasm' && !GPU.isWebAssemblySupported) {
     throw new BackendUnavailableError(name, 'this runtime has no WebAssembly with SIMD');
   }
-  if (mode === 'headlessgl') checkHeadlessGl(name, GPU);
+  if (mode === 'headlessgl') await checkHeadlessGl(name, GPU);
   if (mode === 'webgpu') await installNavigatorGpu(name);
   try {
     return new GPU({ mode });
@@ -35,8 +34,8 @@ export async function openGpu(name: string, mode: GpujsMode): Promise<GpuInstanc
   }
 }
 
-function checkHeadlessGl(name: string, GPU: GpuClass): void {
-  const gl = loadGl();
+async function checkHeadlessGl(name: string, GPU: GpuClass): Promise<void> {
+  const gl = await loadGl();
   if (!gl.ok) {
     throw new BackendUnavailableError(
       name,
@@ -74,7 +73,7 @@ type Nav = { gpu?: { requestAdapter(): Promise<unknown> } };
 async function installNavigatorGpu(name: string): Promise<void> {
   const g = globalThis as { navigator?: Nav };
   if (!g.navigator?.gpu) {
-    const pkg = resolveWebgpu();
+    const pkg = await resolveWebgpu();
     if (!pkg.ok) {
       throw new BackendUnavailableError(
         name,
@@ -91,7 +90,9 @@ async function installNavigatorGpu(name: string): Promise<void> {
     }
     let create: (flags: string[]) => Nav['gpu'];
     try {
-      const mod = (await import(pathToFileURL(pkg.path).href)) as { create: typeof create };
+      const mod = (await import((await import('node:url')).pathToFileURL(pkg.path).href)) as {
+        create: typeof create;
+      };
       create = mod.create;
     } catch (err) {
       throw new BackendUnavailableError(

@@ -1,8 +1,18 @@
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import type { GpuClass } from './types.js';
 
-const require = createRequire(import.meta.url);
+type Require = ((id: string) => unknown) & { resolve(id: string): string };
+
+/**
+ * Node's require, made on first use: `gl` and `webgpu` are Node addons, and loading Node's
+ * builtins lazily keeps this package importable in a browser (where its GPU modes report
+ * themselves unavailable instead of breaking the bundle).
+ */
+async function nodeRequire(from: string = import.meta.url): Promise<Require> {
+  const g = globalThis as { process?: { versions?: { node?: string } } };
+  if (!g.process?.versions?.node) throw new Error('not running on Node');
+  const { createRequire } = await import('node:module');
+  return createRequire(from) as Require;
+}
 
 let cached: GpuClass | null = null;
 
@@ -20,16 +30,18 @@ export async function loadGpujs(): Promise<GpuClass> {
 }
 
 /** The `gl` package as gpu.js resolves it (next to gpu.js), or the reason it cannot load. */
-export function loadGl():
-  | { ok: true; create: (w: number, h: number) => unknown }
-  | { ok: false; reason: string } {
-  let from = require;
+export async function loadGl(): Promise<
+  { ok: true; create: (w: number, h: number) => unknown } | { ok: false; reason: string }
+> {
   try {
-    from = createRequire(`${dirname(require.resolve('gpu.js'))}/`);
-  } catch {
-    // bundled: gpu.js is inlined, and `gl` (a native addon) resolves from here if at all
-  }
-  try {
+    const require = await nodeRequire();
+    let from = require;
+    try {
+      const gpujs = require.resolve('gpu.js');
+      from = await nodeRequire(`${gpujs.slice(0, gpujs.lastIndexOf('/'))}/`);
+    } catch {
+      // bundled: gpu.js is inlined, and `gl` (a native addon) resolves from here if at all
+    }
     return { ok: true, create: from('gl') as (w: number, h: number) => unknown };
   } catch (err) {
     return { ok: false, reason: firstLine(err) };
@@ -37,8 +49,11 @@ export function loadGl():
 }
 
 /** Path and version of the optional `webgpu` package, resolved from this package. */
-export function resolveWebgpu(): { ok: true; path: string; version: string } | { ok: false; reason: string } {
+export async function resolveWebgpu(): Promise<
+  { ok: true; path: string; version: string } | { ok: false; reason: string }
+> {
   try {
+    const require = await nodeRequire();
     const path = require.resolve('webgpu');
     const pkg = require('webgpu/package.json') as { version?: string };
     return { ok: true, path, version: pkg.version ?? '0.0.0' };

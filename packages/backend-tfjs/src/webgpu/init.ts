@@ -6,9 +6,13 @@ import { missingInternals } from './tfjs-internals.js';
 
 const NAME = 'tfjs-webgpu';
 const WEBGPU_HINT = "install it with 'pnpm add webgpu@0.6.2' (Dawn for Node; 0.6.2 loads on glibc 2.36)";
-const ADAPTER_HINT =
-  'on a machine without a GPU, use Mesa lavapipe: eval "$(bash scripts/lavapipe.sh)" sets VK_ICD_FILENAMES; ' +
-  'otherwise check the GPU driver and its Vulkan ICD';
+const onNode =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+// the advice differs: Node users can add a software Vulkan driver, browser users can only switch
+const ADAPTER_HINT = onNode
+  ? 'on a machine without a GPU, use Mesa lavapipe: eval "$(bash scripts/lavapipe.sh)" sets VK_ICD_FILENAMES; ' +
+    'otherwise check the GPU driver and its Vulkan ICD'
+  : 'enable WebGPU in the browser, or pick tfjs-webgl or another backend';
 
 interface WebgpuPackage {
   create(options: string[]): GPU;
