@@ -32,9 +32,9 @@ phase() {
 } >"$out/env.txt" 2>&1
 cells=(--cell nBRC,BRC,GRU,LSTM --batch 100 --hidden 100 --layers 2)
 phase backends 30 node "$bin" backends
-phase tfjs-verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32
+phase tfjs-verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
 phase tfjs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend tfjs-webgpu --steps 10 --json
-phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32
+phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
 phase gpujs-bench 60 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend gpujs-webgpu --steps 3 --json
 phase cpu-bench 90 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
 phase torch-gru 45 taskset -c 0,1 python3 scripts/torch-gru-bench.py 2

@@ -69,7 +69,7 @@ if [ "${DEVICE_BENCH_QUICK:-0}" = 1 ]; then
   quick=(--quick)
 fi
 if [ $cli = 1 ]; then
-  phase verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32
+  phase verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
 else
   phase verify 60 node "$check" verify --golden packages/core/fixtures/golden.json
 fi

@@ -9,7 +9,7 @@ out=${OUT:-$(mktemp -d)}
 source .device/prologue.sh
 b=.device/bundle/bin.mjs
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader >"$out/env.txt" 2>&1
-timeout 50 node "$b" verify --backend tfjs-webgpu --dtype float32 >"$out/verify.txt" 2>&1
+timeout 50 node "$b" verify --backend tfjs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json >"$out/verify.txt" 2>&1
 echo "verify exit $?"; grep -E "within tolerance|FAIL" "$out/verify.txt" | head -n 5
 timeout 70 node "$b" bench --cell nBRC,BRC,GRU,LSTM --seq-len 100,300 --backend tfjs-webgpu --steps 5 --warmup 2 \
   --no-inference >"$out/webgpu-bench.txt" 2>&1
