@@ -11,7 +11,12 @@ import {
   Rng,
   SequenceModel,
 } from '@bistable/core';
-import { bundledGoldenPath, conformanceCases, loadGolden } from '@bistable/core/testing';
+import {
+  bundledGoldenPath,
+  conformanceCases,
+  loadGolden,
+  worstError as maxRelErr,
+} from '@bistable/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '../src/index.js';
@@ -35,16 +40,6 @@ async function wgsl(): Promise<WebgpuTfjsBackend> {
     shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
   }
   return shared;
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
-  let w = 0;
-  for (let i = 0; i < a.length; i++) {
-    const e = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
-    if (!(e <= w)) w = Number.isNaN(e) ? Number.POSITIVE_INFINITY : e;
-  }
-  return w;
 }
 
 const randn = (rng: Rng, n: number, scale = 1) =>

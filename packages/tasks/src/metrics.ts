@@ -1,30 +1,17 @@
-import { InputError } from '@bistable/core';
+import { bceWithLogitsLoss, InputError, mseLoss } from '@bistable/core';
 
-/** Mean squared error, as torch's MSELoss (mean over every element). */
+/** Mean squared error, as torch's MSELoss (mean over every element): core's loss, no gradient. */
 export function meanSquaredError(pred: ArrayLike<number>, target: ArrayLike<number>): number {
-  if (pred.length !== target.length)
-    throw new InputError(`MSE: ${pred.length} predictions, ${target.length} targets`);
-  let s = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const d = pred[i] - target[i];
-    s += d * d;
-  }
-  return s / pred.length;
+  return mseLoss(pred, target);
 }
 
 /**
  * Mean binary cross-entropy over every time step of every sample, from logits. Equal to the
- * seed's Sigmoid + BCELoss (mean over B × (L+1)), computed without ever taking log(0).
+ * seed's Sigmoid + BCELoss (mean over B × (L+1)), computed without ever taking log(0) by core's
+ * stable BCE-on-logits.
  */
 export function meanBinaryCrossEntropy(logits: ArrayLike<number>, target: ArrayLike<number>): number {
-  if (logits.length !== target.length)
-    throw new InputError(`BCE: ${logits.length} logits, ${target.length} targets`);
-  let s = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const x = logits[i];
-    s += Math.max(x, 0) - x * target[i] + Math.log1p(Math.exp(-Math.abs(x)));
-  }
-  return s / logits.length;
+  return bceWithLogitsLoss(logits, target);
 }
 
 /**
