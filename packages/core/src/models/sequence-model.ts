@@ -1,5 +1,5 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DType, HostArray, KernelLevel } from '../backend/types.js';
+import type { Backend, CellName, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
 import { Rng } from '../init/rng.js';
 import { bceWithLogitsLoss } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
@@ -134,7 +134,7 @@ export class SequenceModel {
   /** The loss of a batch (no gradients). */
   async evaluate(x: TensorLike, y: TensorLike): Promise<{ loss: number; predictions: HostTensor }> {
     const predictions = await this.predict(x);
-    this.checkTarget(y, predictions.shape);
+    checkTensor('target', y, predictions.shape);
     const loss =
       this.options.loss === 'mse'
         ? mseLoss(predictions.data, y.data)
@@ -142,15 +142,11 @@ export class SequenceModel {
     return { loss, predictions };
   }
 
-  private checkTarget(y: TensorLike, shape: number[]): void {
-    checkTensor('target', y, shape);
-  }
-
   /** Forward, loss and backward: fills every gradient and returns the loss (before any update). */
   async lossAndGradients(x: TensorLike, y: TensorLike): Promise<{ loss: number; predictions: HostTensor }> {
     const { T, B } = await this.rnn.forwardDevice(x);
     const predictions = await this.readPredictions(T, B);
-    this.checkTarget(y, predictions.shape);
+    checkTensor('target', y, predictions.shape);
     const n = predictions.data.length;
     if (!this.gradHost || this.gradHost.length !== n) {
       this.gradHost = this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
@@ -161,10 +157,10 @@ export class SequenceModel {
         ? mseLoss(predictions.data, y.data, g)
         : bceWithLogitsLoss(predictions.data, y.data, g);
     const O = this.options.outputSize;
-    const dyBuf = this.rnn.backend === this.backend ? this.dyBuffer(n) : null;
+    const dyBuf = this.dyBuffer(n);
     if (this.options.readout === 'last') {
-      this.backend.write(dyBuf!, g);
-      const dFinal = this.fc.backward(dyBuf!);
+      this.backend.write(dyBuf, g);
+      const dFinal = this.fc.backward(dyBuf);
       await this.rnn.backwardDevice({ dFinal, inputGrad: false });
     } else {
       // back to time-major [T·B, O]
@@ -174,14 +170,14 @@ export class SequenceModel {
           for (let o = 0; o < O; o++) tm[(s * B + b) * O + o] = g[(b * T + s) * O + o];
         }
       }
-      this.backend.write(dyBuf!, tm);
-      const dOut = this.fc.backward(dyBuf!);
+      this.backend.write(dyBuf, tm);
+      const dOut = this.fc.backward(dyBuf);
       await this.rnn.backwardDevice({ dOut, inputGrad: false });
     }
     return { loss, predictions };
   }
 
-  private dyBuf: { buf: ReturnType<Backend['alloc']>; n: number } | null = null;
+  private dyBuf: { buf: DeviceBuffer; n: number } | null = null;
   private dyBuffer(n: number) {
     if (!this.dyBuf || this.dyBuf.n !== n) {
       if (this.dyBuf) this.backend.dispose(this.dyBuf.buf);
