@@ -1,4 +1,4 @@
-import { type CellName, type DType, InputError } from '@bistable/core';
+import { type CellName, InputError } from '@bistable/core';
 import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from './checks.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
 import { type CopyFirstInputConfig, checkCopyFirstInputConfig } from './protocols/copy-first-input.js';
@@ -13,41 +13,24 @@ export function taskName(v: unknown): TaskName {
   return hit;
 }
 
+/** Settings a run takes from its study as they are; the rest vary per run or derive from `seed`. */
+type Shared<C> = Omit<C, 'cell' | 'layers' | 'length' | 'dataSeed' | 'modelSeed' | 'maxLevel'>;
+
 /** Every setting of a copy-first-input study: the runs are cells × lengths × layer counts. */
-export interface CopyFirstInputStudy {
+export interface CopyFirstInputStudy extends Shared<CopyFirstInputConfig> {
   task: 'copy-first-input';
   cells: CellName[];
   lengths: number[];
   layers: number[];
-  hidden: number;
-  samples: number;
-  testSamples: number;
-  batchSize: number;
-  maxEpochs: number;
-  threshold: number;
-  lr: number;
-  dtype: DType;
   seed: number;
 }
 
 /** Every setting of a binary-addition study: the runs are cells × layer counts × repeats. */
-export interface BinaryAdditionStudy {
+export interface BinaryAdditionStudy extends Shared<BinaryAdditionConfig> {
   task: 'binary-addition';
   cells: CellName[];
   layers: number[];
   repeats: number;
-  hidden: number;
-  trainMin: number;
-  trainMax: number;
-  epochsPerLength: number;
-  trainSamples: number;
-  validSamples: number;
-  batchSize: number;
-  testMin: number;
-  testMax: number;
-  testSamples: number;
-  lr: number;
-  dtype: DType;
   seed: number;
 }
 
