@@ -368,7 +368,7 @@ export class MultiLayerRNN {
                 offset: 0,
                 accumulate: d > 0,
               }));
-        const r = await u.backward(dOut ? { buf: dOut, offset: 0 } : null, dhN, dcN, dParts);
+        const r = await u.backward(dOut, dhN, dcN, dParts);
         be.copy(r.dh0, 0, dh0, k * BH, BH);
         if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);
       }

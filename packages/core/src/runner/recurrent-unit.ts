@@ -184,7 +184,7 @@ export class RecurrentUnit {
    * matching `dParts` entry (accumulating where `accumulate` is set, skipped where null).
    */
   async backward(
-    dOut: { buf: DeviceBuffer; offset: number } | null,
+    dOut: DeviceBuffer | null,
     dhN: DeviceBuffer | null,
     dcN: DeviceBuffer | null,
     dParts: ({ buf: DeviceBuffer; offset: number; accumulate: boolean } | null)[],
@@ -200,15 +200,6 @@ export class RecurrentUnit {
     const dR = spec.gr > 0 ? ws.get('dR', TB * grH) : null;
     const dh0 = ws.get('dh0', B * H);
     const dc0 = spec.hasCellState ? ws.get('dc0', B * H) : null;
-    let dOutBuf: DeviceBuffer | null = null;
-    if (dOut) {
-      // kernels index dOut from 0; copy only when the caller's block does not start there
-      if (dOut.offset === 0) dOutBuf = dOut.buf;
-      else {
-        dOutBuf = ws.get('dOut', TB * H);
-        be.copy(dOut.buf, dOut.offset, dOutBuf, 0, TB * H);
-      }
-    }
     const args: SequenceBackwardArgs = {
       T,
       B,
@@ -219,7 +210,7 @@ export class RecurrentUnit {
       hAll: bufs.hAll,
       cAll: bufs.cAll,
       cache: bufs.cache,
-      dOut: dOutBuf,
+      dOut,
       dhN,
       dcN,
       dP,
