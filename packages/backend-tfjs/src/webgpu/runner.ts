@@ -2,6 +2,7 @@
 import { type DeviceBuffer, InputError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsBuffer } from '../buffer.js';
+import { BindGroupCache } from './bind-cache.js';
 import { type WebgpuInternals, webgpuInternals } from './tfjs-internals.js';
 import { WGSL_MATH } from './wgsl-common.js';
 
@@ -58,9 +59,13 @@ export class WgslRunner {
   private readonly scratchBufs = new Map<string, GPUBuffer>();
   private readonly submitBatch: number;
   private readonly maxGroupsPerDim: number;
+  readonly bindCache: BindGroupCache;
+  /** false: every dispatch builds its bind group anew (side-by-side measurements, tests). */
+  cacheBindGroups = true;
 
   constructor(readonly be: WebgpuInternals) {
     this.device = be.device;
+    this.bindCache = new BindGroupCache(this.device);
     this.submitBatch = tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
     this.maxGroupsPerDim = this.device.limits.maxComputeWorkgroupsPerDimension;
     // Dawn reports shader and validation errors asynchronously; keep them for tests and sync()
@@ -217,16 +222,24 @@ export class WgslRunner {
         spec.code(names),
       ].join('\n');
     });
-    const uniform = be.makeUniforms(
-      fields.map((f) => ({ type: f.type === 'u32' ? 'uint32' : 'float32', data: [f.value] })),
-    );
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: uniform },
-        ...slots.map((s, i) => ({ binding: i + 1, resource: { buffer: s.buffer } })),
-      ],
-    });
+    const buffers = slots.map((s) => s.buffer);
+    const cache = this.cacheBindGroups ? this.bindCache : null;
+    const cacheKey = cache?.key(key, buffers, fields) ?? '';
+    let bindGroup = cache?.lookup(cacheKey) ?? null;
+    if (!bindGroup && cache?.seenBefore(cacheKey))
+      bindGroup = cache.make(cacheKey, pipeline, fields, buffers);
+    if (!bindGroup) {
+      const uniform = be.makeUniforms(
+        fields.map((f) => ({ type: f.type === 'u32' ? 'uint32' : 'float32', data: [f.value] })),
+      );
+      bindGroup = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: uniform },
+          ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ],
+      });
+    }
     const n = Math.max(1, spec.workgroups);
     const x = Math.min(n, this.maxGroupsPerDim);
     const y = Math.ceil(n / x);
