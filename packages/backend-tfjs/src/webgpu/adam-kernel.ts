@@ -1,22 +1,71 @@
+/// <reference types="@webgpu/types" />
 import type { AdamArgs } from '@bistable/core';
-import { wgslRunner } from './runner.js';
+import { type WgslRunner, wgslRunner } from './runner.js';
 import { flatEntry, flatGroups } from './wgsl-common.js';
 
+/** The step-dependent factors of one optimiser's hyperparameters, on the device. */
+interface Hyper {
+  buf: GPUBuffer;
+  step: number;
+}
+
+const hypers = new WeakMap<WgslRunner, Map<string, Hyper>>();
+
 /**
- * torch's Adam (core's adamHost) as one dispatch per parameter buffer: the parameter and both
- * moments are updated in place. Step-dependent factors are computed on the host in float64.
+ * The device buffer holding [lr / (1 − β1^t), √(1 − β2^t)] for step t, updated in the command
+ * stream when t changes. With them out of the uniforms, every parameter's dispatch has the same
+ * uniforms each step, so the runner reuses its bind group instead of building one per step. The
+ * update is a copy recorded in order with the dispatches (a queue.writeBuffer would land before
+ * work of the previous step that is recorded but not yet submitted).
  */
+function stepFactors(runner: WgslRunner, a: AdamArgs): GPUBuffer {
+  let byHyper = hypers.get(runner);
+  if (!byHyper) {
+    byHyper = new Map();
+    hypers.set(runner, byHyper);
+  }
+  const key = `${a.lr}|${a.beta1}|${a.beta2}`;
+  let h = byHyper.get(key);
+  if (!h) {
+    const buf = runner.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    h = { buf, step: Number.NaN };
+    byHyper.set(key, h);
+  }
+  if (h.step !== a.step) {
+    const staging = runner.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.COPY_SRC,
+      mappedAtCreation: true,
+    });
+    // factors computed in float64 on the host, as core's adamHost does, then rounded once
+    new Float32Array(staging.getMappedRange()).set([
+      a.lr / (1 - a.beta1 ** a.step),
+      Math.sqrt(1 - a.beta2 ** a.step),
+    ]);
+    staging.unmap();
+    runner.copy(staging, 0, h.buf, 0, 2);
+    h.step = a.step;
+  }
+  return h.buf;
+}
+
+/** torch's Adam (core's adamHost) as one dispatch per parameter buffer, updated in place. */
 export function webgpuAdam(a: AdamArgs): void {
-  const { lr, beta1, beta2, eps, weightDecay, step } = a;
+  const { beta1, beta2, eps, weightDecay } = a;
   const n = a.param.length;
   if (n === 0) return;
-  wgslRunner().run({
+  const runner = wgslRunner();
+  runner.run({
     key: `adam/${weightDecay !== 0 ? 'wd' : 'nowd'}`,
     roles: [
       { name: 'param', buf: a.param, write: true },
       { name: 'grad', buf: a.grad, write: false },
       { name: 'm', buf: a.m, write: true },
       { name: 'v', buf: a.v, write: true },
+      { name: 'hyper', buf: stepFactors(runner, a), write: false },
     ],
     uniforms: [
       { name: 'n', type: 'u32', value: n },
@@ -26,8 +75,6 @@ export function webgpuAdam(a: AdamArgs): void {
       { name: 'omb2', type: 'f32', value: 1 - beta2 },
       { name: 'eps', type: 'f32', value: eps },
       { name: 'wd', type: 'f32', value: weightDecay },
-      { name: 'stepSize', type: 'f32', value: lr / (1 - beta1 ** step) },
-      { name: 'bc2sqrt', type: 'f32', value: Math.sqrt(1 - beta2 ** step) },
     ],
     workgroups: flatGroups(n),
     code: (v) =>
@@ -38,6 +85,6 @@ export function webgpuAdam(a: AdamArgs): void {
   let v1 = u.beta2 * ${v.v}[idx] + u.omb2 * g * g;
   ${v.m}[idx] = m1;
   ${v.v}[idx] = v1;
-  ${v.param}[idx] = p - (u.stepSize * m1) / (sqrt(v1) / u.bc2sqrt + u.eps);`),
+  ${v.param}[idx] = p - (${v.hyper}[0] * m1) / (sqrt(v1) / ${v.hyper}[1] + u.eps);`),
   });
 }
