@@ -38,11 +38,14 @@ phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32 
 phase gpujs-bench 60 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend gpujs-webgpu --steps 3 --json
 phase cpu-bench 90 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
 phase torch-gru 45 taskset -c 0,1 python3 scripts/torch-gru-bench.py 2
-phase tfjs-scale 60 node "$bin" bench --cell nBRC,BRC,GRU,LSTM --seq-len 1000 --batch 1000 --hidden 256 --layers 2 --backend tfjs-webgpu --steps 2 --json
+# B=1000 at T=1000, H=256 exceeds WebGPU's 2 GiB binding per buffer (GRU's cache alone is 4.1 GB):
+# SequenceModel splits each step into micro-batches on its own; the JSON's microBatch/microBatches say how
+phase tfjs-scale 75 node "$bin" bench --cell nBRC,BRC,GRU,LSTM --seq-len 1000 --batch 1000 --hidden 256 --layers 2 --backend tfjs-webgpu --warmup 1 --steps 1 --json
 phase profile 45 node "$check" profile --out "$out/profile.json"
 {
   echo "== env"; cat "$out/env.txt"
   echo "== phases"; cat "$summary"
   for v in tfjs-verify gpujs-verify; do echo "== $v"; grep -E "within tolerance|FAIL|not available" "$out/$v.txt" | head -n 12; done
   echo "== torch"; tail -n 1 "$out/torch-gru.txt"
+  echo "== scale (per cell: rows per pass, passes)"; grep -E '"(cell|microBatch|microBatches)":' "$out/tfjs-scale.txt" | tr -s ' ' | paste -sd' '
 } | tee "$out/report.txt"

@@ -101,7 +101,8 @@ for (const file of process.argv.slice(2)) {
     const m = r.result.train.median;
     const verdict = t === undefined ? '' : m <= t ? `target ${t}: met` : `target ${t}: MISSED`;
     const fwd = r.result.inference ? `  forward ${r.result.inference.median.toFixed(2)}` : '';
-    console.log(`  ${r.cell.padEnd(5)} T=${String(r.seqLen).padEnd(5)} train ${m.toFixed(2)} (${r.result.train.min.toFixed(2)})${fwd}  ${verdict}`);
+    const split = r.result.microBatches > 1 ? `  (${r.result.microBatches} micro-batches of ${r.result.microBatch} rows)` : '';
+    console.log(`  ${r.cell.padEnd(5)} T=${String(r.seqLen).padEnd(5)} train ${m.toFixed(2)} (${r.result.train.min.toFixed(2)})${fwd}${split}  ${verdict}`);
   }
 }
 EOF

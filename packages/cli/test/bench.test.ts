@@ -56,11 +56,29 @@ describe('bistable bench', () => {
     expect(r.stderr).toMatch(/bench: BRC T=3 on cpu and reference, steps alternating/);
   });
 
+  it('reports the micro-batch each size ran with, in JSON and under the table', () => {
+    const args = ['bench', '--cell', 'GRU', '--seq-len', '3', '--backend', 'reference', ...tiny];
+    const json = bistable(...args, '--micro-batch', '2', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.microBatch).toBe(2);
+    expect(out.rows[0].result).toMatchObject({ batch: 3, microBatch: 2, microBatches: 2 });
+    const table = bistable(...args, '--micro-batch', '2');
+    expect(table.stdout).toMatch(
+      /micro-batches \(--micro-batch 2; .*\): GRU T=3 on reference: 2 passes of 2 rows/,
+    );
+    const whole = bistable(...args);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(whole.stdout).not.toMatch(/micro-batches/);
+  });
+
   it.each([
     [['--cell', 'RNN'], /unknown cell 'RNN'/],
     [['--seq-len', '10,x'], /--seq-len must be a positive integer, got 'x'/],
     [['--backend', 'nope'], /unknown backend 'nope'/],
     [['--dtype', 'float16'], /unknown dtype 'float16'/],
+    [['--micro-batch', '0'], /--micro-batch must be a positive integer, got '0'/],
+    [['--micro-batch', 'x'], /--micro-batch must be a positive integer, got 'x'/],
   ])('exits 2 with a one-line error for %j', (args, message) => {
     const r = bistable('bench', ...tiny, ...args);
     expect(r.code).toBe(2);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -52,6 +52,14 @@ describe('bad input is a one-line error and exit 2', () => {
     ],
     [['train', 'copy-first-input', '--cell', 'nBRC', '--backend', 'nonesuch'], /unknown backend 'nonesuch'/],
     [['train', 'copy-first-input', '--cell', 'XYZ'], /unknown cell 'XYZ'/],
+    [
+      ['train', 'copy-first-input', '--cell', 'GRU', '--micro-batch', '0'],
+      /--micro-batch must be a positive integer/,
+    ],
+    [
+      ['train', 'binary-addition', '--cell', 'GRU', '--micro-batch', '1.5'],
+      /--micro-batch must be a positive integer/,
+    ],
     [['plot', '/nonexistent/bistable'], /not a bistable results folder/],
   ])('%j', async (args, message) => {
     const r = await cli(args);
@@ -94,5 +102,35 @@ describe('bad input is a one-line error and exit 2', () => {
     const r = await cli([...small.slice(0, -1), foreign]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not empty and holds no bistable run/);
+  });
+});
+
+describe('train --micro-batch', () => {
+  it('trains in micro-batches to the same losses as whole batches (float64)', async () => {
+    const args = ['train', 'copy-first-input', '--cell', 'BRC', '--length', '4', '--hidden', '3'];
+    const sizes = [
+      '--samples',
+      '50',
+      '--test-samples',
+      '10',
+      '--batch',
+      '20',
+      '--epochs',
+      '2',
+      '--dtype',
+      'float64',
+    ];
+    const losses: number[][] = [];
+    for (const extra of [[], ['--micro-batch', '7']]) {
+      const out = await tempDir();
+      const r = await cli([...args, ...sizes, ...extra, '--out', out]);
+      expect(r.code, r.err).toBe(0);
+      const [run] = await readdir(join(out, 'runs'));
+      const result = JSON.parse(await readFile(join(out, 'runs', run, 'result.json'), 'utf8'));
+      expect(result.config.microBatch).toBe(extra.length > 0 ? 7 : undefined);
+      losses.push([...result.trainLoss, ...result.validLoss]);
+    }
+    expect(losses[1]).toHaveLength(losses[0].length);
+    for (const [i, l] of losses[1].entries()) expect(Math.abs(l - losses[0][i])).toBeLessThan(1e-12);
   });
 });

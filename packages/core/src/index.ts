@@ -60,6 +60,7 @@ export { Rng } from './init/rng.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
 export { mseLoss } from './loss/mse.js';
 export { Linear } from './models/linear.js';
+export type { MicroBatchPlan } from './models/micro-batch.js';
 export {
   type LossKind,
   type Readout,

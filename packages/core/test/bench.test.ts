@@ -101,6 +101,19 @@ describe('benchTraining', () => {
     expect(b.inference?.samples).toHaveLength(2);
   });
 
+  it('reports the micro-batch a step ran with', async () => {
+    const be = await getBackend('reference');
+    const base = { cell: 'GRU' as const, seqLen: 3, batch: 5, hidden: 2, layers: 2, steps: 1, warmup: 0 };
+    expect(await benchTraining(be, base)).toMatchObject({ microBatch: 5, microBatches: 1 });
+    expect(await benchTraining(be, { ...base, microBatch: 2 })).toMatchObject({
+      microBatch: 2,
+      microBatches: 3,
+    });
+    await expect(benchTraining(be, { ...base, microBatch: 0 })).rejects.toThrow(
+      /microBatch must be a positive/,
+    );
+  });
+
   it('rejects bad sizes and dtypes with a message naming them', async () => {
     const be = await getBackend('reference');
     const base = { cell: 'GRU' as const, seqLen: 2, batch: 2, hidden: 2, layers: 1 };

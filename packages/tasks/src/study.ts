@@ -13,8 +13,11 @@ export function taskName(v: unknown): TaskName {
   return hit;
 }
 
-/** Settings a run takes from its study as they are; the rest vary per run or derive from `seed`. */
-type Shared<C> = Omit<C, 'cell' | 'layers' | 'length' | 'dataSeed' | 'modelSeed' | 'maxLevel'>;
+/**
+ * Settings a run takes from its study as they are; the rest vary per run, derive from `seed`, or
+ * (maxLevel, microBatch) only change how a run executes, not what it computes.
+ */
+type Shared<C> = Omit<C, 'cell' | 'layers' | 'length' | 'dataSeed' | 'modelSeed' | 'maxLevel' | 'microBatch'>;
 
 /** Every setting of a copy-first-input study: the runs are cells × lengths × layer counts. */
 export interface CopyFirstInputStudy extends Shared<CopyFirstInputConfig> {

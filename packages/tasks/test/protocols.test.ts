@@ -132,6 +132,31 @@ describe('copy-first-input protocol', () => {
     ).rejects.toThrow(/other settings \(dataSeed was 5, now 1\)/);
   });
 
+  it('resumes with another micro-batch (an execution setting) to the same losses up to rounding', async () => {
+    const whole = await runCopyFirstInput(be, tinyCopy);
+    const ckpt = memoryCheckpointer();
+    const ctl = new AbortController();
+    await expect(
+      runCopyFirstInput(
+        be,
+        { ...tinyCopy, microBatch: 20 },
+        {
+          checkpoints: ckpt,
+          signal: ctl.signal,
+          onStep: (s) => s.step === 25 && ctl.abort(),
+        },
+      ),
+    ).rejects.toBeInstanceOf(RunAborted);
+    const resumed = await runCopyFirstInput(be, tinyCopy, { checkpoints: ckpt });
+    expect(resumed.config).toEqual(tinyCopy);
+    expect(resumed.steps).toBe(whole.steps);
+    for (const [i, l] of resumed.trainLoss.entries())
+      expect(Math.abs(l - whole.trainLoss[i])).toBeLessThan(1e-4);
+    await expect(runCopyFirstInput(be, { ...tinyCopy, microBatch: 0 })).rejects.toThrow(
+      /microBatch must be a positive integer/,
+    );
+  });
+
   it('rejects bad settings with a message naming them', async () => {
     await expect(runCopyFirstInput(be, { ...tinyCopy, length: 1 })).rejects.toThrow(/T >= 2/);
     await expect(runCopyFirstInput(be, { ...tinyCopy, hidden: 0 })).rejects.toThrow(

@@ -16,8 +16,22 @@ import { wgslRunner } from './runner.js';
 export class WebgpuTfjsBackend extends TfjsBackend {
   private readonly born = new Set<TfjsBuffer>();
 
-  constructor(name = 'tfjs-webgpu') {
+  /** `maxBufferBytes` lowers the device's own limit (tests, or room for other work on the GPU). */
+  constructor(
+    name = 'tfjs-webgpu',
+    private readonly limits: { maxBufferBytes?: number } = {},
+  ) {
     super(name, 'webgpu');
+  }
+
+  /**
+   * The largest buffer a kernel can bind: every WGSL kernel binds whole buffers as storage, so the
+   * device's maxStorageBufferBindingSize (2 GiB on most GPUs) caps a buffer as much as maxBufferSize.
+   */
+  get maxBufferBytes(): number {
+    const l = wgslRunner().device.limits;
+    const device = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    return Math.min(device, this.limits.maxBufferBytes ?? device);
   }
 
   private mine(...bufs: DeviceBuffer[]): void {

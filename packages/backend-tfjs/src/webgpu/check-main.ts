@@ -65,7 +65,9 @@ async function bench(): Promise<number> {
         warmup,
         inferenceSteps: steps,
       });
-      console.error(`bench: ${cell} T=${seqLen}: median ${result.train.median.toFixed(2)} ms`);
+      const split =
+        result.microBatches > 1 ? ` (${result.microBatches} micro-batches of ${result.microBatch})` : '';
+      console.error(`bench: ${cell} T=${seqLen}: median ${result.train.median.toFixed(2)} ms${split}`);
       rows.push({ cell, seqLen, result });
     }
   }

@@ -25,6 +25,7 @@ export interface BenchCliOptions {
   steps: string;
   warmup: string;
   dtype?: string;
+  microBatch?: string;
   inference?: boolean;
   json?: boolean;
   /** Progress lines (stderr); off for --json and in tests. */
@@ -52,6 +53,8 @@ export interface BenchReport {
   layers: number;
   steps: number;
   warmup: number;
+  /** --micro-batch as given (null: chosen per size from the backend's buffer limit); rows report what ran. */
+  microBatch: number | null;
   rows: BenchRow[];
 }
 
@@ -108,6 +111,8 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   const layers = positiveInt('--layers', opts.layers);
   const steps = positiveInt('--steps', opts.steps);
   const warmup = nonNegativeInt('--warmup', opts.warmup);
+  const microBatch =
+    opts.microBatch === undefined ? undefined : positiveInt('--micro-batch', opts.microBatch);
   if (opts.dtype !== undefined && opts.dtype !== 'float32' && opts.dtype !== 'float64') {
     throw new CliError(`unknown dtype '${opts.dtype}'; expected float32 or float64`, EXIT_USAGE);
   }
@@ -138,6 +143,7 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
         dtype,
         steps,
         warmup,
+        microBatch,
         inferenceSteps: opts.inference === false ? 0 : steps,
       };
       say(
@@ -166,6 +172,7 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
     layers,
     steps,
     warmup,
+    microBatch: microBatch ?? null,
     rows,
   };
 }
@@ -211,6 +218,18 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
     return cells;
   });
   printTable(head, rows, write);
+  const split = r.rows.flatMap((row) =>
+    [row.result, row.compare]
+      .filter((x): x is BenchResult => x !== null && x.microBatches > 1)
+      .map(
+        (x) =>
+          `${row.cell} T=${row.seqLen} on ${x.backend}: ${x.microBatches} passes of ${x.microBatch} rows`,
+      ),
+  );
+  if (split.length > 0) {
+    const why = r.microBatch === null ? "the backend's buffer limit" : `--micro-batch ${r.microBatch}`;
+    write(`micro-batches (${why}; each step accumulates its passes' gradients): ${split.join('; ')}`);
+  }
   if (r.compare) {
     write(
       `speed-up: ${r.compare}'s median time divided by ${r.backend}'s; same process and data, steps alternating`,
@@ -234,6 +253,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--steps <n>', 'timed training steps (and forward passes) per size', '5')
     .option('--warmup <n>', 'untimed steps before timing', '2')
     .option('--dtype <dtype>', 'float32 or float64', 'float32')
+    .option(
+      '--micro-batch <n>',
+      "most rows per forward/backward pass, gradients accumulated (default: what the backend's buffer limit allows)",
+    )
     .option('--no-inference', 'skip the forward-only timing')
     .option('--json', 'print JSON')
     .action(async (opts: BenchCliOptions) => {

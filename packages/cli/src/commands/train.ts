@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type CellName, cellSpec } from '@bistable/core';
-import { planRuns, preset, type Study, taskName } from '@bistable/tasks';
+import { planRuns, preset, type RunSpec, type Study, taskName } from '@bistable/tasks';
 import type { Command } from 'commander';
 import { CliError } from '../exit-codes.js';
 import { executeStudy } from '../studies/execute-study.js';
@@ -23,6 +23,7 @@ interface TrainOptions {
   testLengths?: string;
   lr?: string;
   dtype?: string;
+  microBatch?: string;
   backend: string;
   seed: string;
   out?: string;
@@ -81,6 +82,14 @@ export function trainStudy(task: string, o: TrainOptions): Study {
   return study;
 }
 
+/** The runs of a `train` study, with --micro-batch (an execution setting, not part of the study). */
+export function trainRuns(study: Study, o: Pick<TrainOptions, 'microBatch'>): RunSpec[] {
+  const microBatch = o.microBatch === undefined ? undefined : positiveInt('--micro-batch', o.microBatch);
+  const runs = usage(() => planRuns(study));
+  if (microBatch !== undefined) for (const r of runs) r.config.microBatch = microBatch;
+  return runs;
+}
+
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
@@ -106,6 +115,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--test-lengths <a..b>', 'binary-addition: test lengths, e.g. 3..60')
     .option('--lr <rate>', 'Adam learning rate')
     .option('--dtype <dtype>', 'float32 or float64')
+    .option(
+      '--micro-batch <n>',
+      "most rows per forward/backward pass, gradients accumulated (default: what the backend's buffer limit allows)",
+    )
     .option('--backend <name>', "backend name, or 'auto'", 'auto')
     .option('--seed <n>', 'seed; data and weights derive from it', '0')
     .option('--out <dir>', 'results folder (default: results/train-<task>-<cell>)')
@@ -113,7 +126,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (task: string, o: TrainOptions) => {
       const study = trainStudy(task, o);
-      const runs = usage(() => planRuns(study));
+      const runs = trainRuns(study, o);
       const summary = await executeStudy({
         command: 'train',
         preset: o.preset,

@@ -172,6 +172,13 @@ export interface AdamArgs {
 export interface Backend {
   readonly name: string;
   readonly dtypes: readonly DType[];
+  /**
+   * The largest single buffer, in bytes, this backend can allocate and bind to a kernel (WebGPU:
+   * the smaller of the device's maxStorageBufferBindingSize and maxBufferSize, 2 GiB on most
+   * GPUs). SequenceModel splits a batch into micro-batches whose buffers stay under it.
+   * Undefined: no limit beyond available memory.
+   */
+  readonly maxBufferBytes?: number;
   /** A zero-filled buffer. */
   alloc(length: number, dtype: DType): DeviceBuffer;
   /** Copies host data into `buf` at `offset`. */

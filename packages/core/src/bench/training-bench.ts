@@ -25,6 +25,8 @@ export interface BenchOptions {
   /** Timed forward-only passes (default: as many as `steps`; 0 skips inference). */
   inferenceSteps?: number;
   seed?: number;
+  /** Most rows per forward/backward pass (SequenceModel's `microBatch`; default: what the backend's buffer limit allows). */
+  microBatch?: number;
   /** Called after each step, for progress displays. */
   onStep?: (phase: 'warmup' | 'train' | 'inference', index: number, ms: number, backend: string) => void;
 }
@@ -38,6 +40,10 @@ export interface BenchResult {
   layers: number;
   inputSize: number;
   dtype: DType;
+  /** Rows per forward/backward pass: `batch` unless the batch was split into micro-batches. */
+  microBatch: number;
+  /** Passes per step (1: no split). */
+  microBatches: number;
   /** One full training step: forward, loss, backward, Adam update (ms). */
   train: TimingStats;
   /** Forward pass and predictions only (ms); null when skipped. */
@@ -106,6 +112,7 @@ export class TrainingBench {
       loss: 'mse',
       dtype,
       seed: o.seed ?? 1,
+      microBatch: o.microBatch,
     });
     this.opt = new Adam(backend, [this.model]);
   }
@@ -145,6 +152,7 @@ export class TrainingBench {
   result(): BenchResult {
     const { T, B, H, L, I, dtype } = this.size;
     const work = { cell: this.o.cell, inputSize: I, hidden: H, layers: L, batch: B, seqLen: T };
+    const plan = this.model.microBatchPlan(B, T);
     return {
       backend: this.backend.name,
       cell: this.o.cell,
@@ -154,6 +162,8 @@ export class TrainingBench {
       layers: L,
       inputSize: I,
       dtype,
+      microBatch: plan.rows,
+      microBatches: plan.passes,
       train: summarize(this.train),
       inference: this.infer.length > 0 ? summarize(this.infer) : null,
       trainMultiplyAdds: trainingMultiplyAdds(work),

@@ -67,14 +67,26 @@ export class Linear {
     return y;
   }
 
-  /** From dy [N, out]: fills the weight and bias gradients, returns d(input) per part. */
-  backward(dy: DeviceBuffer): DeviceBuffer[] {
+  /** Lengths of the device buffers a forward and backward over N rows in parts of these widths allocate. */
+  bufferLengths(N: number, partWidths: readonly number[] = [this.inFeatures]): Record<string, number> {
+    const out: Record<string, number> = { y: N * this.outFeatures, ones: N };
+    partWidths.forEach((w, i) => {
+      out[`dx${i}`] = N * w;
+    });
+    return out;
+  }
+
+  /**
+   * From dy [N, out]: fills the weight and bias gradients (adds to them when `accumulate`: a
+   * micro-batch after the first), returns d(input) per part.
+   */
+  backward(dy: DeviceBuffer, accumulate = false): DeviceBuffer[] {
     if (!this.last) throw new Error('Linear.backward before forward');
     const { parts, N } = this.last;
     const F = this.inFeatures;
     const O = this.outFeatures;
     const be = this.backend;
-    columnSums(be, this.ws.ones(N), dy, 0, N, O, O, this.gBias);
+    columnSums(be, this.ws.ones(N), dy, 0, N, O, O, this.gBias, 0, accumulate);
     let col = 0;
     return parts.map((part, i) => {
       matmul(be, {
@@ -89,6 +101,7 @@ export class Linear {
         c: this.gWeight,
         cOffset: col,
         ldc: F,
+        accumulate,
       });
       const dx = this.ws.get(`dx${i}`, N * part.width);
       matmul(be, { m: N, n: part.width, k: O, a: dy, b: this.weight, bOffset: col, ldb: F, c: dx });

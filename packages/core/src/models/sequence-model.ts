@@ -1,12 +1,20 @@
 import { InputError } from '../backend/errors.js';
 import type { Backend, CellName, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
 import { Rng } from '../init/rng.js';
-import { bceWithLogitsLoss } from '../loss/bce.js';
+import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
 import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
+import {
+  checkMicroBatch,
+  largest,
+  type MicroBatchPlan,
+  planMicroBatches,
+  rowsWithin,
+  sliceRows,
+} from './micro-batch.js';
 
 export type Readout = 'last' | 'sequence';
 export type LossKind = 'mse' | 'bce';
@@ -28,6 +36,15 @@ export interface SequenceModelOptions {
   dtype?: DType;
   seed?: number;
   maxLevel?: KernelLevel;
+  /**
+   * Most batch rows per forward/backward pass. A larger batch is split into micro-batches that
+   * run one after another, their weight gradients accumulated: the loss, predictions and
+   * gradients are the whole batch's (up to summation order), while device memory and the largest
+   * buffer scale with the micro-batch. Unset: as many rows as fit the backend's `maxBufferBytes`
+   * (WebGPU binds at most 2 GiB per buffer), the whole batch on backends without a limit. That
+   * limit caps a given value too. Applies to lossAndGradients, predict and evaluate.
+   */
+  microBatch?: number;
 }
 
 /**
@@ -38,8 +55,10 @@ export interface SequenceModelOptions {
 export class SequenceModel {
   readonly rnn: MultiLayerRNN;
   readonly fc: Linear;
-  readonly options: Required<Omit<SequenceModelOptions, 'maxLevel'>> & { maxLevel?: KernelLevel };
-  private gradHost: HostArray | null = null;
+  readonly options: Required<Omit<SequenceModelOptions, 'maxLevel' | 'microBatch'>> & {
+    maxLevel?: KernelLevel;
+    microBatch?: number;
+  };
 
   constructor(
     readonly backend: Backend,
@@ -57,6 +76,7 @@ export class SequenceModel {
     if (o.readout !== 'last' && o.readout !== 'sequence')
       throw new InputError(`unknown readout '${o.readout}'`);
     if (o.loss !== 'mse' && o.loss !== 'bce') throw new InputError(`unknown loss '${o.loss}'`);
+    checkMicroBatch(o.microBatch);
     this.rnn = new MultiLayerRNN(backend, {
       cell: o.cell,
       inputSize: o.inputSize,
@@ -110,8 +130,79 @@ export class SequenceModel {
 
   /** Outputs before any sigmoid: [B, out] ('last') or [B, T, out] ('sequence'). */
   async predict(x: TensorLike): Promise<HostTensor> {
+    const split = this.splitFor(x);
+    if (split) return this.predictInParts(x, split.T, split.plan, () => {});
     const { T, B } = await this.rnn.forwardDevice(x);
     return this.readPredictions(T, B);
+  }
+
+  /**
+   * The largest device buffer one pass over `rows` rows of T steps allocates: its name and length
+   * in elements (every pass buffer grows linearly with the rows).
+   */
+  largestBuffer(T: number, rows: number): { name: string; length: number } {
+    const o = this.options;
+    const N = o.readout === 'last' ? rows : T * rows;
+    const lengths: Record<string, number> = { dy: N * o.outputSize };
+    for (const [k, n] of Object.entries(this.rnn.bufferLengths(T, rows))) lengths[`rnn.${k}`] = n;
+    const parts = Array.from({ length: this.rnn.nd }, () => o.hiddenSize);
+    for (const [k, n] of Object.entries(this.fc.bufferLengths(N, parts))) lengths[`fc.${k}`] = n;
+    return largest(lengths);
+  }
+
+  /**
+   * How a batch of B rows of T steps is run: `passes` micro-batches of `rows` rows (1 pass of B
+   * rows when it needs no split). Throws an InputError when even one row exceeds the backend's
+   * largest buffer.
+   */
+  microBatchPlan(B: number, T: number): MicroBatchPlan {
+    let maxRows = this.options.microBatch ?? B;
+    const limit = this.backend.maxBufferBytes;
+    if (limit !== undefined) {
+      const fit = rowsWithin(this.largestBuffer(T, 1), this.options.dtype, limit, {
+        backend: this.backend.name,
+        T,
+      });
+      maxRows = Math.min(maxRows, fit);
+    }
+    return planMicroBatches(B, maxRows);
+  }
+
+  /** The plan when a well-formed input needs several passes; null otherwise (bad input included). */
+  private splitFor(x: TensorLike): { T: number; plan: MicroBatchPlan } | null {
+    const s = x?.shape;
+    if (!Array.isArray(s) || s.length !== 3 || !s.every((d) => Number.isInteger(d) && d > 0)) return null;
+    const [B, T] = s;
+    const plan = this.microBatchPlan(B, T);
+    if (plan.passes === 1) return null;
+    checkTensor('input', x, [-1, -1, this.options.inputSize]);
+    return { T, plan };
+  }
+
+  /**
+   * Forward passes over the micro-batches of `plan`, each followed by `after` (its backward);
+   * returns the predictions of all rows in their order.
+   */
+  private async predictInParts(
+    x: TensorLike,
+    T: number,
+    plan: MicroBatchPlan,
+    after: (pred: HostArray, r0: number, r1: number, pass: number) => Promise<void> | void,
+  ): Promise<HostTensor> {
+    const { B, rows, passes } = plan;
+    const o = this.options;
+    const perRow = o.readout === 'last' ? o.outputSize : T * o.outputSize;
+    const out = this.hostArray(B * perRow);
+    const padded = () => this.scratch('x', rows * T * o.inputSize);
+    for (let i = 0; i < passes; i++) {
+      const r0 = i * rows;
+      const r1 = Math.min(B, r0 + rows);
+      await this.rnn.forwardDevice(sliceRows(x, r0, r1, rows, padded));
+      const pred = (await this.readPredictions(T, rows)).data;
+      out.set(pred.subarray(0, (r1 - r0) * perRow), r0 * perRow);
+      await after(pred, r0, r1, i);
+    }
+    return { shape: o.readout === 'last' ? [B, o.outputSize] : [B, T, o.outputSize], data: out };
   }
 
   private async readPredictions(T: number, B: number): Promise<HostTensor> {
@@ -142,39 +233,73 @@ export class SequenceModel {
     return { loss, predictions };
   }
 
-  /** Forward, loss and backward: fills every gradient and returns the loss (before any update). */
+  /**
+   * Forward, loss and backward: fills every gradient and returns the loss (before any update).
+   * Split into micro-batches (see `microBatch`), the model's device state afterwards (final
+   * states, layer outputs) is the last micro-batch's.
+   */
   async lossAndGradients(x: TensorLike, y: TensorLike): Promise<{ loss: number; predictions: HostTensor }> {
+    const split = this.splitFor(x);
+    if (split) return this.lossAndGradientsInParts(x, y, split.T, split.plan);
     const { T, B } = await this.rnn.forwardDevice(x);
     const predictions = await this.readPredictions(T, B);
     checkTensor('target', y, predictions.shape);
     const n = predictions.data.length;
-    if (!this.gradHost || this.gradHost.length !== n) {
-      this.gradHost = this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-    }
-    const g = this.gradHost;
+    const g = this.scratch('grad', n);
     const loss =
       this.options.loss === 'mse'
         ? mseLoss(predictions.data, y.data, g)
         : bceWithLogitsLoss(predictions.data, y.data, g);
+    await this.backwardFrom(g, T, B, false);
+    return { loss, predictions };
+  }
+
+  private async lossAndGradientsInParts(
+    x: TensorLike,
+    y: TensorLike,
+    T: number,
+    plan: MicroBatchPlan,
+  ): Promise<{ loss: number; predictions: HostTensor }> {
+    const o = this.options;
+    const shape = o.readout === 'last' ? [plan.B, o.outputSize] : [plan.B, T, o.outputSize];
+    // every check before the first backward, so that a bad target leaves the gradients untouched
+    checkTensor('target', y, shape);
+    if (o.loss === 'bce') checkBceTargets(y.data);
+    const perRow = shape.slice(1).reduce((a, b) => a * b, 1);
+    const n = plan.B * perRow;
+    const lossOf = o.loss === 'mse' ? mseLoss : bceWithLogitsLoss;
+    const predictions = await this.predictInParts(x, T, plan, async (pred, r0, r1, pass) => {
+      const real = (r1 - r0) * perRow;
+      const g = this.scratch('grad', plan.rows * perRow);
+      // the whole batch's mean: each element's gradient is divided by n, as in one pass
+      lossOf(pred.subarray(0, real), rowsOf(y.data, r0 * perRow, r1 * perRow), g, n);
+      g.fill(0, real);
+      await this.backwardFrom(g, T, plan.rows, pass > 0);
+    });
+    return { loss: lossOf(predictions.data, y.data), predictions };
+  }
+
+  /** Backward from the loss gradient `g` on B rows' predictions (batch-first, on the host). */
+  private async backwardFrom(g: HostArray, T: number, B: number, accumulateGrads: boolean): Promise<void> {
+    const n = g.length;
     const O = this.options.outputSize;
     const dyBuf = this.dyBuffer(n);
     if (this.options.readout === 'last') {
       this.backend.write(dyBuf, g);
-      const dFinal = this.fc.backward(dyBuf);
-      await this.rnn.backwardDevice({ dFinal, inputGrad: false });
+      const dFinal = this.fc.backward(dyBuf, accumulateGrads);
+      await this.rnn.backwardDevice({ dFinal, inputGrad: false, accumulateGrads });
     } else {
       // back to time-major [T·B, O]
-      const tm = this.tmScratch(n);
+      const tm = this.scratch('tm', n);
       for (let s = 0; s < T; s++) {
         for (let b = 0; b < B; b++) {
           for (let o = 0; o < O; o++) tm[(s * B + b) * O + o] = g[(b * T + s) * O + o];
         }
       }
       this.backend.write(dyBuf, tm);
-      const dOut = this.fc.backward(dyBuf);
-      await this.rnn.backwardDevice({ dOut, inputGrad: false });
+      const dOut = this.fc.backward(dyBuf, accumulateGrads);
+      await this.rnn.backwardDevice({ dOut, inputGrad: false, accumulateGrads });
     }
-    return { loss, predictions };
   }
 
   private dyBuf: { buf: DeviceBuffer; n: number } | null = null;
@@ -185,11 +310,18 @@ export class SequenceModel {
     }
     return this.dyBuf.buf;
   }
-  private tm: HostArray | null = null;
-  private tmScratch(n: number): HostArray {
-    if (!this.tm || this.tm.length !== n)
-      this.tm = this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-    return this.tm;
+  private hostArray(n: number): HostArray {
+    return this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  }
+  /** Host arrays reused across calls, by name. */
+  private readonly host = new Map<string, HostArray>();
+  private scratch(name: string, n: number): HostArray {
+    let a = this.host.get(name);
+    if (!a || a.length !== n) {
+      a = this.hostArray(n);
+      this.host.set(name, a);
+    }
+    return a;
   }
 
   dispose(): void {
@@ -197,4 +329,12 @@ export class SequenceModel {
     this.fc.dispose();
     if (this.dyBuf) this.backend.dispose(this.dyBuf.buf);
   }
+}
+
+/** Elements [start, end) of host data: a view where the data is a typed array. */
+function rowsOf(data: ArrayLike<number>, start: number, end: number): ArrayLike<number> {
+  const d = data as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
+  return typeof d.subarray === 'function'
+    ? d.subarray(start, end)
+    : Array.prototype.slice.call(data, start, end);
 }

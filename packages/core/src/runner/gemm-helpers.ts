@@ -58,7 +58,7 @@ export function addBiasRows(
   matmul(be, { m: rows, n, k: 1, a: ones, lda: 1, b: bias, ldb: n, c, cOffset, ldc, accumulate });
 }
 
-/** out[0:n] = Σ over `rows` rows of A (width n, leading dim lda), through GEMM with ones. */
+/** out[0:n] = Σ over `rows` rows of A (width n, leading dim lda), through GEMM with ones; `+=` when accumulating. */
 export function columnSums(
   be: Backend,
   ones: DeviceBuffer,
@@ -69,6 +69,7 @@ export function columnSums(
   lda: number,
   out: DeviceBuffer,
   outOffset = 0,
+  accumulate = false,
 ): void {
   matmul(be, {
     m: 1,
@@ -81,5 +82,17 @@ export function columnSums(
     ldb: lda,
     c: out,
     cOffset: outOffset,
+    accumulate,
   });
+}
+
+/** dst[0:n] += src[0:n] through GEMM (a·1 + 1·dst), so backends need nothing beyond level 1. */
+export function addInto(
+  be: Backend,
+  src: DeviceBuffer,
+  dst: DeviceBuffer,
+  n: number,
+  one: DeviceBuffer,
+): void {
+  matmul(be, { m: n, n: 1, k: 1, a: src, lda: 1, b: one, ldb: 1, c: dst, accumulate: true });
 }

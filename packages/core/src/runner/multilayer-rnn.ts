@@ -6,6 +6,7 @@ import { initParam } from '../init/initializers.js';
 import { Rng } from '../init/rng.js';
 import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
 import { checkPositiveInt, checkTensor, type TensorLike } from '../params/validate.js';
+import { addInto } from './gemm-helpers.js';
 import { type FeaturePart, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
 
@@ -315,10 +316,34 @@ export class MultiLayerRNN {
   }
 
   /**
+   * Lengths of the device buffers a forward and backward over T steps of B rows allocate, by name
+   * (`cells.k.<buffer>` for the units'); initial states and their gradients are counted as if
+   * given. Memory planning reads this; each unit's entries come from the unit itself.
+   */
+  bufferLengths(T: number, B: number, opts: { inputGrad?: boolean } = {}): Record<string, number> {
+    const H = this.hiddenSize;
+    const LBH = this.units.length * B * H;
+    const out: Record<string, number> = {
+      x: T * B * this.inputSize,
+      h0: LBH,
+      dh0: LBH,
+      dhNk: B * H,
+      dOut: T * B * H,
+    };
+    if (opts.inputGrad) out.dx = T * B * this.inputSize;
+    if (this.cell.hasCellState) Object.assign(out, { c0: LBH, dc0: LBH, dcNk: B * H });
+    for (const [k, u] of this.units.entries()) {
+      for (const [name, n] of Object.entries(u.bufferLengths(T, B))) out[`cells.${k}.${name}`] = n;
+    }
+    return out;
+  }
+
+  /**
    * Backpropagation through the last forward with device-resident gradients: `dOut[d]` on the
    * last layer's outputs of direction d ([T·B, H], time-major), `dFinal[d]` on its final state
    * ([B, H]); extra gradients on any layer's final states come through `dhN`/`dcN` ([L·nd,B,H]).
-   * Fills every parameter gradient; returns the input gradient (time-major) when asked.
+   * Fills every parameter gradient (adds to them with `accumulateGrads`: a micro-batch after the
+   * first); returns the input gradient (time-major) when asked.
    */
   async backwardDevice(g: {
     dOut?: (DeviceBuffer | null)[];
@@ -326,6 +351,7 @@ export class MultiLayerRNN {
     dhN?: DeviceBuffer | null;
     dcN?: DeviceBuffer | null;
     inputGrad?: boolean;
+    accumulateGrads?: boolean;
   }): Promise<{ dx: DeviceBuffer | null; dh0: DeviceBuffer; dc0: DeviceBuffer | null }> {
     const { T, B } = this.need();
     const H = this.hiddenSize;
@@ -352,7 +378,7 @@ export class MultiLayerRNN {
         if (g.dhN || fin) {
           if (g.dhN) be.copy(g.dhN, k * BH, dhNk, 0, BH);
           else be.fill(dhNk, 0);
-          if (fin) addInto(be, fin, dhNk, BH, this.ws);
+          if (fin) addInto(be, fin, dhNk, BH, this.ws.ones(1));
           dhN = dhNk;
         }
         let dcN: DeviceBuffer | null = null;
@@ -368,7 +394,7 @@ export class MultiLayerRNN {
                 offset: 0,
                 accumulate: d > 0,
               }));
-        const r = await u.backward(dOut, dhN, dcN, dParts);
+        const r = await u.backward(dOut, dhN, dcN, dParts, g.accumulateGrads ?? false);
         be.copy(r.dh0, 0, dh0, k * BH, BH);
         if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);
       }
@@ -448,26 +474,4 @@ export class MultiLayerRNN {
     for (const u of this.units) u.dispose();
     this.ws.dispose();
   }
-}
-
-/** dst[0:n] += src[0:n] through GEMM (a·1 + 1·dst), so backends need nothing beyond level 1. */
-function addInto(be: Backend, src: DeviceBuffer, dst: DeviceBuffer, n: number, ws: Workspace): void {
-  be.gemm({
-    transA: false,
-    transB: false,
-    m: n,
-    n: 1,
-    k: 1,
-    alpha: 1,
-    beta: 1,
-    a: src,
-    aOffset: 0,
-    lda: 1,
-    b: ws.ones(1),
-    bOffset: 0,
-    ldb: 1,
-    c: dst,
-    cOffset: 0,
-    ldc: 1,
-  });
 }

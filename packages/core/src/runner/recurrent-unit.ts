@@ -8,7 +8,7 @@ import type {
   SequenceForwardArgs,
 } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
-import { addBiasRows, columnSums, matmul } from './gemm-helpers.js';
+import { addBiasRows, addInto, columnSums, matmul } from './gemm-helpers.js';
 import { hostStepDriver } from './host-step.js';
 import { backwardSteps, forwardSteps, type StepDriver, type StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
@@ -28,6 +28,29 @@ export function packedLengths(spec: CellSpec, I: number, H: number): Partial<Rec
   if (spec.gr > 0) out.wh = H * spec.gr * H;
   if (spec.hasBh) out.bh = spec.gr * H;
   if (spec.npw > 0) out.pw = spec.npw * H;
+  return out;
+}
+
+/**
+ * Lengths of the device buffers one unit's forward and backward over T steps of B rows allocate,
+ * by workspace name. `buffers`, `scratch` and `backward` take their sizes from here, so that memory
+ * planning (SequenceModel's micro-batches) sees exactly what a pass allocates.
+ */
+export function unitBufferLengths(spec: CellSpec, H: number, T: number, B: number): Record<string, number> {
+  const TB = T * B;
+  const BH = B * H;
+  const out: Record<string, number> = {
+    p: TB * spec.gx * H,
+    hAll: (T + 1) * BH,
+    cache: TB * spec.cacheWidth * H,
+    dP: TB * spec.gx * H,
+    ones: TB,
+    dh0: BH,
+    dhA: BH,
+    dhB: BH,
+  };
+  if (spec.hasCellState) Object.assign(out, { cAll: (T + 1) * BH, dc0: BH, dcA: BH, dcB: BH });
+  if (spec.gr > 0) Object.assign(out, { r: BH * spec.gr, dR: TB * spec.gr * H });
   return out;
 }
 
@@ -88,25 +111,31 @@ export class RecurrentUnit {
     return this.buffers(this.last.T, this.last.B);
   }
 
+  /** Lengths of the buffers a pass over T steps of B rows allocates (see unitBufferLengths). */
+  bufferLengths(T: number, B: number): Record<string, number> {
+    return unitBufferLengths(this.spec, this.hiddenSize, T, B);
+  }
+
   private buffers(T: number, B: number) {
-    const { spec, hiddenSize: H, ws } = this;
-    const TB = T * B;
+    const { spec, ws } = this;
+    const n = this.bufferLengths(T, B);
     return {
-      p: ws.get('p', TB * spec.gx * H),
-      hAll: ws.get('hAll', (T + 1) * B * H),
-      cAll: spec.hasCellState ? ws.get('cAll', (T + 1) * B * H) : null,
-      cache: ws.get('cache', TB * spec.cacheWidth * H),
+      p: ws.get('p', n.p),
+      hAll: ws.get('hAll', n.hAll),
+      cAll: spec.hasCellState ? ws.get('cAll', n.cAll) : null,
+      cache: ws.get('cache', n.cache),
     };
   }
 
   private scratch(B: number): StepScratch {
-    const { spec, hiddenSize: H, ws } = this;
-    const BH = B * H;
+    const { spec, ws } = this;
+    // T = 1: the per-step scratch does not depend on T
+    const n = this.bufferLengths(1, B);
     return {
       ones: ws.ones(B),
-      r: spec.gr > 0 ? ws.get('r', BH * spec.gr) : null,
-      dh: [ws.get('dhA', BH), ws.get('dhB', BH)],
-      dc: spec.hasCellState ? [ws.get('dcA', BH), ws.get('dcB', BH)] : null,
+      r: spec.gr > 0 ? ws.get('r', n.r) : null,
+      dh: [ws.get('dhA', n.dhA), ws.get('dhB', n.dhB)],
+      dc: spec.hasCellState ? [ws.get('dcA', n.dcA), ws.get('dcB', n.dcB)] : null,
     };
   }
 
@@ -179,15 +208,17 @@ export class RecurrentUnit {
 
   /**
    * Backpropagation through the last forward. `dOut` is the gradient on the outputs ([T,B,H],
-   * null for none), dhN/dcN on the final state. Writes every parameter gradient (overwriting),
-   * returns dh0/dc0 in workspace buffers, and writes the input gradient of each part into the
-   * matching `dParts` entry (accumulating where `accumulate` is set, skipped where null).
+   * null for none), dhN/dcN on the final state. Writes every parameter gradient (overwriting, or
+   * adding to what they hold when `accumulateGrads`: micro-batches of one batch), returns dh0/dc0
+   * in workspace buffers, and writes the input gradient of each part into the matching `dParts`
+   * entry (accumulating where `accumulate` is set, skipped where null).
    */
   async backward(
     dOut: DeviceBuffer | null,
     dhN: DeviceBuffer | null,
     dcN: DeviceBuffer | null,
     dParts: ({ buf: DeviceBuffer; offset: number; accumulate: boolean } | null)[],
+    accumulateGrads = false,
   ): Promise<{ dh0: DeviceBuffer; dc0: DeviceBuffer | null }> {
     if (!this.last) throw new Error('backward called before forward');
     const { be, spec, hiddenSize: H, ws } = this;
@@ -196,10 +227,14 @@ export class RecurrentUnit {
     const gxH = spec.gx * H;
     const grH = spec.gr * H;
     const bufs = this.buffers(T, B);
-    const dP = ws.get('dP', TB * gxH);
-    const dR = spec.gr > 0 ? ws.get('dR', TB * grH) : null;
-    const dh0 = ws.get('dh0', B * H);
-    const dc0 = spec.hasCellState ? ws.get('dc0', B * H) : null;
+    const n = this.bufferLengths(T, B);
+    const dP = ws.get('dP', n.dP);
+    const dR = spec.gr > 0 ? ws.get('dR', n.dR) : null;
+    const dh0 = ws.get('dh0', n.dh0);
+    const dc0 = spec.hasCellState ? ws.get('dc0', n.dc0) : null;
+    // sequence and step kernels overwrite dPw, so an accumulating pass lets them write a scratch copy
+    const dPw =
+      this.grads.pw && accumulateGrads ? ws.get('dPwPart', this.grads.pw.length) : (this.grads.pw ?? null);
     const args: SequenceBackwardArgs = {
       T,
       B,
@@ -217,7 +252,7 @@ export class RecurrentUnit {
       dR,
       dh0,
       dc0,
-      dPw: this.grads.pw ?? null,
+      dPw,
     };
     const level = this.level();
     if (level === 3) await getKernel(be.name, spec.name, 3)!.backward(args);
@@ -238,6 +273,7 @@ export class RecurrentUnit {
         b: dP,
         c: this.grads.wx!,
         cOffset: row * gxH,
+        accumulate: accumulateGrads,
       });
       const dPart = dParts[i];
       if (dPart) {
@@ -257,7 +293,7 @@ export class RecurrentUnit {
       }
       row += part.width;
     });
-    columnSums(be, ones, dP, 0, TB, spec.nbx * H, gxH, this.grads.bx!);
+    columnSums(be, ones, dP, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
     if (dR) {
       const prevOffset = this.reverse ? B * H : 0;
       matmul(be, {
@@ -270,9 +306,11 @@ export class RecurrentUnit {
         lda: H,
         b: dR,
         c: this.grads.wh!,
+        accumulate: accumulateGrads,
       });
-      if (this.grads.bh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh);
+      if (this.grads.bh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh, 0, accumulateGrads);
     }
+    if (dPw && dPw !== this.grads.pw) addInto(be, dPw, this.grads.pw!, dPw.length, ws.ones(1));
     return { dh0, dc0 };
   }
 

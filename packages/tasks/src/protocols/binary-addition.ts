@@ -37,6 +37,8 @@ export interface BinaryAdditionConfig {
   dataSeed: number;
   modelSeed: number;
   maxLevel?: KernelLevel;
+  /** Most rows per forward/backward pass (SequenceModel's `microBatch`); results equal up to rounding. */
+  microBatch?: number;
 }
 
 /** One epoch of the curriculum. Train values are over all the epoch's batches, validation over all its samples. */
@@ -96,6 +98,7 @@ export function checkBinaryAdditionConfig(c: BinaryAdditionConfig): BinaryAdditi
   dtypeName(c.dtype);
   seedValue('dataSeed', c.dataSeed);
   seedValue('modelSeed', c.modelSeed);
+  if (c.microBatch !== undefined) positiveInt('microBatch', c.microBatch);
   return c;
 }
 
@@ -155,6 +158,7 @@ export async function runBinaryAddition(
     dtype: c.dtype,
     seed: c.modelSeed,
     maxLevel: c.maxLevel,
+    microBatch: c.microBatch,
   });
   const optimizer = new Adam(backend, [model], { lr: c.lr });
   const save = (r: BinaryAdditionResult) =>

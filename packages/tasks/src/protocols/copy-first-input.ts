@@ -37,6 +37,8 @@ export interface CopyFirstInputConfig {
   modelSeed: number;
   /** Caps the backend's kernel level (debugging, comparisons). */
   maxLevel?: KernelLevel;
+  /** Most rows per forward/backward pass (SequenceModel's `microBatch`); results equal up to rounding. */
+  microBatch?: number;
 }
 
 /** Every series the seed saves, without its bugs (the test loss is the mean over all batches). */
@@ -79,6 +81,7 @@ export function checkCopyFirstInputConfig(c: CopyFirstInputConfig): CopyFirstInp
   dtypeName(c.dtype);
   seedValue('dataSeed', c.dataSeed);
   seedValue('modelSeed', c.modelSeed);
+  if (c.microBatch !== undefined) positiveInt('microBatch', c.microBatch);
   return c;
 }
 
@@ -129,6 +132,7 @@ export async function runCopyFirstInput(
     dtype: c.dtype,
     seed: c.modelSeed,
     maxLevel: c.maxLevel,
+    microBatch: c.microBatch,
   });
   const optimizer = new Adam(backend, [model], { lr: c.lr });
   try {

@@ -15,8 +15,16 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
+ * Settings that change how a run executes, not what it computes: a run may resume with others
+ * (a smaller micro-batch after running out of device memory). Results then match an uninterrupted
+ * run up to rounding rather than bit for bit.
+ */
+const EXECUTION_ONLY = new Set(['microBatch']);
+
+/**
  * The progress saved with a checkpoint, checked against the run that loads it: resuming with other
- * settings would silently mix two experiments, so any difference is an error that names it.
+ * settings would silently mix two experiments, so any difference is an error that names it. The
+ * result carries the resuming run's config.
  */
 export function restoreProgress<R extends { task: string; config: object }>(
   saved: Record<string, unknown>,
@@ -28,7 +36,9 @@ export function restoreProgress<R extends { task: string; config: object }>(
   }
   const had = (saved.config ?? {}) as Record<string, unknown>;
   const want = config as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(had), ...Object.keys(want)])].sort();
+  const keys = [...new Set([...Object.keys(had), ...Object.keys(want)])]
+    .filter((k) => !EXECUTION_ONLY.has(k))
+    .sort();
   const diffs = keys
     .filter((k) => canonicalJson(had[k]) !== canonicalJson(want[k]))
     .map((k) => `${k} was ${canonicalJson(had[k]) ?? 'unset'}, now ${canonicalJson(want[k]) ?? 'unset'}`);
@@ -37,5 +47,5 @@ export function restoreProgress<R extends { task: string; config: object }>(
       `cannot resume: the checkpoint was saved by a run with other settings (${diffs.join('; ')})`,
     );
   }
-  return saved as unknown as R;
+  return { ...saved, config } as unknown as R;
 }
