@@ -22,8 +22,7 @@ const losses: number[] = [];
 for (let step = 0; step < steps; step++) {
   const indices = Array.from({ length: B }, (_, b) => step * B + b);
   const { x, y } = data.batch(indices);
-  const { loss } = await model.lossAndGradients(x, y);
-  await adam.step();
+  const { loss } = await model.trainStep(x, y, adam);
   losses.push(loss);
   if (step % 50 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
 }

@@ -1,9 +1,10 @@
-import type { AdamArgs, DeviceBuffer, DType, GemmArgs } from '@bistable/core';
+import type { AdamArgs, DeviceBuffer, DType, GemmArgs, LossGradientArgs } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
 import { TfjsBuffer, tfjsBuffer } from '../buffer.js';
 import { webgpuAdam } from './adam-kernel.js';
 import { webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
+import { webgpuLossGradient } from './loss-kernel.js';
 import { wgslRunner } from './runner.js';
 
 /**
@@ -87,6 +88,13 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   override adam(a: AdamArgs): void {
     this.mine(a.param, a.grad, a.m, a.v);
     webgpuAdam(a);
+  }
+
+  lossGradient(a: LossGradientArgs): void {
+    this.mine(a.pred, a.target, a.grad);
+    const short = [a.pred, a.target, a.grad].find((b) => b.length < a.n);
+    if (short) throw new RangeError(`loss gradient over ${a.n} values, but a buffer holds ${short.length}`);
+    webgpuLossGradient(a);
   }
 
   /**

@@ -168,6 +168,21 @@ export interface AdamArgs {
   step: number;
 }
 
+/**
+ * The gradient of a mean loss with respect to predictions, on the device: `grad[i]` = 2(pred −
+ * target)/count for 'mse', (σ(pred) − target)/count for 'bce' (on logits), i < n. `pred`, `target`
+ * and `grad` share one layout. The same formulas as core's mseLoss and bceWithLogitsLoss.
+ */
+export interface LossGradientArgs {
+  kind: 'mse' | 'bce';
+  pred: DeviceBuffer;
+  target: DeviceBuffer;
+  grad: DeviceBuffer;
+  n: number;
+  /** The elements the mean is over. */
+  count: number;
+}
+
 /** What every backend must offer (level 1). */
 export interface Backend {
   readonly name: string;
@@ -191,6 +206,12 @@ export interface Backend {
   gemm(args: GemmArgs): void;
   /** Optional fused Adam (otherwise core updates on the host). */
   adam?(args: AdamArgs): void;
+  /**
+   * Optional loss gradient on the device. A GPU backend offers it so that a training step
+   * (SequenceModel.trainStep) records forward, loss gradient, backward and update without waiting
+   * for the predictions to come back; host backends need not.
+   */
+  lossGradient?(args: LossGradientArgs): void;
   /** Waits until queued device work is done (GPU backends); host backends resolve at once. */
   sync?(): Promise<void>;
   /** Frees everything the backend holds. */

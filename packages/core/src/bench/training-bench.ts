@@ -124,8 +124,7 @@ export class TrainingBench {
   /** One full training step (forward, loss, backward, Adam); returns its time in ms. */
   async step(record = true): Promise<number> {
     const t0 = now();
-    await this.model.lossAndGradients(this.xs, this.ys);
-    await this.opt.step();
+    await this.model.trainStep(this.xs, this.ys, this.opt);
     await this.backend.sync?.();
     const ms = now() - t0;
     this.sample();

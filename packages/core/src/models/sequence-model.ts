@@ -3,6 +3,7 @@ import type { Backend, CellName, DeviceBuffer, DType, HostArray, KernelLevel } f
 import { Rng } from '../init/rng.js';
 import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
 import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
@@ -205,13 +206,16 @@ export class SequenceModel {
     return { shape: o.readout === 'last' ? [B, o.outputSize] : [B, T, o.outputSize], data: out };
   }
 
-  private async readPredictions(T: number, B: number): Promise<HostTensor> {
+  /** The readout's outputs on the device: [B, out] ('last') or time-major [T·B, out] ('sequence'). */
+  private predictionBuffer(T: number, B: number): DeviceBuffer {
+    return this.options.readout === 'last'
+      ? this.fc.forward(this.rnn.finalStates(), B)
+      : this.fc.forward(this.rnn.layerOutputs(this.rnn.numLayers - 1, B), T * B);
+  }
+
+  private async readPredictions(T: number, B: number, y = this.predictionBuffer(T, B)): Promise<HostTensor> {
     const O = this.options.outputSize;
-    if (this.options.readout === 'last') {
-      const y = this.fc.forward(this.rnn.finalStates(), B);
-      return { shape: [B, O], data: await this.backend.read(y, 0, B * O) };
-    }
-    const y = this.fc.forward(this.rnn.layerOutputs(this.rnn.numLayers - 1, B), T * B);
+    if (this.options.readout === 'last') return { shape: [B, O], data: await this.backend.read(y, 0, B * O) };
     const tm = await this.backend.read(y, 0, T * B * O);
     const data = tm.slice() as HostArray;
     for (let s = 0; s < T; s++) {
@@ -281,34 +285,75 @@ export class SequenceModel {
 
   /** Backward from the loss gradient `g` on B rows' predictions (batch-first, on the host). */
   private async backwardFrom(g: HostArray, T: number, B: number, accumulateGrads: boolean): Promise<void> {
-    const n = g.length;
+    const dyBuf = this.deviceScratch('dy', g.length);
     const O = this.options.outputSize;
-    const dyBuf = this.dyBuffer(n);
+    this.backend.write(
+      dyBuf,
+      this.options.readout === 'last' ? g : timeMajor(g, this.scratch('tm', g.length), T, B, O),
+    );
+    await this.backwardOnDevice(dyBuf, accumulateGrads);
+  }
+
+  /** Backward from the loss gradient on the predictions, already on the device in their layout. */
+  private async backwardOnDevice(dyBuf: DeviceBuffer, accumulateGrads: boolean): Promise<void> {
     if (this.options.readout === 'last') {
-      this.backend.write(dyBuf, g);
       const dFinal = this.fc.backward(dyBuf, accumulateGrads);
       await this.rnn.backwardDevice({ dFinal, inputGrad: false, accumulateGrads });
     } else {
-      // back to time-major [T·B, O]
-      const tm = this.scratch('tm', n);
-      for (let s = 0; s < T; s++) {
-        for (let b = 0; b < B; b++) {
-          for (let o = 0; o < O; o++) tm[(s * B + b) * O + o] = g[(b * T + s) * O + o];
-        }
-      }
-      this.backend.write(dyBuf, tm);
       const dOut = this.fc.backward(dyBuf, accumulateGrads);
       await this.rnn.backwardDevice({ dOut, inputGrad: false, accumulateGrads });
     }
   }
 
-  private dyBuf: { buf: DeviceBuffer; n: number } | null = null;
-  private dyBuffer(n: number) {
-    if (!this.dyBuf || this.dyBuf.n !== n) {
-      if (this.dyBuf) this.backend.dispose(this.dyBuf.buf);
-      this.dyBuf = { buf: this.backend.alloc(n, this.options.dtype), n };
+  /**
+   * One training step: forward, loss, backward and `optimizer.step()`; returns the loss and the
+   * predictions from before the update, as lossAndGradients does. On a backend with a device loss
+   * gradient (`lossGradient`), every kernel of the step is recorded before anything waits for the
+   * device: the predictions are read back last, instead of in the middle of the step, where a GPU
+   * would sit idle while the host records the backward.
+   */
+  async trainStep(
+    x: TensorLike,
+    y: TensorLike,
+    optimizer: Optimizer,
+  ): Promise<{ loss: number; predictions: HostTensor }> {
+    if (!this.backend.lossGradient || this.splitFor(x)) {
+      const r = await this.lossAndGradients(x, y);
+      await optimizer.step();
+      return r;
     }
-    return this.dyBuf.buf;
+    const o = this.options;
+    const { T, B } = await this.rnn.forwardDevice(x);
+    const shape = o.readout === 'last' ? [B, o.outputSize] : [B, T, o.outputSize];
+    checkTensor('target', y, shape);
+    if (o.loss === 'bce') checkBceTargets(y.data);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const pred = this.predictionBuffer(T, B);
+    const target = this.deviceScratch('target', n);
+    const grad = this.deviceScratch('dy', n);
+    this.backend.write(
+      target,
+      o.readout === 'last' ? y.data : timeMajor(y.data, this.scratch('tm', n), T, B, o.outputSize),
+    );
+    this.backend.lossGradient({ kind: o.loss, pred, target, grad, n, count: n });
+    await this.backwardOnDevice(grad, false);
+    await optimizer.step();
+    const predictions = await this.readPredictions(T, B, pred);
+    const loss =
+      o.loss === 'mse' ? mseLoss(predictions.data, y.data) : bceWithLogitsLoss(predictions.data, y.data);
+    return { loss, predictions };
+  }
+
+  /** Device buffers reused across calls, by name. */
+  private readonly device = new Map<string, DeviceBuffer>();
+  private deviceScratch(name: string, n: number): DeviceBuffer {
+    let buf = this.device.get(name);
+    if (!buf || buf.length !== n) {
+      if (buf) this.backend.dispose(buf);
+      buf = this.backend.alloc(n, this.options.dtype);
+      this.device.set(name, buf);
+    }
+    return buf;
   }
   private hostArray(n: number): HostArray {
     return this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
@@ -327,8 +372,19 @@ export class SequenceModel {
   dispose(): void {
     this.rnn.dispose();
     this.fc.dispose();
-    if (this.dyBuf) this.backend.dispose(this.dyBuf.buf);
+    for (const buf of this.device.values()) this.backend.dispose(buf);
+    this.device.clear();
   }
+}
+
+/** Batch-first [B, T, O] data in time-major order [T, B, O], written into `out`. */
+function timeMajor(src: ArrayLike<number>, out: HostArray, T: number, B: number, O: number): HostArray {
+  for (let s = 0; s < T; s++) {
+    for (let b = 0; b < B; b++) {
+      for (let o = 0; o < O; o++) out[(s * B + b) * O + o] = src[(b * T + s) * O + o];
+    }
+  }
+  return out;
 }
 
 /** Elements [start, end) of host data: a view where the data is a typed array. */

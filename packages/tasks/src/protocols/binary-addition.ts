@@ -179,8 +179,7 @@ export async function runBinaryAddition(
       for (const idx of batchesOf(epochOrder(c.trainSamples, sets.orderSeed, epochInLength), c.batchSize)) {
         throwIfAborted(hooks.signal);
         const { x, y } = sets.train.batch(idx);
-        const { loss, predictions } = await model.lossAndGradients(x, y);
-        await optimizer.step();
+        const { loss, predictions } = await model.trainStep(x, y, optimizer);
         correct += correctSequences(predictions.data, y.data, idx.length, c.dtype);
         r.trainLoss.push(loss);
         lossSum += loss * idx.length;

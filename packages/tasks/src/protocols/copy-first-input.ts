@@ -147,8 +147,7 @@ export async function runCopyFirstInput(
       for (const idx of batchesOf(epochOrder(trainN, orderSeed, epoch), c.batchSize)) {
         throwIfAborted(hooks.signal);
         const { x, y } = train.batch(idx);
-        const { loss } = await model.lossAndGradients(x, y);
-        await optimizer.step();
+        const { loss } = await model.trainStep(x, y, optimizer);
         r.trainLoss.push(loss);
         sum += loss * idx.length;
         r.steps++;

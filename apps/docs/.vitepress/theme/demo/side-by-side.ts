@@ -58,8 +58,7 @@ export class SideBySide {
   async step(batch: Batch): Promise<void> {
     const t0 = performance.now();
     for (const c of this.contenders) {
-      const { loss } = await c.model.lossAndGradients(batch.x, batch.y);
-      await c.optimizer.step();
+      const { loss } = await c.model.trainStep(batch.x, batch.y, c.optimizer);
       c.losses.push(loss);
     }
     this.elapsedMs += performance.now() - t0;

@@ -1,0 +1,79 @@
+import { Adam, getBackend, type LossKind, probeBackend, type Readout, SequenceModel } from '@bistable/core';
+import { worstError } from '@bistable/core/testing';
+import { describe, expect, it } from 'vitest';
+import '../src/index.js';
+import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+
+/**
+ * trainStep on tfjs-webgpu computes the loss gradient on the device and reads the predictions back
+ * only after the update is recorded; it must train as lossAndGradients (host loss gradient) and
+ * Adam do. Needs a WebGPU adapter (lavapipe in CI); skipped with the reason otherwise.
+ */
+const probe = await probeBackend('tfjs-webgpu');
+
+async function wgsl(): Promise<WebgpuTfjsBackend> {
+  const reg = await getBackend('tfjs-webgpu');
+  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
+}
+
+const [B, T, I, H, O] = [4, 6, 2, 10, 2];
+
+function batch(readout: Readout, loss: LossKind, step: number) {
+  const x = {
+    shape: [B, T, I],
+    data: Float32Array.from({ length: B * T * I }, (_, i) => Math.sin(i * 0.37 + step)),
+  };
+  const n = readout === 'last' ? B * O : B * T * O;
+  const y = {
+    shape: readout === 'last' ? [B, O] : [B, T, O],
+    data: Float32Array.from({ length: n }, (_, i) => (loss === 'bce' ? (i + step) % 2 : Math.cos(i + step))),
+  };
+  return { x, y };
+}
+
+async function train(readout: Readout, loss: LossKind, useTrainStep: boolean) {
+  const be = await wgsl();
+  const model = new SequenceModel(be, {
+    cell: 'GRU',
+    inputSize: I,
+    hiddenSize: H,
+    numLayers: 2,
+    outputSize: O,
+    readout,
+    loss,
+    seed: 9,
+  });
+  const adam = new Adam(be, [model], { lr: 0.02 });
+  const losses: number[] = [];
+  for (let s = 0; s < 3; s++) {
+    const { x, y } = batch(readout, loss, s);
+    if (useTrainStep) losses.push((await model.trainStep(x, y, adam)).loss);
+    else {
+      losses.push((await model.lossAndGradients(x, y)).loss);
+      await adam.step();
+    }
+  }
+  const params = await model.getParameters();
+  model.dispose();
+  adam.dispose();
+  return { losses, params };
+}
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: trainStep with the loss gradient on the device', () => {
+  for (const [readout, loss] of [
+    ['last', 'mse'],
+    ['sequence', 'bce'],
+  ] as [Readout, LossKind][]) {
+    it(`${readout}/${loss} trains as lossAndGradients + Adam`, async () => {
+      const host = await train(readout, loss, false);
+      const before = wgslRunner().stats.dispatches;
+      const dev = await train(readout, loss, true);
+      expect(wgslRunner().stats.dispatches).toBeGreaterThan(before);
+      for (let s = 0; s < 3; s++)
+        expect(Math.abs(dev.losses[s] - host.losses[s]) / host.losses[s]).toBeLessThan(1e-5);
+      for (const k of Object.keys(host.params)) {
+        expect(worstError(dev.params[k].data, host.params[k].data), k).toBeLessThan(1e-5);
+      }
+    });
+  }
+});
