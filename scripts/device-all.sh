@@ -35,8 +35,8 @@ phase backends 30 node "$bin" backends
 phase tfjs-verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
 phase tfjs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend tfjs-webgpu --steps 10 --json
 phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
-phase gpujs-bench 60 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend gpujs-webgpu --steps 3 --json
-phase cpu-bench 90 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
+phase gpujs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend gpujs-webgpu --steps 2 --json
+phase cpu-bench 75 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
 phase torch-gru 45 taskset -c 0,1 python3 scripts/torch-gru-bench.py 2
 # B=1000 at T=1000, H=256 exceeds WebGPU's 2 GiB binding per buffer (GRU's cache alone is 4.1 GB):
 # SequenceModel splits each step into micro-batches on its own; the JSON's microBatch/microBatches say how
