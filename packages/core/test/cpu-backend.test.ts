@@ -77,7 +77,7 @@ describe.each(['cpu-test-1', 'cpu-test-mt'])('cpu gemm on %s against the float64
     [130, 12, 5],
   ];
   it.each(shapes)(
-    'm=%i n=%i k=%i, every transpose, offsets, leading dims, alpha and beta',
+    'm=%i n=%i k=%i, every transpose, offsets, leading dims, alpha, beta and a bias row',
     async (m, n, k) => {
       const be = await getBackend(name);
       const rng = new Rng(m * 1000 + n * 10 + k);
@@ -119,7 +119,14 @@ describe.each(['cpu-test-1', 'cpu-test-mt'])('cpu gemm on %s against the float64
               cOffset: 4,
               ldc,
             });
-            const [A, Bb, C] = [a, b, c].map((d) => {
+            // a bias row (the fused input-projection bias) on every combination but the first
+            const withBias = beta !== 0;
+            const bias = randoms(rng, 3 + n);
+            if (withBias) {
+              for (let i = 0; i < m; i++)
+                for (let j = 0; j < n; j++) want[4 + i * ldc + j] += Math.fround(bias[3 + j]);
+            }
+            const [A, Bb, C, Bias] = [a, b, c, bias].map((d) => {
               const buf = be.alloc(d.length, 'float32');
               be.write(buf, d);
               return buf;
@@ -141,11 +148,12 @@ describe.each(['cpu-test-1', 'cpu-test-mt'])('cpu gemm on %s against the float64
               c: C,
               cOffset: 4,
               ldc,
+              ...(withBias ? { bias: Bias, biasOffset: 3 } : {}),
             });
             const got = await be.read(C);
             // float32 sums of k products of N(0,1) values: relative error ~ √k · 6e-8
             expect(worst(got, want)).toBeLessThan(2e-6 * Math.sqrt(k) * Math.max(1, Math.abs(beta)) + 1e-6);
-            for (const buf of [A, Bb, C]) be.dispose(buf);
+            for (const buf of [A, Bb, C, Bias]) be.dispose(buf);
           }
         }
       }

@@ -244,16 +244,29 @@ function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usi
   }
 }
 
-function gemmPackedA(ap: usize, m: i32, K: i32, bp: usize, n: i32, c: usize, ldc: usize, alpha: f32, beta: f32, tile: usize): void {
+function gemmPackedA(
+  ap: usize,
+  m: i32,
+  K: i32,
+  bp: usize,
+  n: i32,
+  c: usize,
+  ldc: usize,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
   const panelBytes = <usize>K * 32;
   const aPanelBytes = <usize>K * 16;
   for (let jr = 0; jr < n; jr += NR) {
     const cols = min(NR, n - jr);
     const panel = bp + <usize>(jr / NR) * panelBytes;
     const cj = c + <usize>jr * 4;
+    const bj = bias != 0 ? bias + <usize>jr * 4 : 0;
     for (let ir = 0; ir < m; ir += MR) {
       const rows = min(MR, m - ir);
-      microKernel(ap + <usize>(ir / MR) * aPanelBytes, 4, 16, rows, panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, 0, tile);
+      microKernel(ap + <usize>(ir / MR) * aPanelBytes, 4, 16, rows, panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
     }
   }
 }
@@ -293,7 +306,9 @@ function packAt(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usi
 
 /**
  * The thread `tid` of `nt` computes its share: contiguous blocks of MR rows when m ≥ n, of NR
- * columns otherwise. k > 0 and alpha ≠ 0 (the caller handles the degenerate cases).
+ * columns otherwise. k > 0 and alpha ≠ 0 (the caller handles the degenerate cases). `bias` (or 0)
+ * is a row of n values added to every row of C, in the first depth block's epilogue, so that an
+ * input projection needs no separate pass over its output to add the biases.
  */
 export function sgemm(
   tid: i32,
@@ -311,6 +326,7 @@ export function sgemm(
   ldb: i32,
   c: usize,
   ldc: i32,
+  bias: usize,
   scratch: usize,
   stride: i32,
 ): void {
@@ -345,13 +361,14 @@ export function sgemm(
     for (let pc = 0; pc < k; pc += kcMax) {
       const kc = min(kcMax, k - pc);
       const be: f32 = pc == 0 ? beta : 1;
+      const bb: usize = pc == 0 && bias != 0 ? bias + <usize>jc * 4 : 0;
       packB(b, ldb, transB != 0, pc, kc, jc, nc, bpack);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
         const cc = c + <usize>ic * ldcb + <usize>jc * 4;
         if (transA) packAt(a, lda, ic, mc, pc, kc, apack);
         else packAn(a, lda, ic, mc, pc, kc, apack);
-        gemmPackedA(apack, mc, kc, bpack, nc, cc, ldcb, alpha, be, tile);
+        gemmPackedA(apack, mc, kc, bpack, nc, cc, ldcb, alpha, be, bb, tile);
       }
     }
   }
@@ -367,8 +384,8 @@ function share(tid: i32, nt: i32, count: i32, chunk: i32): i64 {
 }
 
 /**
- * k = 1: C[i,j] = alpha·a_i·b_j + beta·C[i,j] (bias broadcasts, rank-one updates); threads split
- * the rows.
+ * k = 1: C[i,j] = alpha·a_i·b_j + beta·C[i,j] + bias_j (bias broadcasts, rank-one updates, the
+ * input projection of a one-feature input; `bias` 0 for none); threads split the rows.
  */
 export function ger(
   tid: i32,
@@ -383,6 +400,7 @@ export function ger(
   incb: i32,
   c: usize,
   ldc: i32,
+  bias: usize,
 ): void {
   const ia = <usize>inca * 4;
   const ib = <usize>incb * 4;
@@ -400,6 +418,7 @@ export function ger(
       for (; j + 4 <= n; j += 4) {
         const o = <usize>j * 4;
         let v = f32x4.mul(sv, v128.load(b + o));
+        if (bias != 0) v = f32x4.add(v, v128.load(bias + o));
         if (beta == 1) v = f32x4.add(v, v128.load(cr + o));
         else if (beta != 0) v = f32x4.add(v, f32x4.mul(bv, v128.load(cr + o)));
         v128.store(cr + o, v);
@@ -408,6 +427,7 @@ export function ger(
     for (; j < n; j++) {
       const o = <usize>j * 4;
       let v = s * load<f32>(b + <usize>j * ib);
+      if (bias != 0) v += load<f32>(bias + o);
       if (beta != 0) v += beta * load<f32>(cr + o);
       store<f32>(cr + o, v);
     }

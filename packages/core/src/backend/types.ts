@@ -38,6 +38,13 @@ export interface GemmArgs {
   c: DeviceBuffer;
   cOffset: number;
   ldc: number;
+  /**
+   * A row of n values at `biasOffset` added to every row of C (after alpha·op(A)·op(B) + beta·C).
+   * Core passes it only to backends that declare `gemmBias`; it saves the input projection a
+   * separate pass over its [T·B, gates] output.
+   */
+  bias?: DeviceBuffer | null;
+  biasOffset?: number;
 }
 
 /**
@@ -194,6 +201,8 @@ export interface Backend {
    * Undefined: no limit beyond available memory.
    */
   readonly maxBufferBytes?: number;
+  /** Whether `gemm` honours `GemmArgs.bias` (otherwise core adds biases with a separate GEMM). */
+  readonly gemmBias?: boolean;
   /** A zero-filled buffer. */
   alloc(length: number, dtype: DType): DeviceBuffer;
   /** Copies host data into `buf` at `offset`. */

@@ -168,12 +168,16 @@ export class CpuBackend implements Backend {
     return this.scratchPtr;
   }
 
+  /** GEMM with a bias row (GemmArgs.bias) in the SIMD kernel's epilogue. */
+  readonly gemmBias = true;
+
   gemm(g: GemmArgs): void {
+    const { m, n, k, alpha, beta, transA, transB, lda, ldb, ldc } = g;
     if (g.a instanceof HostBuffer && g.b instanceof HostBuffer && g.c instanceof HostBuffer) {
       gemmHost({ ...g, a: dataOf(g.a), b: dataOf(g.b), c: dataOf(g.c) });
+      this.addBias(g);
       return;
     }
-    const { m, n, k, alpha, beta, transA, transB, lda, ldb, ldc } = g;
     if (m === 0 || n === 0) return;
     const a = asWasm(g.a).addr(g.aOffset);
     const b = asWasm(g.b).addr(g.bOffset);
@@ -186,16 +190,23 @@ export class CpuBackend implements Backend {
         if (beta === 0) f.fill(0, row, row + n);
         else for (let j = 0; j < n; j++) f[row + j] *= beta;
       }
+      this.addBias(g);
       return;
     }
     const w = this.wasm;
+    const bias = g.bias ? asWasm(g.bias).addr(g.biasOffset ?? 0) : 0;
     const parallel = m * n * k >= this.parallelThreshold;
     // memory-bound products (bias broadcasts, column sums) are split only from a few million
     // elements: below that a fork-join costs more than the second thread saves
     const large = m * n * k >= MEMORY_BOUND_FACTOR * this.parallelThreshold;
     if (k === 1) {
       // op(A) is m×1, op(B) 1×n: a rank-one update (bias rows, ones-vector broadcasts)
-      this.pool.run('ger', [m, n, alpha, beta, a, transA ? 1 : lda, b, transB ? ldb : 1, c, ldc], large);
+      this.pool.run(
+        'ger',
+        [m, n, alpha, beta, a, transA ? 1 : lda, b, transB ? ldb : 1, c, ldc, bias],
+        large,
+      );
+      return;
     } else if (m === 1 && !transB) {
       // a row vector times a matrix: column sums (bias gradients), a one-output readout's gradient
       this.pool.run('rowTimesMatrix', [n, k, alpha, beta, a, transA ? lda : 1, b, ldb, c], large);
@@ -206,9 +217,23 @@ export class CpuBackend implements Backend {
       const scratch = this.scratch(stride);
       this.pool.run(
         'sgemm',
-        [transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, scratch, stride],
+        [transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bias, scratch, stride],
         parallel,
       );
+      return;
+    }
+    this.addBias(g);
+  }
+
+  /** Adds GemmArgs.bias to every row of C on the host (the products the SIMD GEMM does not run). */
+  private addBias(g: GemmArgs): void {
+    if (!g.bias) return;
+    const [cArr, cBase] = viewOf(g.c);
+    const [bArr, bBase] = viewOf(g.bias);
+    const b0 = bBase + (g.biasOffset ?? 0);
+    for (let i = 0; i < g.m; i++) {
+      const row = cBase + g.cOffset + i * g.ldc;
+      for (let j = 0; j < g.n; j++) cArr[row + j] += bArr[b0 + j];
     }
   }
 

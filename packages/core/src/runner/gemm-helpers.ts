@@ -19,6 +19,9 @@ export function matmul(
     cOffset?: number;
     ldc?: number;
     accumulate?: boolean;
+    /** A row added to every row of C; only for backends with `gemmBias`. */
+    bias?: DeviceBuffer | null;
+    biasOffset?: number;
   },
 ): void {
   const transA = o.transA ?? false;
@@ -40,6 +43,7 @@ export function matmul(
     c: o.c,
     cOffset: o.cOffset ?? 0,
     ldc: o.ldc ?? o.n,
+    ...(o.bias ? { bias: o.bias, biasOffset: o.biasOffset ?? 0 } : {}),
   });
 }
 

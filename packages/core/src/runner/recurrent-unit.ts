@@ -162,6 +162,8 @@ export class RecurrentUnit {
     const TB = T * B;
     const gxH = spec.gx * H;
     const bufs = this.buffers(T, B);
+    // backends whose GEMM adds a bias row take the biases in the first part's product
+    const biasRow = be.gemmBias ? this.biasRow() : null;
     let row = 0;
     parts.forEach((part, i) => {
       matmul(be, {
@@ -174,11 +176,12 @@ export class RecurrentUnit {
         bOffset: row * gxH,
         c: bufs.p,
         accumulate: i > 0,
+        bias: i === 0 ? biasRow : null,
       });
       row += part.width;
     });
     if (row !== this.inputSize) throw new Error(`input parts add up to ${row}, expected ${this.inputSize}`);
-    addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, bufs.p, 0, gxH);
+    if (!biasRow) addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, bufs.p, 0, gxH);
 
     const initSlot = this.reverse ? T : 0;
     if (h0) be.copy(h0.buf, h0.offset, bufs.hAll, initSlot * B * H, B * H);
@@ -204,6 +207,15 @@ export class RecurrentUnit {
     const level = this.level();
     if (level === 3) await getKernel(be.name, spec.name, 3)!.forward(args);
     else await forwardSteps(be, spec, args, this.stepDriver(level, B), this.scratch(B));
+  }
+
+  /** bx as a row of all gx·H projection columns: zeros where a cell has no input bias (BRC's h gate). */
+  private biasRow(): DeviceBuffer {
+    const { spec, hiddenSize: H } = this;
+    if (spec.nbx === spec.gx) return this.params.bx!;
+    const row = this.ws.get('bxRow', spec.gx * H);
+    this.be.copy(this.params.bx!, 0, row, 0, spec.nbx * H);
+    return row;
   }
 
   /**

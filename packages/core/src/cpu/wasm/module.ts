@@ -23,6 +23,7 @@ export interface CpuWasmExports {
     ldb: number,
     c: number,
     ldc: number,
+    bias: number,
     scratch: number,
     stride: number,
   ): void;
