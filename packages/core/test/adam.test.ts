@@ -10,23 +10,13 @@ import {
   SequenceModel,
   SGD,
 } from '../src/index.js';
-import { maxRelErr } from './helpers.js';
+import { forwarding, maxRelErr } from './helpers.js';
 
 const reference = await getBackend('reference');
 
 /** The same backend without its fused `adam`, so Adam takes its host path. */
 function withoutFusedAdam(be: Backend): Backend {
-  return {
-    name: `${be.name}-no-fused-adam`,
-    dtypes: be.dtypes,
-    alloc: (n, d) => be.alloc(n, d),
-    write: (b, data, o) => be.write(b, data, o),
-    read: (b, o, n, out) => be.read(b, o, n, out),
-    fill: (b, v, o, n) => be.fill(b, v, o, n),
-    copy: (s, so, d, dof, n) => be.copy(s, so, d, dof, n),
-    dispose: (b) => be.dispose(b),
-    gemm: (g) => be.gemm(g),
-  };
+  return forwarding(be, { name: `${be.name}-no-fused-adam` });
 }
 
 /** One parameter vector whose gradient the test sets by hand before each step. */

@@ -1,4 +1,4 @@
-import type { HostArray, Rng } from '../src/index.js';
+import type { Backend, HostArray, Rng } from '../src/index.js';
 import { worstError } from '../src/testing/tolerance.js';
 
 /** A seeded tensor with entries N(0,1)·scale. */
@@ -39,4 +39,27 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
+}
+
+/**
+ * A backend that forwards the level-1 methods to `be` (under `be`'s name unless `overrides` sets
+ * one, so its registered kernels still apply), with `overrides` replacing or adding members.
+ * Tests use it to log calls, to withhold an optional method or to add one.
+ */
+export function forwarding<E extends object = object>(
+  be: Backend,
+  overrides: Partial<Backend> & E,
+): Backend & E {
+  const base: Backend = {
+    name: be.name,
+    dtypes: be.dtypes,
+    alloc: (n, d) => be.alloc(n, d),
+    write: (b, data, o) => be.write(b, data, o),
+    read: (b, o, n, out) => be.read(b, o, n, out),
+    fill: (b, v, o, n) => be.fill(b, v, o, n),
+    copy: (s, so, d, dof, n) => be.copy(s, so, d, dof, n),
+    dispose: (b) => be.dispose(b),
+    gemm: (g) => be.gemm(g),
+  };
+  return { ...base, ...overrides } as Backend & E;
 }

@@ -13,7 +13,7 @@ import {
   Rng,
   SequenceModel,
 } from '../src/index.js';
-import { maxRelErr, randn, sameBits } from './helpers.js';
+import { forwarding, maxRelErr, randn, sameBits } from './helpers.js';
 
 const reference = await getBackend('reference');
 const TOL = 1e-12;
@@ -24,23 +24,15 @@ const TOL = 1e-12;
  */
 function limited(be: Backend, maxBufferBytes: number): Backend & { allocs: number[] } {
   const allocs: number[] = [];
-  return {
-    name: be.name,
-    dtypes: be.dtypes,
+  return forwarding(be, {
     maxBufferBytes,
     allocs,
     alloc: (n, d) => {
       allocs.push(n);
       return be.alloc(n, d);
     },
-    write: (b, data, o) => be.write(b, data, o),
-    read: (b, o, n, out) => be.read(b, o, n, out),
-    fill: (b, v, o, n) => be.fill(b, v, o, n),
-    copy: (s, so, d, dof, n) => be.copy(s, so, d, dof, n),
-    dispose: (b) => be.dispose(b),
-    gemm: (g) => be.gemm(g),
     adam: (a) => be.adam!(a),
-  };
+  });
 }
 
 interface Case {

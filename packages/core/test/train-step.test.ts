@@ -9,7 +9,7 @@ import {
   Rng,
   SequenceModel,
 } from '../src/index.js';
-import { maxRelErr, randn } from './helpers.js';
+import { forwarding, maxRelErr, randn } from './helpers.js';
 
 const reference = await getBackend('reference');
 
@@ -19,20 +19,12 @@ const reference = await getBackend('reference');
  */
 function withLossGradient(be: Backend): Backend & { log: string[] } {
   const log: string[] = [];
-  return {
-    name: be.name,
-    dtypes: be.dtypes,
+  return forwarding(be, {
     log,
-    alloc: (n, d) => be.alloc(n, d),
-    write: (b, data, o) => be.write(b, data, o),
     read: (b, o, n, out) => {
       log.push('read');
       return be.read(b, o, n, out);
     },
-    fill: (b, v, o, n) => be.fill(b, v, o, n),
-    copy: (s, so, d, dof, n) => be.copy(s, so, d, dof, n),
-    dispose: (b) => be.dispose(b),
-    gemm: (g) => be.gemm(g),
     adam: (a) => {
       log.push('adam');
       be.adam!(a);
@@ -44,7 +36,7 @@ function withLossGradient(be: Backend): Backend & { log: string[] } {
         g[i] = kind === 'mse' ? (2 * (p[i] - t[i])) / count : (1 / (1 + Math.exp(-p[i])) - t[i]) / count;
       }
     },
-  };
+  });
 }
 
 const [B, T, I, H, O] = [5, 6, 2, 4, 3];
