@@ -63,7 +63,7 @@ describe('cpu backend registration', () => {
 });
 
 describe.each(['cpu-test-1', 'cpu-test-mt'])('cpu gemm on %s against the float64 reference GEMM', (name) => {
-  // shapes across tile (4×8), depth-block (256) and column-block (512) edges, and the special
+  // shapes across tile (4×8), depth-block (512) and column-block (512) edges, and the special
   // paths (k = 1, m = 1, few transposed output columns)
   const shapes: [number, number, number][] = [
     [1, 1, 1],
@@ -73,6 +73,7 @@ describe.each(['cpu-test-1', 'cpu-test-mt'])('cpu gemm on %s against the float64
     [1, 37, 300],
     [13, 3, 20],
     [17, 29, 257],
+    [7, 19, 1100],
     [9, 530, 11],
     [130, 12, 5],
   ];
