@@ -117,9 +117,9 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
     throw new CliError(`unknown dtype '${opts.dtype}'; expected float32 or float64`, EXIT_USAGE);
   }
   await discoverBackends();
-  const be = await getBackend(opts.backend);
-  const cmp = opts.compare ? await getBackend(opts.compare) : null;
   const dtype = (opts.dtype as DType | undefined) ?? 'float32';
+  const be = await getBackend(opts.backend, { dtype });
+  const cmp = opts.compare ? await getBackend(opts.compare, { dtype }) : null;
   for (const b of cmp ? [be, cmp] : [be]) {
     if (!b.dtypes.includes(dtype)) {
       throw new CliError(

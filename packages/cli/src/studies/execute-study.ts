@@ -30,7 +30,7 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
   const out = resolve(o.out);
   await discoverBackends();
   // resolve 'auto' once, here: an unavailable backend is a one-line error before anything runs
-  const backend = (await getBackend(o.backend)).name;
+  const backend = (await getBackend(o.backend, { dtype: o.study.dtype })).name;
   const state = await prepareOutDir(out, manifestFor(o.command, o.preset, o.study, o.runs), o.resume);
   const log = new LogFile(join(out, 'log.txt'));
   log.write(

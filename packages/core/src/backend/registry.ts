@@ -1,6 +1,6 @@
 import { catalogEntry } from './catalog.js';
 import { BackendUnavailableError, InputError } from './errors.js';
-import type { Backend, CellName, KernelLevel, SequenceKernels, StepKernels } from './types.js';
+import type { Backend, CellName, DType, KernelLevel, SequenceKernels, StepKernels } from './types.js';
 
 /**
  * Backends register a lazy factory with a priority (tfjs-core's model); `auto` tries them from
@@ -35,17 +35,29 @@ function asUnavailable(name: string, err: unknown): BackendUnavailableError {
   return new BackendUnavailableError(name, `initialisation failed: ${msg.split('\n')[0]}`);
 }
 
-/** Initialises (once) and returns the named backend, or the best available one for 'auto'. */
-export async function getBackend(name = 'auto'): Promise<Backend> {
+/**
+ * Initialises (once) and returns the named backend, or for 'auto' the best available one (the
+ * highest priority that initialises and, when `want.dtype` is given, computes in that dtype).
+ */
+export async function getBackend(name = 'auto', want: { dtype?: DType } = {}): Promise<Backend> {
   if (name === 'auto') {
     for (const reg of registeredBackends()) {
+      let be: Backend;
       try {
-        return await getBackend(reg.name);
+        be = await getBackend(reg.name);
       } catch {
         // a failed backend is skipped, not fatal
+        continue;
       }
+      // a float64 run skips GPU backends that only compute in float32
+      if (!want.dtype || be.dtypes.includes(want.dtype)) return be;
     }
-    throw new BackendUnavailableError('auto', 'no registered backend could be initialised');
+    throw new BackendUnavailableError(
+      'auto',
+      want.dtype
+        ? `no registered backend that computes in ${want.dtype} could be initialised`
+        : 'no registered backend could be initialised',
+    );
   }
   const reg = registrations.get(name);
   if (!reg) {
