@@ -56,7 +56,8 @@ export function microKernel(
   let c30 = f32x4.splat(0);
   let c31 = f32x4.splat(0);
   // Depth unrolled by four: V8 puts an interrupt check and a compare on every loop back edge,
-  // which at one depth step per iteration cost about a fifth of the throughput.
+  // which at one depth step per iteration cost about a fifth of the throughput. The remainder
+  // loop repeats the body: AssemblyScript has no macros, and a helper cannot update eight locals.
   let p = 0;
   for (; p + 4 <= K; p += 4) {
     for (let u = 0; u < 4; u++) {
