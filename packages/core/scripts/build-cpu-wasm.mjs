@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Builds the cpu backend's WebAssembly module from assembly/cpu (AssemblyScript, pinned in
 // devDependencies) and writes it base64-encoded into src/cpu/wasm/binary.ts, so that core ships
-// no binary file and needs no loader configuration in bundlers. Two variants come out of one
+// no binary file and needs no loader configuration in bundlers. Four variants come out of one
 // source: one importing a shared memory (worker threads on Node), one a plain memory (browsers
-// without cross-origin isolation). The output is deterministic: `--check` rebuilds and fails
-// when the committed file differs.
+// without cross-origin isolation), each also with relaxed SIMD (fused multiply-adds) for engines
+// that have it. The output is deterministic: `--check` rebuilds and fails when the committed file
+// differs.
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,23 +26,35 @@ const common = [
   '--initialMemory',
   '1',
 ];
+const threads = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
+const relaxed = ['--enable', 'relaxed-simd'];
 const variants = {
   plain: [],
-  shared: ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'],
+  shared: threads,
+  plainFma: relaxed,
+  sharedFma: [...threads, ...relaxed],
 };
+// a one-function module using f32x4.relaxed_madd: WebAssembly.validate on it tells whether the
+// engine runs the relaxed-SIMD variants (Node 22+, current browsers; Node 20 only behind a flag)
+const probeSource =
+  'export function probe(a: v128, b: v128, c: v128): v128 { return f32x4.relaxed_madd(a, b, c); }\n';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bistable-wasm-'));
 const out = {};
 try {
-  for (const [name, flags] of Object.entries(variants)) {
+  const build = async (name, source, flags) => {
     const file = join(tmp, `${name}.wasm`);
-    const { error, stderr } = await asc.main([entry, ...common, ...flags, '-o', file]);
+    const { error, stderr } = await asc.main([source, ...flags, '-o', file]);
     if (error) {
       console.error(stderr.toString());
       throw error;
     }
     out[name] = readFileSync(file).toString('base64');
-  }
+  };
+  for (const [name, flags] of Object.entries(variants)) await build(name, entry, [...common, ...flags]);
+  const probe = join(tmp, 'probe.ts');
+  writeFileSync(probe, probeSource);
+  await build('probe', probe, ['--enable', 'simd', ...relaxed, '-O3', '--runtime', 'stub']);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -61,6 +74,18 @@ ${wrap(out.plain)};
 /** The same kernels with an imported shared memory (worker threads). */
 export const CPU_WASM_SHARED =
 ${wrap(out.shared)};
+
+/** CPU_WASM_PLAIN built with relaxed SIMD: the GEMM tile's multiply-adds are fused. */
+export const CPU_WASM_PLAIN_FMA =
+${wrap(out.plainFma)};
+
+/** CPU_WASM_SHARED built with relaxed SIMD. */
+export const CPU_WASM_SHARED_FMA =
+${wrap(out.sharedFma)};
+
+/** A module that validates only where the engine has relaxed SIMD. */
+export const RELAXED_SIMD_PROBE =
+${wrap(out.probe)};
 `;
 
 if (process.argv.includes('--check')) {
@@ -74,5 +99,5 @@ if (process.argv.includes('--check')) {
   const tmpFile = `${target}.tmp`;
   writeFileSync(tmpFile, text);
   renameSync(tmpFile, target);
-  console.log(`wrote ${target} (${out.plain.length + out.shared.length} base64 chars)`);
+  console.log(`wrote ${target} (${Object.values(out).reduce((n, v) => n + v.length, 0)} base64 chars)`);
 }

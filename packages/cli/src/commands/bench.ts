@@ -45,6 +45,8 @@ export interface BenchRow {
 export interface BenchReport {
   backend: string;
   threads: number | null;
+  /** Whether the backend's GEMM fuses multiply-adds (cpu with relaxed SIMD); null where not told. */
+  fma: boolean | null;
   compare: string | null;
   compareThreads: number | null;
   dtype: DType;
@@ -93,6 +95,11 @@ function cells(v: string): CellName[] {
 function threadsOf(be: Backend): number | null {
   const t = (be as { threads?: unknown }).threads;
   return typeof t === 'number' ? t : null;
+}
+
+function fmaOf(be: Backend): boolean | null {
+  const f = (be as { fma?: unknown }).fma;
+  return typeof f === 'boolean' ? f : null;
 }
 
 const ratio = (a: TimingStats | null | undefined, b: TimingStats | null | undefined) =>
@@ -164,6 +171,7 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   return {
     backend: be.name,
     threads: threadsOf(be),
+    fma: fmaOf(be),
     compare: cmp?.name ?? null,
     compareThreads: cmp ? threadsOf(cmp) : null,
     dtype,
@@ -183,8 +191,12 @@ const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 2 ** 20).toFixed
 const gmacs = (r: BenchResult) => ((r.trainMultiplyAdds / r.train.median) * 1e-6).toFixed(1);
 const times = (x: number | null) => (x === null ? '' : `${x.toFixed(2)}×`);
 
-function describeBackend(name: string, threads: number | null): string {
-  return threads === null ? name : `${name} (${threads} thread${threads === 1 ? '' : 's'})`;
+function describeBackend(name: string, threads: number | null, fma: boolean | null = null): string {
+  const notes = [
+    ...(threads === null ? [] : [`${threads} thread${threads === 1 ? '' : 's'}`]),
+    ...(fma ? ['fused multiply-add'] : []),
+  ];
+  return notes.length ? `${name} (${notes.join(', ')})` : name;
 }
 
 export function printBench(r: BenchReport, write: (s: string) => void = console.log): void {
@@ -193,7 +205,7 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
       `median (min–max) of ${r.steps} steps after ${r.warmup} warm-up, ms`,
   );
   write(
-    `backend: ${describeBackend(r.backend, r.threads)}` +
+    `backend: ${describeBackend(r.backend, r.threads, r.fma)}` +
       (r.compare ? `; compared with ${describeBackend(r.compare, r.compareThreads)}` : ''),
   );
   const head = ['cell', 'T', `${r.backend} train`, 'infer', 'GMAC/s', 'mem MiB'];

@@ -1,3 +1,4 @@
+import { BackendUnavailableError } from '../backend/errors.js';
 import type {
   AdamArgs,
   Backend,
@@ -15,7 +16,12 @@ import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import { addrOf, asWasm, WasmBuffer } from './buffer.js';
 import { WasmHeap } from './heap.js';
 import { type Dispatcher, singleThread, workerThreads } from './threads.js';
-import { type CpuWasmExports, compileCpuModule, instantiateCpuModule } from './wasm/module.js';
+import {
+  type CpuWasmExports,
+  compileCpuModule,
+  hasRelaxedSimd,
+  instantiateCpuModule,
+} from './wasm/module.js';
 
 export interface CpuBackendOptions {
   /** Registered name (default 'cpu'). */
@@ -27,11 +33,22 @@ export interface CpuBackendOptions {
   threads?: number;
   /** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10 µs). */
   parallelThreshold?: number;
+  /**
+   * Fused multiply-adds in the GEMM (the relaxed-SIMD build). Default: where the engine has relaxed
+   * SIMD, unless the environment variable BISTABLE_CPU_FMA is 0. true where it has none throws
+   * BackendUnavailableError.
+   */
+  fma?: boolean;
 }
 
 const CELL_IDS: Record<CellName, number> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
 const DEFAULT_PARALLEL_THRESHOLD = 1 << 19;
 const MEMORY_BOUND_FACTOR = 4;
+
+/** An environment variable on Node; undefined elsewhere. */
+function envFlag(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}
 
 function defaultThreads(): number {
   const proc = (
@@ -80,6 +97,8 @@ export class CpuBackend implements Backend {
     readonly wasm: CpuWasmExports,
     private readonly pool: Dispatcher,
     readonly parallelThreshold: number,
+    /** Whether the GEMM fuses its multiply-adds (the relaxed-SIMD build). */
+    readonly fma: boolean,
   ) {
     this.name = name;
     // a buffer dropped without dispose() gives its block back when it is collected
@@ -91,7 +110,15 @@ export class CpuBackend implements Backend {
     if (threads === 0) threads = Math.min(8, await nodeParallelism());
     threads = Math.max(1, Math.floor(threads));
     const shared = threads > 1 && typeof SharedArrayBuffer !== 'undefined';
-    const module = await compileCpuModule(shared);
+    const fma = opts.fma ?? (hasRelaxedSimd() && envFlag('BISTABLE_CPU_FMA') !== '0');
+    if (fma && !hasRelaxedSimd()) {
+      throw new BackendUnavailableError(
+        opts.name ?? 'cpu',
+        'fused multiply-add was asked for, but this JavaScript engine has no relaxed SIMD',
+        'use Node 22 or later (or Node 20 with --experimental-wasm-relaxed-simd), or leave fma unset',
+      );
+    }
+    const module = await compileCpuModule(shared, fma);
     const heap = new WasmHeap(shared);
     const wasm = await instantiateCpuModule(module, heap.memory);
     const pool = (shared && (await workerThreads(wasm, module, heap.memory, threads))) || singleThread(wasm);
@@ -101,6 +128,7 @@ export class CpuBackend implements Backend {
       wasm,
       pool,
       opts.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD,
+      fma,
     );
   }
 

@@ -15,6 +15,7 @@ export interface WasmModule {
 interface WasmApi {
   Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   compile(bytes: Uint8Array): Promise<WasmModule>;
+  validate(bytes: Uint8Array): boolean;
   instantiate(module: WasmModule, imports: object): Promise<{ exports: unknown }>;
 }
 

@@ -1,6 +1,12 @@
 import { BackendUnavailableError } from '../../backend/errors.js';
 import { type WasmMemory, type WasmModule, wasmApi } from './api.js';
-import { CPU_WASM_PLAIN, CPU_WASM_SHARED } from './binary.js';
+import {
+  CPU_WASM_PLAIN,
+  CPU_WASM_PLAIN_FMA,
+  CPU_WASM_SHARED,
+  CPU_WASM_SHARED_FMA,
+  RELAXED_SIMD_PROBE,
+} from './binary.js';
 
 /**
  * The exports of assembly/cpu. Every pointer is a byte address in the shared linear memory;
@@ -83,12 +89,27 @@ function api() {
   return w;
 }
 
-/** Compiles (once) the plain or the shared-memory variant. */
-export function compileCpuModule(shared: boolean): Promise<WasmModule> {
-  const key = shared ? 'shared' : 'plain';
+let relaxed: boolean | null = null;
+
+/** Whether this engine runs relaxed SIMD (fused multiply-add): Node 22+, current browsers. */
+export function hasRelaxedSimd(): boolean {
+  relaxed ??= api().validate(decodeBase64(RELAXED_SIMD_PROBE));
+  return relaxed;
+}
+
+/** Compiles (once) the plain or the shared-memory variant, with or without fused multiply-adds. */
+export function compileCpuModule(shared: boolean, fma = false): Promise<WasmModule> {
+  const key = `${shared ? 'shared' : 'plain'}${fma ? '-fma' : ''}`;
   let m = compiled.get(key);
   if (!m) {
-    m = api().compile(decodeBase64(shared ? CPU_WASM_SHARED : CPU_WASM_PLAIN));
+    const code = shared
+      ? fma
+        ? CPU_WASM_SHARED_FMA
+        : CPU_WASM_SHARED
+      : fma
+        ? CPU_WASM_PLAIN_FMA
+        : CPU_WASM_PLAIN;
+    m = api().compile(decodeBase64(code));
     compiled.set(key, m);
   }
   return m;
