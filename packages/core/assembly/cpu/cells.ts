@@ -22,6 +22,13 @@ export function cellCache(cell: i32): i32 {
 export function cellNpw(cell: i32): i32 {
   return cell == CELL_BRC ? 2 : 0;
 }
+/** Input-bias width (nbx: the first nbx·H projection columns have a bias) and whether bh exists. */
+export function cellNbx(cell: i32): i32 {
+  return cell == CELL_GRU ? 3 : cell == CELL_LSTM ? 4 : 2;
+}
+export function cellHasBh(cell: i32): bool {
+  return cell == CELL_GRU || cell == CELL_LSTM;
+}
 
 @inline
 function ld(p: usize, g: usize): v128 {

@@ -3,4 +3,4 @@
 // threads can share that memory). Build: `pnpm --filter @bistable/core build:wasm`.
 export { ger, rowDots, rowTimesMatrix, sgemm, sgemmScratchBytes } from './gemm';
 export { adam } from './optim';
-export { seqBackward, seqForward, seqReduceDpw, seqScratchBytes } from './sequence';
+export { seqBackward, seqForward, seqReduce, seqScratchBytes } from './sequence';

@@ -13,6 +13,8 @@ import {
   cellCache,
   cellGr,
   cellGx,
+  cellHasBh,
+  cellNbx,
   cellNpw,
   gruBwd4,
   gruFwd4,
@@ -38,7 +40,8 @@ function up64(x: usize): usize {
 
 /**
  * Byte offset of region `which` inside one thread's scratch: 0 tile, 1 staging, 2 packed
- * weights, 3 recurrent projection, 4–5 dh carries, 6–7 dc carries, 8 dPw partial, 9 total size.
+ * weights, 3 recurrent projection, 4–5 dh carries, 6–7 dc carries, 8 dPw partial, 9 bx and
+ * 10 bh gradient partials, 11 total size.
  */
 export function seqLayout(cell: i32, H: i32, nb: i32, which: i32): usize {
   const gr = <usize>cellGr(cell);
@@ -57,6 +60,8 @@ export function seqLayout(cell: i32, H: i32, nb: i32, which: i32): usize {
     else if (i == 4 || i == 5) size = n * h * 4;
     else if (i == 6 || i == 7) size = lstm ? n * h * 4 : 0;
     else if (i == 8) size = <usize>cellNpw(cell) * h * 4;
+    else if (i == 9) size = <usize>cellNbx(cell) * h * 4;
+    else if (i == 10) size = grH * 4;
     off += up64(size);
   }
   return off;
@@ -392,6 +397,7 @@ export function seqBackward(
   dR: usize,
   dh0: usize,
   dc0: usize,
+  sumBias: i32,
   scratch: usize,
   stride: i32,
 ): void {
@@ -413,6 +419,12 @@ export function seqBackward(
   let curC = ws + seqLayout(cell, H, nb, 6);
   let nxtC = ws + seqLayout(cell, H, nb, 7);
   const dpw = ws + seqLayout(cell, H, nb, 8);
+  // bias gradients: column sums of dP (its biased columns) and dR, taken while their rows are hot
+  const nbxH = cellNbx(cell) * H;
+  const sbx = sumBias != 0 ? ws + seqLayout(cell, H, nb, 9) : 0;
+  const sbh = sumBias != 0 && cellHasBh(cell) ? ws + seqLayout(cell, H, nb, 10) : 0;
+  if (sbx != 0) memory.fill(sbx, 0, <usize>nbxH * 4);
+  if (sbh != 0) memory.fill(sbh, 0, <usize>grH * 4);
   const rowH = h * 4;
   const block = <usize>rows * rowH;
   const first = <usize>b0 * rowH;
@@ -450,6 +462,8 @@ export function seqBackward(
         const cpRow = cAll + (<usize>(prev * B + b0) * h) * 4 + o;
         lstmBwdRow(dob, cur + o, curC + o, crow, cpRow, dprow, drp + rb * <usize>grH * 4, nxt + o, nxtC + o, H, st);
       }
+      if (sbx != 0) addRow(sbx, dprow, nbxH);
+      if (sbh != 0) addRow(sbh, drp + rb * <usize>grH * 4, grH);
     }
     if (gr > 0) {
       gemmPanels(drp, <usize>grH * 4, 4, rows, grH, bpack, H, nxt, rowH, 1, 1, 0, tile);
@@ -466,22 +480,38 @@ export function seqBackward(
   if (cell == CELL_LSTM) memory.copy(dc0 + first, curC, block);
 }
 
-/** BRC's memory gradient: the sum of every thread's partial, written over dPw. */
-export function seqReduceDpw(nt: i32, B: i32, H: i32, dPw: usize, scratch: usize, stride: i32): void {
-  const nb = rowsPerThread(B, nt);
-  const active = (B + nb - 1) / nb;
-  const off = seqLayout(CELL_BRC, H, nb, 8);
-  const n = 2 * H;
-  memory.fill(dPw, 0, <usize>n * 4);
-  for (let k = 0; k < active; k++) {
-    const src = scratch + <usize>k * <usize>stride + off;
-    for (let i = 0; i < n; i++) {
-      const d = dPw + <usize>i * 4;
-      store<f32>(d, load<f32>(d) + load<f32>(src + <usize>i * 4));
-    }
+/** acc[0:n] += row[0:n]. */
+function addRow(acc: usize, row: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(row + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * 4;
+    store<f32>(acc + o, load<f32>(acc + o) + load<f32>(row + o));
   }
 }
 
+/** Scratch region `which` of every active thread summed into `dst` (n floats, overwritten). */
+function reduceRegion(cell: i32, nt: i32, B: i32, H: i32, which: i32, n: i32, dst: usize, scratch: usize, stride: i32): void {
+  const nb = rowsPerThread(B, nt);
+  const active = (B + nb - 1) / nb;
+  const off = seqLayout(cell, H, nb, which);
+  memory.fill(dst, 0, <usize>n * 4);
+  for (let k = 0; k < active; k++) addRow(dst, scratch + <usize>k * <usize>stride + off, n);
+}
+
+/**
+ * After seqBackward: BRC's memory gradient (dPw, 0 for none) and the bias gradients (dBx, dBh,
+ * 0 for none; seqBackward must have run with sumBias) as the sums of every thread's partial.
+ */
+export function seqReduce(cell: i32, nt: i32, B: i32, H: i32, dPw: usize, dBx: usize, dBh: usize, scratch: usize, stride: i32): void {
+  if (dPw != 0) reduceRegion(cell, nt, B, H, 8, cellNpw(cell) * H, dPw, scratch, stride);
+  if (dBx != 0) reduceRegion(cell, nt, B, H, 9, cellNbx(cell) * H, dBx, scratch, stride);
+  if (dBh != 0) reduceRegion(cell, nt, B, H, 10, cellGr(cell) * H, dBh, scratch, stride);
+}
+
 export function seqScratchBytes(cell: i32, B: i32, H: i32, nt: i32): i32 {
-  return <i32>seqLayout(cell, H, rowsPerThread(B, nt), 9);
+  return <i32>seqLayout(cell, H, rowsPerThread(B, nt), 11);
 }

@@ -148,6 +148,12 @@ export interface SequenceBackwardArgs {
   dh0: DeviceBuffer;
   dc0: DeviceBuffer | null;
   dPw: DeviceBuffer | null;
+  /**
+   * For kernels that declare `biasGradients`: the column sums over all T·B rows of dP's first
+   * nbx·H columns [nbx·H] and of dR [gr·H] (overwritten; null: not wanted).
+   */
+  dBx?: DeviceBuffer | null;
+  dBh?: DeviceBuffer | null;
 }
 
 export interface StepKernels {
@@ -159,6 +165,11 @@ export interface StepKernels {
 export interface SequenceKernels {
   forward(args: SequenceForwardArgs): void | Promise<void>;
   backward(args: SequenceBackwardArgs): void | Promise<void>;
+  /**
+   * The backward also writes the bias gradients (SequenceBackwardArgs.dBx/dBh) while the rows of
+   * dP and dR pass through it; otherwise core sums dP's and dR's columns afterwards.
+   */
+  biasGradients?: boolean;
 }
 
 /** Adam with torch's update; `step` is 1-based. Buffers are flat and of equal length. */

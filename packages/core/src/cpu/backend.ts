@@ -347,12 +347,25 @@ export class CpuBackend implements Backend {
         addrOf(a.dR),
         addrOf(a.dh0),
         addrOf(a.dc0),
+        a.dBx || a.dBh ? 1 : 0,
         scratch,
         stride,
       ],
       parallel,
     );
-    if (a.dPw) this.wasm.seqReduceDpw(nt, a.B, a.H, addrOf(a.dPw), scratch, stride);
+    if (a.dPw || a.dBx || a.dBh) {
+      this.wasm.seqReduce(
+        id,
+        nt,
+        a.B,
+        a.H,
+        addrOf(a.dPw),
+        addrOf(a.dBx ?? null),
+        addrOf(a.dBh ?? null),
+        scratch,
+        stride,
+      );
+    }
   }
 
   destroy(): void {

@@ -1,7 +1,7 @@
 import { registerBackend, registerKernel } from '../backend/registry.js';
 import type { SequenceBackwardArgs, SequenceForwardArgs } from '../backend/types.js';
 import { CELL_NAMES, CELLS } from '../cells/index.js';
-import { HostBuffer } from '../reference/host-buffer.js';
+import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import { CpuBackend, type CpuBackendOptions } from './backend.js';
 import { float64SequenceKernels } from './float64.js';
 
@@ -13,6 +13,25 @@ import { float64SequenceKernels } from './float64.js';
 export const CPU_PRIORITY = 33;
 
 const registered = new Set<string>();
+
+/** float64 path: the bias gradients as column sums of dP and dR, after the host backward. */
+function hostBiasGradients(a: SequenceBackwardArgs, nbx: number, gx: number, gr: number): void {
+  const rows = a.T * a.B;
+  const sums = (
+    dst: SequenceBackwardArgs['dBx'],
+    src: SequenceBackwardArgs['dP'] | null,
+    width: number,
+    ld: number,
+  ) => {
+    if (!dst || !src) return;
+    const out = dataOf(dst);
+    const d = dataOf(src);
+    out.fill(0, 0, width);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) out[j] += d[r * ld + j];
+  };
+  sums(a.dBx, a.dP, nbx * a.H, gx * a.H);
+  sums(a.dBh, a.dR, gr * a.H, gr * a.H);
+}
 
 /**
  * Registers the cpu backend (level 1 plus whole-sequence kernels for every cell). Idempotent per
@@ -42,10 +61,12 @@ export function registerCpuBackend(opts: CpuBackendOptions & { priority?: number
       kernels: {
         forward: (a: SequenceForwardArgs) =>
           a.hAll instanceof HostBuffer ? host().forward(a) : instance().sequenceForward(cellName, spec.gr, a),
-        backward: (a: SequenceBackwardArgs) =>
-          a.hAll instanceof HostBuffer
-            ? host().backward(a)
-            : instance().sequenceBackward(cellName, spec.gr, a),
+        backward: async (a: SequenceBackwardArgs) => {
+          if (!(a.hAll instanceof HostBuffer)) return instance().sequenceBackward(cellName, spec.gr, a);
+          await host().backward(a);
+          hostBiasGradients(a, spec.nbx, spec.gx, spec.gr);
+        },
+        biasGradients: true,
       },
     });
   }

@@ -247,6 +247,15 @@ export class RecurrentUnit {
     // sequence and step kernels overwrite dPw, so an accumulating pass lets them write a scratch copy
     const dPw =
       this.grads.pw && accumulateGrads ? ws.get('dPwPart', this.grads.pw.length) : (this.grads.pw ?? null);
+    const level = this.level();
+    const sequence = level === 3 ? getKernel(be.name, spec.name, 3)! : null;
+    // kernels that sum the bias gradients on the way save a pass over dP and dR; like dPw, they
+    // overwrite, so an accumulating pass has them write a scratch copy
+    const fusedBias = sequence?.biasGradients === true;
+    const biasOut = (g: DeviceBuffer | undefined, name: string) =>
+      fusedBias && g ? (accumulateGrads ? ws.get(name, g.length) : g) : null;
+    const dBx = biasOut(this.grads.bx, 'dBxPart');
+    const dBh = biasOut(this.grads.bh, 'dBhPart');
     const args: SequenceBackwardArgs = {
       T,
       B,
@@ -265,9 +274,10 @@ export class RecurrentUnit {
       dh0,
       dc0,
       dPw,
+      dBx,
+      dBh,
     };
-    const level = this.level();
-    if (level === 3) await getKernel(be.name, spec.name, 3)!.backward(args);
+    if (sequence) await sequence.backward(args);
     else await backwardSteps(be, spec, args, this.stepDriver(level, B), this.scratch(B));
 
     // weight gradients: one GEMM each over all T steps
@@ -305,7 +315,8 @@ export class RecurrentUnit {
       }
       row += part.width;
     });
-    columnSums(be, ones, dP, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
+    if (!dBx) columnSums(be, ones, dP, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
+    else if (dBx !== this.grads.bx) addInto(be, dBx, this.grads.bx!, dBx.length, ws.ones(1));
     if (dR) {
       const prevOffset = this.reverse ? B * H : 0;
       matmul(be, {
@@ -320,7 +331,8 @@ export class RecurrentUnit {
         c: this.grads.wh!,
         accumulate: accumulateGrads,
       });
-      if (this.grads.bh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh, 0, accumulateGrads);
+      if (this.grads.bh && !dBh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh, 0, accumulateGrads);
+      else if (dBh && dBh !== this.grads.bh) addInto(be, dBh, this.grads.bh!, dBh.length, ws.ones(1));
     }
     if (dPw && dPw !== this.grads.pw) addInto(be, dPw, this.grads.pw!, dPw.length, ws.ones(1));
     return { dh0, dc0 };

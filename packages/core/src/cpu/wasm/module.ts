@@ -65,7 +65,17 @@ export interface CpuWasmExports {
   ): void;
   seqForward(tid: number, nt: number, ...args: number[]): void;
   seqBackward(tid: number, nt: number, ...args: number[]): void;
-  seqReduceDpw(nt: number, B: number, H: number, dPw: number, scratch: number, stride: number): void;
+  seqReduce(
+    cell: number,
+    nt: number,
+    B: number,
+    H: number,
+    dPw: number,
+    dBx: number,
+    dBh: number,
+    scratch: number,
+    stride: number,
+  ): void;
   seqScratchBytes(cell: number, B: number, H: number, nt: number): number;
 }
 
