@@ -14,14 +14,6 @@ export interface MicroBatchPlan {
   passes: number;
 }
 
-export function checkMicroBatch(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new InputError(`microBatch must be a positive integer (rows per pass), got ${String(v)}`);
-  }
-  return v;
-}
-
 /** Passes of at most `maxRows` rows each. */
 export function planMicroBatches(B: number, maxRows: number): MicroBatchPlan {
   const passes = Math.ceil(B / Math.max(1, Math.min(B, maxRows)));
@@ -80,12 +72,37 @@ export function sliceRows(
 ): TensorLike {
   const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
   const shape = [rows, ...t.shape.slice(1)];
-  const d = t.data as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
-  if (r1 - r0 === rows && typeof d.subarray === 'function') {
-    return { shape, data: d.subarray(r0 * per, r1 * per) };
-  }
+  const real = elements(t.data, r0 * per, r1 * per);
+  if (r1 - r0 === rows) return { shape, data: real };
   const out = pad();
-  for (let i = 0, n = (r1 - r0) * per, src = r0 * per; i < n; i++) out[i] = d[src + i];
-  out.fill(0, (r1 - r0) * per);
+  for (let i = 0; i < real.length; i++) out[i] = real[i];
+  out.fill(0, real.length);
   return { shape, data: out };
+}
+
+/** Elements [start, end) of host data: a view where the data is a typed array, else a copy. */
+export function elements(data: ArrayLike<number>, start: number, end: number): ArrayLike<number> {
+  const d = data as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
+  return typeof d.subarray === 'function'
+    ? d.subarray(start, end)
+    : Array.prototype.slice.call(data, start, end);
+}
+
+/**
+ * [n0, n1, inner] data with its two leading axes swapped, [n1, n0, inner], written into `out`:
+ * batch-first ↔ time-major for the readout's predictions, targets and their gradients.
+ */
+export function swapLeadingAxes(
+  src: ArrayLike<number>,
+  out: HostArray,
+  n0: number,
+  n1: number,
+  inner: number,
+): HostArray {
+  for (let i = 0; i < n0; i++) {
+    for (let j = 0; j < n1; j++) {
+      for (let k = 0; k < inner; k++) out[(j * n0 + i) * inner + k] = src[(i * n1 + j) * inner + k];
+    }
+  }
+  return out;
 }

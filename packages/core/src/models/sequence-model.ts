@@ -5,16 +5,17 @@ import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { HostTensor } from '../params/named.js';
-import { checkTensor, type TensorLike } from '../params/validate.js';
+import { checkPositiveInt, checkTensor, type TensorLike } from '../params/validate.js';
 import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
 import {
-  checkMicroBatch,
+  elements,
   largest,
   type MicroBatchPlan,
   planMicroBatches,
   rowsWithin,
   sliceRows,
+  swapLeadingAxes,
 } from './micro-batch.js';
 
 export type Readout = 'last' | 'sequence';
@@ -77,7 +78,7 @@ export class SequenceModel {
     if (o.readout !== 'last' && o.readout !== 'sequence')
       throw new InputError(`unknown readout '${o.readout}'`);
     if (o.loss !== 'mse' && o.loss !== 'bce') throw new InputError(`unknown loss '${o.loss}'`);
-    checkMicroBatch(o.microBatch);
+    if (o.microBatch !== undefined) checkPositiveInt('microBatch', o.microBatch);
     this.rnn = new MultiLayerRNN(backend, {
       cell: o.cell,
       inputSize: o.inputSize,
@@ -217,13 +218,7 @@ export class SequenceModel {
     const O = this.options.outputSize;
     if (this.options.readout === 'last') return { shape: [B, O], data: await this.backend.read(y, 0, B * O) };
     const tm = await this.backend.read(y, 0, T * B * O);
-    const data = tm.slice() as HostArray;
-    for (let s = 0; s < T; s++) {
-      for (let b = 0; b < B; b++) {
-        for (let o = 0; o < O; o++) data[(b * T + s) * O + o] = tm[(s * B + b) * O + o];
-      }
-    }
-    return { shape: [B, T, O], data };
+    return { shape: [B, T, O], data: swapLeadingAxes(tm, tm.slice() as HostArray, T, B, O) };
   }
 
   /** The loss of a batch (no gradients). */
@@ -276,7 +271,7 @@ export class SequenceModel {
       const real = (r1 - r0) * perRow;
       const g = this.scratch('grad', plan.rows * perRow);
       // the whole batch's mean: each element's gradient is divided by n, as in one pass
-      lossOf(pred.subarray(0, real), rowsOf(y.data, r0 * perRow, r1 * perRow), g, n);
+      lossOf(pred.subarray(0, real), elements(y.data, r0 * perRow, r1 * perRow), g, n);
       g.fill(0, real);
       await this.backwardFrom(g, T, plan.rows, pass > 0);
     });
@@ -289,7 +284,7 @@ export class SequenceModel {
     const O = this.options.outputSize;
     this.backend.write(
       dyBuf,
-      this.options.readout === 'last' ? g : timeMajor(g, this.scratch('tm', g.length), T, B, O),
+      this.options.readout === 'last' ? g : swapLeadingAxes(g, this.scratch('tm', g.length), B, T, O),
     );
     await this.backwardOnDevice(dyBuf, accumulateGrads);
   }
@@ -333,7 +328,7 @@ export class SequenceModel {
     const grad = this.deviceScratch('dy', n);
     this.backend.write(
       target,
-      o.readout === 'last' ? y.data : timeMajor(y.data, this.scratch('tm', n), T, B, o.outputSize),
+      o.readout === 'last' ? y.data : swapLeadingAxes(y.data, this.scratch('tm', n), B, T, o.outputSize),
     );
     this.backend.lossGradient({ kind: o.loss, pred, target, grad, n, count: n });
     await this.backwardOnDevice(grad, false);
@@ -375,22 +370,4 @@ export class SequenceModel {
     for (const buf of this.device.values()) this.backend.dispose(buf);
     this.device.clear();
   }
-}
-
-/** Batch-first [B, T, O] data in time-major order [T, B, O], written into `out`. */
-function timeMajor(src: ArrayLike<number>, out: HostArray, T: number, B: number, O: number): HostArray {
-  for (let s = 0; s < T; s++) {
-    for (let b = 0; b < B; b++) {
-      for (let o = 0; o < O; o++) out[(s * B + b) * O + o] = src[(b * T + s) * O + o];
-    }
-  }
-  return out;
-}
-
-/** Elements [start, end) of host data: a view where the data is a typed array. */
-function rowsOf(data: ArrayLike<number>, start: number, end: number): ArrayLike<number> {
-  const d = data as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
-  return typeof d.subarray === 'function'
-    ? d.subarray(start, end)
-    : Array.prototype.slice.call(data, start, end);
 }
