@@ -311,7 +311,8 @@ export class GpujsBackend implements Backend {
       ];
       s = {
         ones,
-        r: spec.gr > 0 ? this.alloc(B * spec.gr * H, 'float32') : null,
+        // only forwardSteps reads r, and this backend never runs it (level 3 fuses R into the kernel)
+        r: null,
         dh: pair(),
         dc: spec.hasCellState ? pair() : null,
       };

@@ -42,8 +42,6 @@ export interface RunShortcut {
 }
 
 export interface GpuInstance {
-  readonly mode: string;
-  readonly Kernel: { readonly name: string } | null;
   createKernel(source: KernelFn, settings: KernelSettings): RunShortcut;
   destroy(): void | Promise<void>;
 }
@@ -52,8 +50,6 @@ export interface GpuClass {
   new (settings: { mode: GpujsMode }): GpuInstance;
   readonly isHeadlessGLSupported: boolean;
   readonly isWebAssemblySupported: boolean;
-  readonly isWebGPUSupported: boolean;
-  isWebGPUAvailable(): Promise<boolean>;
 }
 
 /** A GL texture or WebGPU buffer handle returned by a pipeline kernel. */

@@ -9,6 +9,8 @@ import { CELL_KERNELS } from '../kernels/index.js';
 import type { GpujsBuffer, Scope, View } from '../store/store.js';
 
 const gb = (b: DeviceBuffer | null) => b as GpujsBuffer;
+/** A view as the (array, offset) argument pair every kernel takes. */
+const at = (v: View) => [v.val, v.off];
 
 /** The recurrent weights a fused forward reads instead of R. */
 export interface FusedWeights {
@@ -34,7 +36,6 @@ export async function stepForwardOp(
   const cacheLen = BH * spec.cacheWidth;
   const outLen = cacheLen + BH * (spec.hasCellState ? 2 : 1);
   const p = await s.view(gb(a.p), a.pOff, BH * spec.gx);
-  const at = (v: View) => [v.val, v.off];
   let args: unknown[];
   let src = ks.forward;
   if (cell === 'BRC') {
@@ -92,7 +93,6 @@ export async function stepBackwardOp(
   const ks = CELL_KERNELS[cell];
   const { B, H } = a;
   const BH = B * H;
-  const at = (v: View) => [v.val, v.off];
   const dhc = await s.view(gb(a.dhCarry), a.dhCarryOff, BH);
   // without dOut the kernel is told so and reads dhCarry in its place, so every read stays in range
   const dOut = a.dOut ? await s.view(gb(a.dOut), a.dOutOff, BH) : dhc;

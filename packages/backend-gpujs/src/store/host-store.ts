@@ -21,7 +21,6 @@ const dataOf = (b: GpujsBuffer): Float32Array => (b as HostBuf).data;
  * and a kernel's fresh output is copied into place.
  */
 export class HostStore implements Store {
-  readonly kind = 'host' as const;
   private readonly blank: View = { val: new Float32Array(1), off: 0 };
   private readonly scratch: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
 

@@ -31,7 +31,6 @@ const GATHER_WIDTH = 7;
  * a kernel reads them.
  */
 export class ResidentStore implements Store {
-  readonly kind = 'resident' as const;
   private live = 0;
   private blank: ValRef | null = null;
   /** Constant arrays by value and length: immutable, so every reader can share one. */

@@ -40,7 +40,6 @@ export interface Scope {
 
 /** Where a backend's buffers keep their data. Every method runs inside the backend's queue. */
 export interface Store {
-  readonly kind: 'host' | 'resident';
   alloc(length: number, owner: object): GpujsBuffer;
   scope(): Scope;
   write(buf: GpujsBuffer, start: number, data: Float32Array): Promise<void>;
