@@ -32,8 +32,6 @@ export class TfjsBackend implements Backend, TensorOwner {
   constructor(
     readonly name: string,
     readonly tfName: string,
-    /** Device-specific replacements for the generic tfjs-op implementations (e.g. a WGSL Adam). */
-    private readonly ops: { adam?: (a: AdamArgs) => void } = {},
   ) {}
 
   /** Makes `tfName` tfjs's active backend (synchronous once that backend is initialised). */
@@ -55,7 +53,8 @@ export class TfjsBackend implements Backend, TensorOwner {
     return this.live.size;
   }
 
-  private own(buf: DeviceBuffer): TfjsBuffer {
+  /** The tfjs buffer behind `buf`, which must be one of this backend's. */
+  protected own(buf: DeviceBuffer): TfjsBuffer {
     const b = tfjsBuffer(buf);
     if (b.owner !== this)
       throw new TypeError(`buffer belongs to backend '${b.owner.name}', not '${this.name}'`);
@@ -133,7 +132,7 @@ export class TfjsBackend implements Backend, TensorOwner {
   adam(a: AdamArgs): void {
     for (const b of [a.param, a.grad, a.m, a.v]) this.own(b);
     this.activate();
-    (this.ops.adam ?? adamOnTensors)(a);
+    adamOnTensors(a);
   }
 
   /** Waits for queued work: reading back any fresh tensor does, on every tfjs backend. */

@@ -1,16 +1,6 @@
-import type { AdamArgs } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { TfjsBackend } from '../backend.js';
+import type { TfjsBackend } from '../backend.js';
 import * as webgpu from '../webgpu/index.js';
-
-/** What src/webgpu may offer beyond initWebgpu and registerWebgpuKernels. */
-interface WebgpuExtras {
-  /** A TfjsBackend subclass with WGSL storage ops (GEMM, copy, fill, Adam). */
-  WebgpuTfjsBackend?: new (
-    name?: string,
-  ) => TfjsBackend;
-  webgpuAdam?: (a: AdamArgs) => void;
-}
 
 /**
  * tfjs's WebGPU backend: `initWebgpu` (src/webgpu) finds an adapter (the browser's, or Dawn via
@@ -19,10 +9,7 @@ interface WebgpuExtras {
  */
 export async function initTfjsWebgpu(): Promise<TfjsBackend> {
   await webgpu.initWebgpu(tf);
-  const extra = webgpu as WebgpuExtras;
-  const be = extra.WebgpuTfjsBackend
-    ? new extra.WebgpuTfjsBackend('tfjs-webgpu')
-    : new TfjsBackend('tfjs-webgpu', 'webgpu', { adam: extra.webgpuAdam });
+  const be = new webgpu.WebgpuTfjsBackend('tfjs-webgpu');
   webgpu.registerWebgpuKernels(be.name);
   return be;
 }

@@ -1,4 +1,4 @@
-import type { CellSpec, SequenceBackwardArgs, SequenceForwardArgs } from '@bistable/core';
+import { type CellSpec, type SequenceBackwardArgs, type SequenceForwardArgs, slots } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { assign, range, scope, tfjsBuffer } from '../buffer.js';
 import { prefersExplicitTranspose } from './matmul.js';
@@ -58,8 +58,7 @@ export function runSequenceForward(spec: CellSpec, a: SequenceForwardArgs, prepa
     if (spec.hasCellState) cs[init] = mat(range(a.cAll!, init * BH, BH), B, H);
     for (let i = 0; i < T; i++) {
       const t = reverse ? T - 1 - i : i;
-      const prev = reverse ? t + 1 : t;
-      const next = reverse ? t : t + 1;
+      const { prev, out: next } = slots(t, reverse);
       const o = scope(() =>
         step({
           t,
@@ -108,7 +107,7 @@ export function runSequenceBackward(
     const dRs: tf.Tensor2D[] = new Array(T);
     for (let i = 0; i < T; i++) {
       const t = reverse ? i : T - 1 - i;
-      const prev = reverse ? t + 1 : t;
+      const { prev } = slots(t, reverse);
       const carry: Parameters<BackwardStep>[0] = { t, prev, dh, dc, dPw };
       const o: ReturnType<BackwardStep> & { dh: tf.Tensor2D } = scope(() => {
         const s = step(carry);

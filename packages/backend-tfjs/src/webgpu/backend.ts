@@ -1,7 +1,7 @@
 import type { AdamArgs, DeviceBuffer, DType, GemmArgs, LossGradientArgs } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
-import { TfjsBuffer, tfjsBuffer } from '../buffer.js';
+import { TfjsBuffer } from '../buffer.js';
 import { webgpuAdam } from './adam-kernel.js';
 import { webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
 import { webgpuLossGradient } from './loss-kernel.js';
@@ -36,11 +36,7 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   }
 
   private mine(...bufs: DeviceBuffer[]): void {
-    for (const b of bufs) {
-      const owner = tfjsBuffer(b).owner;
-      if (owner !== this)
-        throw new TypeError(`buffer belongs to backend '${owner.name}', not '${this.name}'`);
-    }
+    for (const b of bufs) this.own(b);
   }
 
   override alloc(length: number, dtype: DType): DeviceBuffer {
