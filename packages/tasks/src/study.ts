@@ -1,5 +1,6 @@
 import { type CellName, InputError } from '@bistable/core';
 import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from './checks.js';
+import { batchCount } from './data/batches.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
 import { type CopyFirstInputConfig, checkCopyFirstInputConfig } from './protocols/copy-first-input.js';
 import { deriveSeed } from './seeds.js';
@@ -137,11 +138,10 @@ export function planRuns(study: Study): RunSpec[] {
 
 /** The most gradient steps a run can take (early stopping may end it sooner). */
 export function plannedSteps(spec: RunSpec): number {
-  const c = spec.config;
   if (spec.task === 'copy-first-input') {
-    const cc = spec.config as CopyFirstInputConfig;
-    return Math.ceil((cc.samples - cc.testSamples) / cc.batchSize) * cc.maxEpochs;
+    const c = spec.config;
+    return batchCount(c.samples - c.testSamples, c.batchSize) * c.maxEpochs;
   }
-  const b = c as BinaryAdditionConfig;
-  return (b.trainMax - b.trainMin + 1) * b.epochsPerLength * Math.ceil(b.trainSamples / b.batchSize);
+  const c = spec.config;
+  return (c.trainMax - c.trainMin + 1) * c.epochsPerLength * batchCount(c.trainSamples, c.batchSize);
 }

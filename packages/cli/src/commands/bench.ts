@@ -12,6 +12,7 @@ import {
 import type { Command } from 'commander';
 import { discoverBackends } from '../discover.js';
 import { CliError, EXIT_USAGE } from '../exit-codes.js';
+import { nonNegativeInt, positiveInt, stringList } from '../studies/options.js';
 import { printTable } from '../table.js';
 
 export interface BenchCliOptions {
@@ -60,30 +61,9 @@ export interface BenchReport {
   rows: BenchRow[];
 }
 
-function positiveInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new CliError(`${name} must be a positive integer, got '${v}'`, EXIT_USAGE);
-  return n;
-}
-
-function nonNegativeInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new CliError(`${name} must be a non-negative integer, got '${v}'`, EXIT_USAGE);
-  return n;
-}
-
-function list(v: string): string[] {
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
 /** Cell names, case-insensitively (nbrc → nBRC). */
 function cells(v: string): CellName[] {
-  const out = list(v).map((s) => {
+  const out = stringList(v).map((s) => {
     const c = CELL_NAMES.find((n) => n.toLowerCase() === s.toLowerCase());
     if (!c) throw new CliError(`unknown cell '${s}'; expected one of ${CELL_NAMES.join(', ')}`, EXIT_USAGE);
     return c;
@@ -111,7 +91,7 @@ const ratio = (a: TimingStats | null | undefined, b: TimingStats | null | undefi
  */
 export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   const cellList = cells(opts.cell);
-  const lengths = list(opts.seqLen).map((s) => positiveInt('--seq-len', s));
+  const lengths = stringList(opts.seqLen).map((s) => positiveInt('--seq-len', s));
   if (lengths.length === 0) throw new CliError('--seq-len needs at least one length', EXIT_USAGE);
   const batch = positiveInt('--batch', opts.batch);
   const hidden = positiveInt('--hidden', opts.hidden);
