@@ -1,5 +1,5 @@
 import { Adam, getBackend, SequenceModel } from '@bistable/core';
-import { CopyFirstInput } from '@bistable/tasks';
+import { CopyFirstInput, mean } from '@bistable/tasks';
 
 const backend = await getBackend('auto'); // the fastest registered backend that starts here
 const [B, T, steps] = [32, 10, 200];
@@ -26,7 +26,6 @@ for (let step = 0; step < steps; step++) {
   losses.push(loss);
   if (step % 50 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
 }
-const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 console.log(
   `first 20 steps ${mean(losses.slice(0, 20)).toFixed(4)}, last 20 ${mean(losses.slice(-20)).toFixed(4)}`,
 );

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Writes guide/cli-reference.md from the CLI's own command definitions, so the reference on the
 // site is always the help that `bistable <command> --help` prints for the version it was built from.
-import { mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildProgram } from '@bistable/cli';
+import { writeFileAtomic } from '@bistable/core';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'guide', 'cli-reference.md');
 
@@ -39,7 +40,5 @@ for (const cmd of program.commands) {
 }
 
 mkdirSync(dirname(out), { recursive: true });
-const tmp = `${out}.tmp-${process.pid}`;
-writeFileSync(tmp, sections.join('\n'));
-renameSync(tmp, out);
+await writeFileAtomic(out, sections.join('\n'));
 console.log(`wrote ${out} (${program.commands.length} commands)`);

@@ -3,8 +3,6 @@ import type { Batch } from '@bistable/tasks';
 
 export interface DemoSettings {
   hiddenSize: number;
-  seqLen: number;
-  batch: number;
   lr: number;
   seed: number;
 }
