@@ -25,6 +25,10 @@ const common = [
   '--importMemory',
   '--initialMemory',
   '1',
+  // static data (simd-math's constant table) from byte 64: below the JavaScript heap's first
+  // block (WasmHeap's BASE, checked at instantiation)
+  '--memoryBase',
+  '64',
 ];
 const threads = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
 const relaxed = ['--enable', 'relaxed-simd'];

@@ -2,5 +2,7 @@
 // linear memory that JavaScript manages (no allocator runs in here, so instances on several
 // threads can share that memory). Build: `pnpm --filter @bistable/core build:wasm`.
 export { ger, rowDots, rowTimesMatrix, sgemm, sgemmScratchBytes } from './gemm';
+export { activate } from './activations';
 export { adam } from './optim';
+export { staticDataEnd } from './simd-math';
 export { seqBackward, seqForward, seqReduce, seqScratchBytes } from './sequence';

@@ -1,60 +1,99 @@
 // Vector math on four float32 lanes. WebAssembly has no exp instruction and Mathf.exp is scalar,
-// so the gate functions use a Cephes-style polynomial exp (relative error below 3e-7).
+// so the gate functions build exp from a power of two and a short polynomial.
+//
+// Every vector constant is read from one table in linear memory. V8 does not keep v128
+// constants in registers across a loop: it rebuilds each one at every use from an immediate
+// (three instructions), which made the constants most of exp4's instruction count. A load from
+// the table is one instruction and always hits L1. This made sigmoid 28% faster (5.6 → 4.0 ns
+// per four lanes on Zen 5, Node 20).
 
-// Arguments are clamped to ±80 before exp: exp(±80) stays a normal float32, so sigmoid and tanh
-// never produce denormals (sigmoid(-80) = 1.8e-35 instead of a true 1e-44; the difference is far
-// below float32 resolution of any sum it enters).
-const EXP_HI: v128 = f32x4(80, 80, 80, 80);
-const EXP_LO: v128 = f32x4(-80, -80, -80, -80);
-const LOG2E: v128 = f32x4(1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341);
-const MAGIC: v128 = f32x4(12582912, 12582912, 12582912, 12582912);
-const ONE: v128 = f32x4(1, 1, 1, 1);
-const TWO: v128 = f32x4(2, 2, 2, 2);
-const LN2_HI: v128 = f32x4(0.693359375, 0.693359375, 0.693359375, 0.693359375);
-const LN2_LO: v128 = f32x4(-2.12194440e-4, -2.12194440e-4, -2.12194440e-4, -2.12194440e-4);
-const P1: v128 = f32x4(1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3);
-const P2: v128 = f32x4(8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3);
-const P3: v128 = f32x4(4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2);
-const P4: v128 = f32x4(1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1);
-const P5: v128 = f32x4(5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1);
-const ONE_BITS: v128 = i32x4(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000);
-// Magnitudes below this are flushed to zero (see flush4).
-const TINY: v128 = f32x4(1e-30, 1e-30, 1e-30, 1e-30);
+// The table: each constant four times (one v128), in the order of the offsets below. The data
+// segment lands below the first block the JavaScript heap hands out (checked at instantiation
+// through staticDataEnd).
+const TABLE: usize = memory.data<f32>([
+  // t = x·log2(e) is clamped to ±115 (x ≈ ±79.7): 2^t stays a normal float32, so sigmoid and
+  // tanh never produce denormals (sigmoid(-80) = 2e-35 instead of a true 1e-35, far below
+  // float32 resolution of any sum it enters)
+  115, 115, 115, 115,
+  -115, -115, -115, -115,
+  1.4426950408889634, 1.4426950408889634, 1.4426950408889634, 1.4426950408889634,
+  // 1.5·2^23: adding it rounds to an integer and leaves that integer in the low mantissa bits
+  12582912, 12582912, 12582912, 12582912,
+  // 2^f on [-0.5, 0.5], degree 5, relative error 1.1e-7 (a weighted least-squares fit to the
+  // minimax; the polynomial alone, before float32 rounding)
+  1.0000000591419473, 1.0000000591419473, 1.0000000591419473, 1.0000000591419473,
+  0.6931467214542705, 0.6931467214542705, 0.6931467214542705, 0.6931467214542705,
+  0.24022161078045684, 0.24022161078045684, 0.24022161078045684, 0.24022161078045684,
+  0.05551127099016914, 0.05551127099016914, 0.05551127099016914, 0.05551127099016914,
+  0.009673869380680537, 0.009673869380680537, 0.009673869380680537, 0.009673869380680537,
+  0.0013140676599121895, 0.0013140676599121895, 0.0013140676599121895, 0.0013140676599121895,
+  // 1.0, whose bits (0x3f800000) are also the exponent bias that 2^n is built on
+  1, 1, 1, 1,
+  2, 2, 2, 2,
+  // magnitudes below this are flushed to zero (see flush4)
+  1e-30, 1e-30, 1e-30, 1e-30,
+]);
+const T_HI: usize = 0;
+const T_LO: usize = 16;
+const LOG2E: usize = 32;
+const MAGIC: usize = 48;
+const C0: usize = 64;
+const C1: usize = 80;
+const C2: usize = 96;
+const C3: usize = 112;
+const C4: usize = 128;
+const C5: usize = 144;
+const ONE: usize = 160;
+const TWO: usize = 176;
+const TINY: usize = 192;
+
+@inline
+function k(offset: usize): v128 {
+  return v128.load(TABLE + offset);
+}
+
+/** First byte past the module's static data: the JavaScript heap must start at or above it. */
+export function staticDataEnd(): usize {
+  return __heap_base;
+}
 
 @inline
 export function splat(x: f32): v128 {
   return f32x4.splat(x);
 }
 
+/**
+ * e^x as 2^t, t = x·log2(e) = n + f with n an integer and |f| ≤ 0.5: 2^n goes straight into the
+ * exponent bits, 2^f is a polynomial. Relative error below 2e-7 for |x| ≤ 1 and about
+ * 6e-8·|x| beyond (the rounding of t), which sigmoid and tanh damp by their slope: their
+ * absolute error stays below 1e-7. The polynomial is evaluated in Estrin's form, whose
+ * dependency chain is half as long as Horner's.
+ */
 @inline
 export function exp4(x: v128): v128 {
-  // pmin/pmax are single x86 instructions (min/max carry NaN fix-ups); x first keeps NaN
-  x = f32x4.pmin(f32x4.pmax(x, EXP_LO), EXP_HI);
-  // n = round(x / ln 2) by the 1.5·2^23 trick: adding it leaves n in the low mantissa bits
-  const t = f32x4.add(f32x4.mul(x, LOG2E), MAGIC);
-  const fx = f32x4.sub(t, MAGIC);
-  x = f32x4.sub(f32x4.sub(x, f32x4.mul(fx, LN2_HI)), f32x4.mul(fx, LN2_LO));
-  // Cephes' degree-7 term is dropped: it is below 2e-7 relative on the reduced range
-  let y = f32x4.add(f32x4.mul(P1, x), P2);
-  y = f32x4.add(f32x4.mul(y, x), P3);
-  y = f32x4.add(f32x4.mul(y, x), P4);
-  y = f32x4.add(f32x4.mul(y, x), P5);
-  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, x), x), x), ONE);
+  // pmin/pmax are single x86 instructions (min/max carry NaN fix-ups); t first keeps NaN
+  const t = f32x4.pmin(f32x4.pmax(f32x4.mul(x, k(LOG2E)), k(T_LO)), k(T_HI));
+  const r = f32x4.add(t, k(MAGIC));
+  const f = f32x4.sub(t, f32x4.sub(r, k(MAGIC)));
+  const f2 = f32x4.mul(f, f);
+  const p01 = f32x4.add(k(C0), f32x4.mul(k(C1), f));
+  const p23 = f32x4.add(k(C2), f32x4.mul(k(C3), f));
+  const p45 = f32x4.add(k(C4), f32x4.mul(k(C5), f));
+  const p = f32x4.add(p01, f32x4.mul(f2, f32x4.add(p23, f32x4.mul(f2, p45))));
   // 2^n: n shifted into the exponent field (the trick's high bits shift out), plus the bias
-  const pow2n = i32x4.add(i32x4.shl(t, 23), ONE_BITS);
-  return f32x4.mul(y, pow2n);
+  return f32x4.mul(p, i32x4.add(i32x4.shl(r, 23), k(ONE)));
 }
 
 /** 1 / (1 + e^-x) */
 @inline
 export function sig4(x: v128): v128 {
-  return f32x4.div(ONE, f32x4.add(ONE, exp4(f32x4.neg(x))));
+  return f32x4.div(k(ONE), f32x4.add(k(ONE), exp4(f32x4.neg(x))));
 }
 
 /** 1 − 2 / (e^2x + 1): exact ±1 in the tails, absolute error ~1e-7 near 0. */
 @inline
 export function tanh4(x: v128): v128 {
-  return f32x4.sub(ONE, f32x4.div(TWO, f32x4.add(exp4(f32x4.add(x, x)), ONE)));
+  return f32x4.sub(k(ONE), f32x4.div(k(TWO), f32x4.add(exp4(f32x4.add(x, x)), k(ONE))));
 }
 
 /**
@@ -65,10 +104,10 @@ export function tanh4(x: v128): v128 {
  */
 @inline
 export function flush4(x: v128): v128 {
-  return v128.andnot(x, f32x4.lt(f32x4.abs(x), TINY));
+  return v128.andnot(x, f32x4.lt(f32x4.abs(x), k(TINY)));
 }
 
 @inline
 export function one(): v128 {
-  return ONE;
+  return k(ONE);
 }

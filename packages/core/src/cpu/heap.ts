@@ -4,8 +4,12 @@ import { type WasmMemory, wasmApi } from './wasm/api.js';
 const PAGE = 65536;
 /** Every block starts on a cache line (and so on a 16-byte SIMD boundary). */
 const ALIGN = 64;
-/** Address 0 means "absent" to the kernels, so the first block starts above it. */
-const BASE = 1024;
+/**
+ * Address 0 means "absent" to the kernels, so the first block starts above it; below it lies the
+ * module's static data (its constant table).
+ */
+export const HEAP_BASE = 1024;
+const BASE = HEAP_BASE;
 /** 4 GiB: the most a 32-bit WebAssembly memory can address. */
 export const MAX_PAGES = 65536;
 

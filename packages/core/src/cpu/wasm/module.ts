@@ -1,4 +1,5 @@
 import { BackendUnavailableError } from '../../backend/errors.js';
+import { HEAP_BASE } from '../heap.js';
 import { type WasmMemory, type WasmModule, wasmApi } from './api.js';
 import {
   CPU_WASM_PLAIN,
@@ -77,6 +78,10 @@ export interface CpuWasmExports {
     stride: number,
   ): void;
   seqScratchBytes(cell: number, B: number, H: number, nt: number): number;
+  /** y = sigmoid(x) (kind 0) or tanh(x) (kind 1), n floats, n a multiple of 4 (tests use it). */
+  activate(kind: number, x: number, y: number, n: number): void;
+  /** First byte past the module's static data. */
+  staticDataEnd(): number;
 }
 
 /** The kernels that run split across threads, by index (the worker protocol sends indices). */
@@ -134,5 +139,12 @@ export async function instantiateCpuModule(module: WasmModule, memory: WasmMemor
       },
     },
   });
-  return instance.exports as unknown as CpuWasmExports;
+  const exports = instance.exports as unknown as CpuWasmExports;
+  // the kernels read constants from static data that the JavaScript heap must never overwrite
+  if (exports.staticDataEnd() > HEAP_BASE) {
+    throw new Error(
+      `the cpu module's static data ends at ${exports.staticDataEnd()}, above the heap's base ${HEAP_BASE}`,
+    );
+  }
+  return exports;
 }
