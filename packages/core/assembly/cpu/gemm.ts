@@ -139,6 +139,11 @@ export function microKernel(
   v128.store(tile, c21, 80);
   v128.store(tile, c30, 96);
   v128.store(tile, c31, 112);
+  storeTile(tile, rows, cols, c, ldc, alpha, beta, bias);
+}
+
+/** The valid rows × cols of a tile staged in `tile` (rows of NR floats) written out to C. */
+function storeTile(tile: usize, rows: i32, cols: i32, c: usize, ldc: usize, alpha: f32, beta: f32, bias: usize): void {
   for (let r = 0; r < rows; r++) {
     const cr = c + <usize>r * ldc;
     const tr = tile + <usize>r * 32;
@@ -150,6 +155,98 @@ export function microKernel(
       store<f32>(cr + o, v);
     }
   }
+}
+
+/**
+ * A 2×16 tile over two adjacent packed panels (`bp1` 0 when there is no second one): the one or
+ * two rows left when m is not a multiple of MR. The 4×8 tile would spend a whole tile's work on
+ * them; this one costs half as much per panel, which is what lets the sequence kernels split a
+ * batch of 100 rows 50/50 between two threads instead of 52/48. Same eight accumulators, so the
+ * same register budget and speed as the 4×8 tile.
+ */
+function microKernel2(
+  a: usize,
+  ars: usize,
+  aps: usize,
+  rows: i32,
+  bp0: usize,
+  bp1: usize,
+  K: i32,
+  c: usize,
+  ldc: usize,
+  cols0: i32,
+  cols1: i32,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
+  let a0 = a;
+  let a1 = rows > 1 ? a + ars : a;
+  // without a second panel, the first is read twice and the copy dropped
+  const d1 = bp1 != 0 ? bp1 - bp0 : 0;
+  let bp = bp0;
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c02 = f32x4.splat(0);
+  let c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c12 = f32x4.splat(0);
+  let c13 = f32x4.splat(0);
+  // the same four-deep unrolling as microKernel, for the same reason
+  let p = 0;
+  for (; p + 4 <= K; p += 4) {
+    for (let u = 0; u < 4; u++) {
+      const b0 = v128.load(bp);
+      const b1 = v128.load(bp, 16);
+      const b2 = v128.load(bp + d1);
+      const b3 = v128.load(bp + d1, 16);
+      let x = v128.load32_splat(a0);
+      c00 = madd(x, b0, c00);
+      c01 = madd(x, b1, c01);
+      c02 = madd(x, b2, c02);
+      c03 = madd(x, b3, c03);
+      x = v128.load32_splat(a1);
+      c10 = madd(x, b0, c10);
+      c11 = madd(x, b1, c11);
+      c12 = madd(x, b2, c12);
+      c13 = madd(x, b3, c13);
+      a0 += aps;
+      a1 += aps;
+      bp += 32;
+    }
+  }
+  for (; p < K; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const b2 = v128.load(bp + d1);
+    const b3 = v128.load(bp + d1, 16);
+    let x = v128.load32_splat(a0);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    c02 = madd(x, b2, c02);
+    c03 = madd(x, b3, c03);
+    x = v128.load32_splat(a1);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    c12 = madd(x, b2, c12);
+    c13 = madd(x, b3, c13);
+    a0 += aps;
+    a1 += aps;
+    bp += 32;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  storeTile(tile, rows, cols0, c, ldc, alpha, beta, bias);
+  if (bp1 == 0) return;
+  v128.store(tile, c02);
+  v128.store(tile, c03, 16);
+  v128.store(tile, c12, 32);
+  v128.store(tile, c13, 48);
+  storeTile(tile, rows, cols1, c + 32, ldc, alpha, beta, bias != 0 ? bias + 32 : 0);
 }
 
 /**
@@ -194,7 +291,10 @@ export function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i3
   }
 }
 
-/** C[m×n] (op) packed-B product for m rows of A at `a` (strides ars/aps), K ≤ any, one depth block. */
+/**
+ * C[m×n] (op) packed-B product for m rows of A at `a` (strides ars/aps), K ≤ any, one depth
+ * block. A remainder of one or two rows goes through the 2×16 tile, panel pair by panel pair.
+ */
 export function gemmPanels(
   a: usize,
   ars: usize,
@@ -211,18 +311,29 @@ export function gemmPanels(
   tile: usize,
 ): void {
   const panelBytes = <usize>K * 32;
+  const rem = m & (MR - 1);
+  const body = rem <= 2 ? m - rem : m;
   for (let jr = 0; jr < n; jr += NR) {
     const cols = min(NR, n - jr);
     const panel = bp + <usize>(jr / NR) * panelBytes;
     const cj = c + <usize>jr * 4;
     const bj = bias != 0 ? bias + <usize>jr * 4 : 0;
-    for (let ir = 0; ir < m; ir += MR) {
-      microKernel(a + <usize>ir * ars, ars, aps, min(MR, m - ir), panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
+    for (let ir = 0; ir < body; ir += MR) {
+      microKernel(a + <usize>ir * ars, ars, aps, min(MR, body - ir), panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
     }
+  }
+  if (body == m) return;
+  const ar = a + <usize>body * ars;
+  const cr = c + <usize>body * ldc;
+  for (let jr = 0; jr < n; jr += 2 * NR) {
+    const panel = bp + <usize>(jr / NR) * panelBytes;
+    const second = jr + NR < n;
+    const bj = bias != 0 ? bias + <usize>jr * 4 : 0;
+    const cols1 = second ? min(NR, n - jr - NR) : 0;
+    microKernel2(ar, ars, aps, rem, panel, second ? panel + panelBytes : 0, K, cr + <usize>jr * 4, ldc, min(NR, n - jr), cols1, alpha, beta, bj, tile);
   }
 }
 
-/** gemmPanels over A packed by packAt: each MR-row panel is kc·MR contiguous floats. */
 /** Packs op(A) = A (rows contiguous along depth) the same way as packAt, four rows interleaved. */
 function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
   const ld = <usize>lda * 4;
@@ -260,6 +371,7 @@ function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usi
   }
 }
 
+/** gemmPanels over A packed by packAt or packAn: each MR-row panel is kc·MR contiguous floats. */
 function gemmPackedA(
   ap: usize,
   m: i32,
