@@ -72,7 +72,7 @@ export { adamHost } from './optim/adam-math.js';
 export type { Optimizer, OptimizerState, ParameterSource } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { type HostTensor, packNamed, unpackNamed } from './params/named.js';
-export { checkTensor, type TensorLike } from './params/validate.js';
+export { checkPositiveInt, checkTensor, type TensorLike } from './params/validate.js';
 export { ReferenceBackend, registerReferenceBackend } from './reference/backend.js';
 export { gemmHost, type HostGemm } from './reference/gemm.js';
 export { dataOf, HostBuffer, hostArray } from './reference/host-buffer.js';

@@ -1,12 +1,5 @@
 import { CELL_NAMES, type CellName, type DType, InputError } from '@bistable/core';
 
-export function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new InputError(`${name} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
-
 export function positiveNumber(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
     throw new InputError(`${name} must be a positive number, got ${String(v)}`);
@@ -14,6 +7,7 @@ export function positiveNumber(name: string, v: unknown): number {
   return v;
 }
 
+/** A cell name, matched case-insensitively (nbrc → nBRC); anything else is an InputError listing the cells. */
 export function cellName(v: unknown): CellName {
   const hit = CELL_NAMES.find((c) => c === v || c.toLowerCase() === String(v).toLowerCase());
   if (!hit) throw new InputError(`unknown cell '${String(v)}'; expected one of ${CELL_NAMES.join(', ')}`);

@@ -1,4 +1,5 @@
 export { fileCheckpointer, readProgress } from './checkpoints.js';
+export { cellName, dtypeName } from './checks.js';
 export { batchCount, batchesOf, epochOrder, sequentialOrder } from './data/batches.js';
 export { BinaryAddition } from './data/binary-addition.js';
 export { CopyFirstInput } from './data/copy-first-input.js';
@@ -34,7 +35,7 @@ export {
   type RunHooks,
   type StepInfo,
 } from './protocols/hooks.js';
-export { canonicalJson } from './protocols/progress.js';
+export { canonicalJson, changedSettings } from './protocols/progress.js';
 export { deriveSeed } from './seeds.js';
 export { mean, sampleStd, standardError, trailingMovingAverage } from './stats.js';
 export {

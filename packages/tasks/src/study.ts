@@ -1,5 +1,5 @@
-import { type CellName, InputError } from '@bistable/core';
-import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from './checks.js';
+import { type CellName, checkPositiveInt, InputError } from '@bistable/core';
+import { cellName, dtypeName, positiveNumber, seedValue } from './checks.js';
 import { batchCount } from './data/batches.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
 import { type CopyFirstInputConfig, checkCopyFirstInputConfig } from './protocols/copy-first-input.js';
@@ -67,8 +67,8 @@ function nonEmpty<T>(name: string, list: T[]): T[] {
 export function planRuns(study: Study): RunSpec[] {
   seedValue('seed', study.seed);
   for (const c of nonEmpty('cells', study.cells)) cellName(c);
-  for (const l of nonEmpty('layers', study.layers)) positiveInt('layers', l);
-  positiveInt('hidden', study.hidden);
+  for (const l of nonEmpty('layers', study.layers)) checkPositiveInt('layers', l);
+  checkPositiveInt('hidden', study.hidden);
   positiveNumber('lr', study.lr);
   dtypeName(study.dtype);
   const cells = study.cells.map(cellName);
@@ -105,7 +105,7 @@ export function planRuns(study: Study): RunSpec[] {
     for (const r of runs) checkCopyFirstInputConfig(r.config as CopyFirstInputConfig);
     return runs;
   }
-  positiveInt('repeats', study.repeats);
+  checkPositiveInt('repeats', study.repeats);
   for (let repeat = 0; repeat < study.repeats; repeat++) {
     for (const layers of study.layers) {
       for (const cell of cells) {

@@ -3,16 +3,16 @@ import {
   type BenchResult,
   benchSideBySide,
   benchTraining,
-  CELL_NAMES,
   type CellName,
   type DType,
   getBackend,
   type TimingStats,
 } from '@bistable/core';
+import { cellName } from '@bistable/tasks';
 import type { Command } from 'commander';
 import { discoverBackends } from '../discover.js';
 import { CliError, EXIT_USAGE } from '../exit-codes.js';
-import { nonNegativeInt, positiveInt, stringList } from '../studies/options.js';
+import { dtypeOption, nonNegativeInt, positiveInt, stringList, usage } from '../studies/options.js';
 import { printTable } from '../table.js';
 
 export interface BenchCliOptions {
@@ -63,11 +63,7 @@ export interface BenchReport {
 
 /** Cell names, case-insensitively (nbrc → nBRC). */
 function cells(v: string): CellName[] {
-  const out = stringList(v).map((s) => {
-    const c = CELL_NAMES.find((n) => n.toLowerCase() === s.toLowerCase());
-    if (!c) throw new CliError(`unknown cell '${s}'; expected one of ${CELL_NAMES.join(', ')}`, EXIT_USAGE);
-    return c;
-  });
+  const out = stringList(v).map((s) => usage(() => cellName(s)));
   if (out.length === 0) throw new CliError('--cell needs at least one cell', EXIT_USAGE);
   return out;
 }
@@ -100,11 +96,8 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   const warmup = nonNegativeInt('--warmup', opts.warmup);
   const microBatch =
     opts.microBatch === undefined ? undefined : positiveInt('--micro-batch', opts.microBatch);
-  if (opts.dtype !== undefined && opts.dtype !== 'float32' && opts.dtype !== 'float64') {
-    throw new CliError(`unknown dtype '${opts.dtype}'; expected float32 or float64`, EXIT_USAGE);
-  }
+  const dtype: DType = opts.dtype === undefined ? 'float32' : dtypeOption('--dtype', opts.dtype);
   await discoverBackends();
-  const dtype = (opts.dtype as DType | undefined) ?? 'float32';
   const be = await getBackend(opts.backend, { dtype });
   const cmp = opts.compare ? await getBackend(opts.compare, { dtype }) : null;
   for (const b of cmp ? [be, cmp] : [be]) {

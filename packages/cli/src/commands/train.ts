@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { type CellName, cellSpec } from '@bistable/core';
-import { planRuns, preset, type RunSpec, type Study, taskName } from '@bistable/tasks';
+import { cellName, planRuns, preset, type RunSpec, type Study, taskName } from '@bistable/tasks';
 import type { Command } from 'commander';
 import { CliError } from '../exit-codes.js';
 import { executeStudy } from '../studies/execute-study.js';
-import { nonNegativeInt, positiveInt, positiveNumber, usage } from '../studies/options.js';
+import { dtypeOption, nonNegativeInt, positiveInt, positiveNumber, usage } from '../studies/options.js';
 import { printStudySummary } from '../studies/print-summary.js';
 
 interface TrainOptions {
@@ -46,18 +45,14 @@ const onlyFor = (flag: string, task: string) => new CliError(`${flag} applies to
 export function trainStudy(task: string, o: TrainOptions): Study {
   const t = usage(() => taskName(task));
   const study = usage(() => preset(t, o.preset));
-  const cell = usage(() => cellSpec(o.cell as CellName).name);
+  const cell = usage(() => cellName(o.cell));
   study.cells = [cell];
   study.seed = nonNegativeInt('--seed', o.seed);
   study.layers = [o.layers === undefined ? study.layers[0] : positiveInt('--layers', o.layers)];
   if (o.hidden !== undefined) study.hidden = positiveInt('--hidden', o.hidden);
   if (o.batch !== undefined) study.batchSize = positiveInt('--batch', o.batch);
   if (o.lr !== undefined) study.lr = positiveNumber('--lr', o.lr);
-  if (o.dtype !== undefined) {
-    if (o.dtype !== 'float32' && o.dtype !== 'float64')
-      throw new CliError(`--dtype must be float32 or float64, got '${o.dtype}'`);
-    study.dtype = o.dtype;
-  }
+  if (o.dtype !== undefined) study.dtype = dtypeOption('--dtype', o.dtype);
   if (study.task === 'copy-first-input') {
     if (o.validSamples !== undefined) throw onlyFor('--valid-samples', 'binary-addition');
     if (o.trainLengths !== undefined) throw onlyFor('--train-lengths', 'binary-addition');

@@ -3,6 +3,7 @@ import { bundledGoldenPath, type CaseResult, loadGolden, runConformance } from '
 import type { Command } from 'commander';
 import { discoverBackends } from '../discover.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { dtypeOption } from '../studies/options.js';
 import { printTable } from '../table.js';
 
 interface VerifyOptions {
@@ -16,14 +17,11 @@ interface VerifyOptions {
 export async function verify(
   opts: VerifyOptions,
 ): Promise<{ backend: string; dtype: DType; results: CaseResult[] }> {
-  if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
-    throw new CliError(`unknown dtype '${opts.dtype}'; expected float64 or float32`, EXIT_USAGE);
-  }
+  const given = opts.dtype === undefined ? undefined : dtypeOption('--dtype', opts.dtype);
   await discoverBackends();
   const golden = await loadGolden(opts.golden);
   const be = await getBackend(opts.backend);
-  const dtype: DType =
-    (opts.dtype as DType | undefined) ?? (be.dtypes.includes('float64') ? 'float64' : 'float32');
+  const dtype: DType = given ?? (be.dtypes.includes('float64') ? 'float64' : 'float32');
   if (!be.dtypes.includes(dtype)) {
     throw new CliError(
       `backend '${be.name}' does not support ${dtype}; it supports ${be.dtypes.join(', ')}`,

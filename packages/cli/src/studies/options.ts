@@ -1,4 +1,5 @@
-import { InputError } from '@bistable/core';
+import { type DType, InputError } from '@bistable/core';
+import { dtypeName } from '@bistable/tasks';
 import { CliError } from '../exit-codes.js';
 
 /** `5,100,300` → [5, 100, 300]; every entry a positive integer. */
@@ -35,6 +36,18 @@ export function positiveNumber(name: string, text: string | number): number {
   const v = Number(text);
   if (!Number.isFinite(v) || v <= 0) throw new CliError(`${name} must be a positive number, got '${text}'`);
   return v;
+}
+
+/** A --dtype value: float32 or float64 (tasks' check, with the flag named). */
+export function dtypeOption(name: string, text: string): DType {
+  return usage(() => {
+    try {
+      return dtypeName(text);
+    } catch (err) {
+      if (err instanceof InputError) throw new InputError(`${name}: ${err.message}`);
+      throw err;
+    }
+  });
 }
 
 /** Runs `fn`, turning the library's InputError into the CLI's usage error. */

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@bistable/core';
-import { canonicalJson, type RunSpec, type Study } from '@bistable/tasks';
+import { canonicalJson, changedSettings, type RunSpec, type Study } from '@bistable/tasks';
 import { CliError } from '../exit-codes.js';
 
 export const MANIFEST = 'study.json';
@@ -89,9 +89,9 @@ export async function prepareOutDir(
     }
     const had = existing.study as unknown as Record<string, unknown>;
     const want = manifest.study as unknown as Record<string, unknown>;
-    const diffs = [...new Set([...Object.keys(had), ...Object.keys(want)])]
-      .filter((k) => canonicalJson(had[k]) !== canonicalJson(want[k]))
-      .map((k) => `${k}: ${canonicalJson(had[k])} there, ${canonicalJson(want[k])} now`);
+    const diffs = changedSettings(had, want).map(
+      (k) => `${k}: ${canonicalJson(had[k])} there, ${canonicalJson(want[k])} now`,
+    );
     if (diffs.length > 0) {
       throw new CliError(`cannot resume '${dir}': it holds a run with other settings (${diffs.join('; ')})`);
     }

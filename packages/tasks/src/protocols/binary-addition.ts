@@ -2,12 +2,13 @@ import {
   Adam,
   type Backend,
   type CellName,
+  checkPositiveInt,
   type DType,
   InputError,
   type KernelLevel,
   SequenceModel,
 } from '@bistable/core';
-import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from '../checks.js';
+import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
 import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
 import { BinaryAddition } from '../data/binary-addition.js';
 import { correctSequences } from '../metrics.js';
@@ -92,13 +93,13 @@ export function checkBinaryAdditionConfig(c: BinaryAdditionConfig): BinaryAdditi
     'batchSize',
     'testSamples',
   ] as const) {
-    positiveInt(k, c[k]);
+    checkPositiveInt(k, c[k]);
   }
   positiveNumber('lr', c.lr);
   dtypeName(c.dtype);
   seedValue('dataSeed', c.dataSeed);
   seedValue('modelSeed', c.modelSeed);
-  if (c.microBatch !== undefined) positiveInt('microBatch', c.microBatch);
+  if (c.microBatch !== undefined) checkPositiveInt('microBatch', c.microBatch);
   return c;
 }
 

@@ -2,12 +2,13 @@ import {
   Adam,
   type Backend,
   type CellName,
+  checkPositiveInt,
   type DType,
   InputError,
   type KernelLevel,
   SequenceModel,
 } from '@bistable/core';
-import { cellName, dtypeName, positiveInt, positiveNumber, seedValue } from '../checks.js';
+import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
 import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
 import { CopyFirstInput } from '../data/copy-first-input.js';
 import { deriveSeed } from '../seeds.js';
@@ -70,7 +71,7 @@ export function checkCopyFirstInputConfig(c: CopyFirstInputConfig): CopyFirstInp
     throw new InputError(`copy-first-input needs a sequence length T >= 2, got ${String(c.length)}`);
   }
   for (const k of ['layers', 'hidden', 'samples', 'testSamples', 'batchSize', 'maxEpochs'] as const)
-    positiveInt(k, c[k]);
+    checkPositiveInt(k, c[k]);
   if (c.testSamples >= c.samples) {
     throw new InputError(
       `testSamples (${c.testSamples}) must be smaller than samples (${c.samples}), which include them`,
@@ -81,7 +82,7 @@ export function checkCopyFirstInputConfig(c: CopyFirstInputConfig): CopyFirstInp
   dtypeName(c.dtype);
   seedValue('dataSeed', c.dataSeed);
   seedValue('modelSeed', c.modelSeed);
-  if (c.microBatch !== undefined) positiveInt('microBatch', c.microBatch);
+  if (c.microBatch !== undefined) checkPositiveInt('microBatch', c.microBatch);
   return c;
 }
 

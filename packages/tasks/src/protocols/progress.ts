@@ -15,6 +15,19 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
+ * The keys whose values differ between two settings objects, compared as canonical JSON (so key
+ * order and undefined members do not count), in the order the keys first appear in `had`, then
+ * `want`.
+ */
+export function changedSettings(had: object, want: object): string[] {
+  const a = had as Record<string, unknown>;
+  const b = want as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+    (k) => canonicalJson(a[k]) !== canonicalJson(b[k]),
+  );
+}
+
+/**
  * Settings that change how a run executes, not what it computes: a run may resume with others
  * (a smaller micro-batch after running out of device memory). Results then match an uninterrupted
  * run up to rounding rather than bit for bit.
@@ -36,11 +49,9 @@ export function restoreProgress<R extends { task: string; config: object }>(
   }
   const had = (saved.config ?? {}) as Record<string, unknown>;
   const want = config as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(had), ...Object.keys(want)])]
+  const diffs = changedSettings(had, want)
     .filter((k) => !EXECUTION_ONLY.has(k))
-    .sort();
-  const diffs = keys
-    .filter((k) => canonicalJson(had[k]) !== canonicalJson(want[k]))
+    .sort()
     .map((k) => `${k} was ${canonicalJson(had[k]) ?? 'unset'}, now ${canonicalJson(want[k]) ?? 'unset'}`);
   if (diffs.length > 0) {
     throw new InputError(
