@@ -17,8 +17,10 @@ export interface TensorOwner {
 
 /**
  * A flat float32 buffer held as a 1-D tensor on one tfjs backend. tfjs tensors are immutable,
- * so every write replaces `tensor` with a new one and disposes the old: holders of a buffer
- * always read `buf.tensor` afresh, never keep the tensor itself across calls.
+ * so a write through tfjs ops replaces `tensor` with a new one and disposes the old (tfjs-webgpu's
+ * WGSL kernels and `write` change the device buffer in place instead, but may still swap the
+ * tensor to copy on write): holders of a buffer always read `buf.tensor` afresh, never keep the
+ * tensor itself across calls.
  */
 export class TfjsBuffer implements DeviceBuffer {
   readonly dtype: DType = 'float32';

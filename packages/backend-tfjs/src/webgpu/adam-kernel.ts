@@ -10,13 +10,15 @@ interface Hyper {
 }
 
 const hypers = new WeakMap<WgslRunner, Map<string, Hyper>>();
+/** Host scratch for the factors: the runner's write copies them before it returns. */
+const factors = new Float32Array(2);
 
 /**
- * The device buffer holding [lr / (1 − β1^t), √(1 − β2^t)] for step t, updated in the command
- * stream when t changes. With them out of the uniforms, every parameter's dispatch has the same
- * uniforms each step, so the runner reuses its bind group instead of building one per step. The
- * update is a copy recorded in order with the dispatches (a queue.writeBuffer would land before
- * work of the previous step that is recorded but not yet submitted).
+ * The device buffer holding [lr / (1 − β1^t), √(1 − β2^t)] for step t, updated when t changes.
+ * With them out of the uniforms, every parameter's dispatch has the same uniforms each step, so
+ * the runner reuses its bind group instead of building one per step. The update is the runner's
+ * in-place write, which lands in order with the dispatches (after the previous step's, which may
+ * be recorded but not yet submitted) and makes no buffer of its own.
  */
 function stepFactors(runner: WgslRunner, a: AdamArgs): GPUBuffer {
   let byHyper = hypers.get(runner);
@@ -35,18 +37,10 @@ function stepFactors(runner: WgslRunner, a: AdamArgs): GPUBuffer {
     byHyper.set(key, h);
   }
   if (h.step !== a.step) {
-    const staging = runner.device.createBuffer({
-      size: 16,
-      usage: GPUBufferUsage.COPY_SRC,
-      mappedAtCreation: true,
-    });
     // factors computed in float64 on the host, as core's adamHost does, then rounded once
-    new Float32Array(staging.getMappedRange()).set([
-      a.lr / (1 - a.beta1 ** a.step),
-      Math.sqrt(1 - a.beta2 ** a.step),
-    ]);
-    staging.unmap();
-    runner.copy(staging, 0, h.buf, 0, 2);
+    factors[0] = a.lr / (1 - a.beta1 ** a.step);
+    factors[1] = Math.sqrt(1 - a.beta2 ** a.step);
+    runner.write(h.buf, 0, factors);
     h.step = a.step;
   }
   return h.buf;

@@ -10,12 +10,18 @@ import { wgslRunner } from './runner.js';
 /**
  * The tfjs-webgpu backend with its arithmetic in WGSL. The generic tfjs backend expresses a GEMM
  * into part of a buffer, a copy or a fill as several tfjs ops that rebuild whole tensors; here each
- * is one dispatch that writes in place, and Adam is one dispatch per parameter buffer. Buffers
- * remain plain tfjs tensors (write, read and dispose are tfjs's), but they are born on the device:
- * no host array of zeros is made and uploaded for them.
+ * is one dispatch that writes in place, and Adam is one dispatch per parameter buffer. Host
+ * values are written into the buffer's existing GPU buffer, in order with the recorded work.
+ * Buffers remain plain tfjs tensors (read and dispose are tfjs's), but they are born on the
+ * device: no host array of zeros is made and uploaded for them.
  */
 export class WebgpuTfjsBackend extends TfjsBackend {
   private readonly born = new Set<TfjsBuffer>();
+  /**
+   * false: `write` goes through tfjs ops (TfjsBackend.write), which replace the buffer's tensor
+   * and GPU buffer on every write (side-by-side measurements, tests).
+   */
+  writeInPlace = true;
 
   /** `maxBufferBytes` lowers the device's own limit (tests, or room for other work on the GPU). */
   constructor(
@@ -50,6 +56,27 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     // a fresh WebGPU buffer is zeroed, but tfjs hands out pooled ones
     webgpuFill(buf, 0, 0, length);
     return buf;
+  }
+
+  /**
+   * Copies the values, as float32, into the buffer's GPU buffer in place (WgslRunner.write): the
+   * GPU buffer keeps its identity, so the bind groups cached for it stay valid, and a partial
+   * write touches only its range. Work recorded before the write still reads the old values.
+   */
+  override write(buf: DeviceBuffer, data: ArrayLike<number>, offset = 0): void {
+    const b = this.own(buf);
+    if (!this.writeInPlace) {
+      super.write(buf, data, offset);
+      return;
+    }
+    // the queue copies the values at once, so a caller's Float32Array is written as it is
+    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    const n = values.length;
+    if (!Number.isInteger(offset)) throw new RangeError(`write offset must be a whole number, got ${offset}`);
+    if (offset < 0 || offset + n > b.length)
+      throw new RangeError(`write of ${n} values at ${offset} overruns a buffer of ${b.length}`);
+    if (n === 0) return;
+    wgslRunner().write(b, offset, values);
   }
 
   override release(buf: TfjsBuffer): void {

@@ -39,6 +39,12 @@ export interface DispatchStats {
   dispatches: number;
   pipelines: number;
   copiesOnWrite: number;
+  /** Host writes by path (see WgslRunner.write): queue.writeBuffer straight into the buffer... */
+  writesDirect: number;
+  /** ...through the staging buffer, as a copy recorded after the unsubmitted work... */
+  writesStaged: number;
+  /** ...or straight in after submitting that work (a write too large to stage). */
+  writesFlushed: number;
 }
 
 const isGpuBuffer = (o: Operand): o is GPUBuffer => !('dtype' in o);
@@ -53,7 +59,14 @@ const isGpuBuffer = (o: Operand): o is GPUBuffer => !('dtype' in o);
  */
 export class WgslRunner {
   readonly device: GPUDevice;
-  readonly stats: DispatchStats = { dispatches: 0, pipelines: 0, copiesOnWrite: 0 };
+  readonly stats: DispatchStats = {
+    dispatches: 0,
+    pipelines: 0,
+    copiesOnWrite: 0,
+    writesDirect: 0,
+    writesStaged: 0,
+    writesFlushed: 0,
+  };
   readonly errors: string[] = [];
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly scratchBufs = new Map<string, GPUBuffer>();
@@ -62,6 +75,14 @@ export class WgslRunner {
   readonly bindCache: BindGroupCache;
   /** false: every dispatch builds its bind group anew (side-by-side measurements, tests). */
   cacheBindGroups = true;
+  /** The most bytes staged per command encoder; a write beyond submits the work first (write). */
+  stagingLimitBytes = 16 << 20;
+  private staging: GPUBuffer | null = null;
+  private stagingUsed = 0;
+  /** The command encoder whose copies read the staging buffer's first `stagingUsed` bytes. */
+  private stagingFor: GPUCommandEncoder | null = null;
+  /** Staging buffers outgrown while recorded copies still read them; destroyed once submitted. */
+  private retiredStaging: GPUBuffer[] = [];
 
   constructor(readonly be: WebgpuInternals) {
     this.device = be.device;
@@ -165,6 +186,74 @@ export class WgslRunner {
     be.ensureCommandEncoderReady();
     be.endComputePassEncoder();
     be.commandEncoder!.copyBufferToBuffer(from, srcOffset * 4, to, dstOffset * 4, n * 4);
+  }
+
+  /**
+   * Writes host float32 values into an operand at element `offset`, in place: the GPU buffer
+   * stays the same object (bind groups that name it stay valid) and only the written range
+   * changes. The write takes its place in the command stream between the work recorded before
+   * and after it, although this backend records work and submits it later in batches:
+   *
+   * - nothing recorded and unsubmitted: `queue.writeBuffer` into the buffer, which the queue
+   *   orders after all submitted work and before anything submitted later;
+   * - otherwise (a queue.writeBuffer would land before that recorded work ran) the values go to
+   *   a free range of a staging buffer by queue.writeBuffer, and a copy from there is recorded
+   *   after the work. Each write in one command encoder takes a range of its own; the ranges are
+   *   reused once that encoder has been submitted, since later queue writes are ordered after it;
+   * - a write that would take the bytes staged for one encoder over `stagingLimitBytes` submits
+   *   the recorded work first, then writes directly (the staging buffer stays small).
+   *
+   * `values` is copied before this returns (queue.writeBuffer copies at once).
+   */
+  write(dst: Operand, offset: number, values: Float32Array): void {
+    if (values.length === 0) return;
+    const to = isGpuBuffer(dst) ? dst : this.resolve(dst, true);
+    const be = this.be;
+    const bytes = values.length * 4;
+    if (offset < 0 || offset * 4 + bytes > to.size)
+      throw new RangeError(`write of ${values.length} values at ${offset} overruns a buffer`);
+    // resolve may itself have recorded work (an upload, a copy on write): look after it
+    const staged = be.commandEncoder && this.stagingFor === be.commandEncoder ? this.stagingUsed : 0;
+    if (be.commandEncoder && staged + bytes > this.stagingLimitBytes) {
+      be.endComputePassEncoder();
+      be.submitQueue();
+      this.stats.writesFlushed++;
+    } else if (be.commandEncoder) {
+      const at = this.stage(be.commandEncoder, bytes);
+      this.device.queue.writeBuffer(this.staging!, at, values);
+      be.endComputePassEncoder();
+      be.commandEncoder.copyBufferToBuffer(this.staging!, at, to, offset * 4, bytes);
+      this.stats.writesStaged++;
+      return;
+    } else {
+      this.stats.writesDirect++;
+    }
+    this.device.queue.writeBuffer(to, offset * 4, values);
+  }
+
+  /** The byte offset of `bytes` free bytes in the staging buffer for copies recorded in `enc`. */
+  private stage(enc: GPUCommandEncoder, bytes: number): number {
+    if (this.stagingFor !== enc) {
+      // the encoder that read the staging buffer has been submitted: its ranges are free again
+      this.stagingFor = enc;
+      this.stagingUsed = 0;
+      for (const b of this.retiredStaging) b.destroy();
+      this.retiredStaging = [];
+    }
+    const at = this.stagingUsed;
+    if (!this.staging || at + bytes > this.staging.size) {
+      if (this.staging && at > 0) this.retiredStaging.push(this.staging);
+      else this.staging?.destroy();
+      const size = Math.max(64 << 10, Math.min(2 * (this.staging?.size ?? 0), this.stagingLimitBytes), bytes);
+      this.staging = this.device.createBuffer({
+        size: Math.ceil(size / 4) * 4,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      this.stagingUsed = bytes;
+      return 0;
+    }
+    this.stagingUsed = at + bytes;
+    return at;
   }
 
   /** Records one dispatch of a generated kernel. */
