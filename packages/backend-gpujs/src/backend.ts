@@ -7,15 +7,18 @@ import {
   type CellName,
   type DeviceBuffer,
   type DType,
+  forwardSteps,
   type GemmArgs,
   type HostArray,
   InputError,
+  type RecurrentCarry,
+  type RecurrentWeights,
   type SequenceBackwardArgs,
   type SequenceForwardArgs,
   type StepBackwardArgs,
+  type StepDriver,
   type StepForwardArgs,
   type StepScratch,
-  slots,
 } from '@bistable/core';
 import { KernelRunner } from './engine/kernel-runner.js';
 import { OpQueue } from './engine/op-queue.js';
@@ -53,11 +56,6 @@ export class GpujsBackend implements Backend {
     this.runner = new KernelRunner(gpu, variant.mode, variant.storage === 'resident');
     this.store = variant.storage === 'resident' ? new ResidentStore(this.runner) : new HostStore(this.runner);
     this.queue = new OpQueue(variant.name);
-  }
-
-  /** Compiled kernel instances (one per kernel and output length). */
-  get compiledKernels(): number {
-    return this.runner.size;
   }
 
   /** Kernel launches so far. */
@@ -166,136 +164,48 @@ export class GpujsBackend implements Backend {
 
   // ---- fused kernels (levels 2 and 3) --------------------------------------------------------
 
-  stepForward(cell: CellName, a: StepForwardArgs<DeviceBuffer>): Promise<void> {
-    return this.queue.call(`${cell} step forward`, () => this.scoped((s) => stepForwardOp(s, cell, a, null)));
-  }
-
-  stepBackward(cell: CellName, a: StepBackwardArgs<DeviceBuffer>): Promise<void> {
-    return this.queue.call(`${cell} step backward`, () => this.scoped((s) => stepBackwardOp(s, cell, a)));
-  }
-
-  /** All T steps, one launch each: the recurrent product is computed inside the step kernel. */
-  sequenceForward(cell: CellName, a: SequenceForwardArgs): Promise<void> {
-    const spec = CELLS[cell];
-    const { T, B, H } = a;
-    const BH = B * H;
-    const fused = spec.gr > 0 ? { wh: a.wh!, bh: a.bh } : null;
-    return this.queue.call(`${cell} sequence forward`, async () => {
-      for (let i = 0; i < T; i++) {
-        const t = a.reverse ? T - 1 - i : i;
-        const { prev, out } = slots(t, a.reverse);
-        const step: StepForwardArgs<DeviceBuffer> = {
-          B,
-          H,
-          p: a.p,
-          pOff: t * BH * spec.gx,
-          r: null,
-          rOff: 0,
-          pw: a.pw,
-          hPrev: a.hAll,
-          hPrevOff: prev * BH,
-          cPrev: a.cAll,
-          cPrevOff: prev * BH,
-          hOut: a.hAll,
-          hOutOff: out * BH,
-          cOut: a.cAll,
-          cOutOff: out * BH,
-          cache: a.cache,
-          cacheOff: t * BH * spec.cacheWidth,
-        };
-        await this.scoped((s) => stepForwardOp(s, cell, step, fused));
-      }
-    });
+  /** One step in one launch; with `rec` (level 3) the kernel computes R = hPrev @ wh + bh itself. */
+  stepForward(cell: CellName, a: StepForwardArgs<DeviceBuffer>, rec?: RecurrentWeights): Promise<void> {
+    return this.queue.call(`${cell} step forward`, () =>
+      this.scoped((s) => stepForwardOp(s, cell, a, rec ?? null)),
+    );
   }
 
   /**
-   * All T steps backwards, one launch each: a step's kernel adds the previous step's dR @ whᵀ to
-   * the gradient reaching h itself (core would run that GEMM between steps), and one GEMM after
-   * the loop finishes dh0. BRC has no recurrent GEMM and runs core's step loop over its kernels.
+   * One step in one launch; with `carry` (level 3) the kernel adds carry.dR @ whᵀ to the gradient
+   * reaching h.
+   */
+  stepBackward(
+    cell: CellName,
+    a: StepBackwardArgs<DeviceBuffer>,
+    carry?: RecurrentCarry | null,
+  ): Promise<void> {
+    return this.queue.call(`${cell} step backward`, () =>
+      this.scoped((s) => stepBackwardOp(s, cell, a, carry ?? null)),
+    );
+  }
+
+  /** All T steps through core's step loop, one launch each: the step kernel computes R itself. */
+  sequenceForward(cell: CellName, a: SequenceForwardArgs): Promise<void> {
+    return forwardSteps(this, CELLS[cell], a, this.fusedDriver(cell), this.stepScratch(cell, a.B, a.H));
+  }
+
+  /**
+   * All T steps backwards through core's step loop, one launch each: a step's kernel adds the
+   * previous step's dR @ whᵀ to the gradient reaching h itself, and one GEMM after the loop
+   * finishes dh0.
    */
   sequenceBackward(cell: CellName, a: SequenceBackwardArgs): Promise<void> {
-    const spec = CELLS[cell];
-    const scratch = this.stepScratch(cell, a.B, a.H);
-    if (spec.gr === 0) {
-      const driver = {
-        forward: (x: StepForwardArgs<DeviceBuffer>) => this.stepForward(cell, x),
-        backward: (x: StepBackwardArgs<DeviceBuffer>) => this.stepBackward(cell, x),
-      };
-      return backwardSteps(this, spec, a, driver, scratch);
-    }
-    const { T, B, H } = a;
-    const BH = B * H;
-    const grH = spec.gr * H;
-    const store = this.store;
-    const own = (b: DeviceBuffer | null) => b as GpujsBuffer;
-    return this.queue.call(`${cell} sequence backward`, async () => {
-      let [cur, next] = scratch.dh.map(own);
-      let [curC, nextC] = scratch.dc ? scratch.dc.map(own) : [null, null];
-      if (a.dhN) store.copy(own(a.dhN), 0, cur, 0, BH);
-      else store.fill(cur, 0, BH, 0);
-      if (curC) {
-        if (a.dcN) store.copy(own(a.dcN), 0, curC, 0, BH);
-        else store.fill(curC, 0, BH, 0);
-      }
-      let prevT = -1;
-      for (let i = 0; i < T; i++) {
-        const t = a.reverse ? i : T - 1 - i;
-        const { prev } = slots(t, a.reverse);
-        const step: StepBackwardArgs<DeviceBuffer> = {
-          B,
-          H,
-          dOut: a.dOut,
-          dOutOff: t * BH,
-          dhCarry: cur,
-          dhCarryOff: 0,
-          dcCarry: curC,
-          dcCarryOff: 0,
-          cache: a.cache,
-          cacheOff: t * BH * spec.cacheWidth,
-          hPrev: a.hAll,
-          hPrevOff: prev * BH,
-          cPrev: a.cAll,
-          cPrevOff: prev * BH,
-          pw: null,
-          dP: a.dP,
-          dPOff: t * BH * spec.gx,
-          dR: a.dR,
-          dROff: t * B * grH,
-          dhPrev: next,
-          dhPrevOff: 0,
-          dcPrev: nextC,
-          dcPrevOff: 0,
-          dPw: null,
-        };
-        const carry = prevT >= 0 ? { dR: a.dR!, dROff: prevT * B * grH, wh: a.wh! } : null;
-        await this.scoped((s) => stepBackwardOp(s, cell, step, carry));
-        [cur, next] = [next, cur];
-        [curC, nextC] = [nextC, curC];
-        prevT = t;
-      }
-      // dh0 = (pointwise part of the last step) + its dR @ whᵀ
-      store.copy(cur, 0, own(a.dh0), 0, BH);
-      const g = {
-        transA: false,
-        transB: true,
-        m: B,
-        n: H,
-        k: grH,
-        alpha: 1,
-        beta: 1,
-        a: a.dR!,
-        aOffset: prevT * B * grH,
-        lda: grH,
-        b: a.wh!,
-        bOffset: 0,
-        ldb: grH,
-        c: a.dh0,
-        cOffset: 0,
-        ldc: H,
-      };
-      await this.scoped((s) => gemmOp(s, g));
-      if (a.dc0 && curC) store.copy(curC, 0, own(a.dc0), 0, BH);
-    });
+    return backwardSteps(this, CELLS[cell], a, this.fusedDriver(cell), this.stepScratch(cell, a.B, a.H));
+  }
+
+  /** Level 3's step kernels compute the recurrent products, so core's loops run no GEMM per step. */
+  private fusedDriver(cell: CellName): StepDriver {
+    return {
+      fusesRecurrent: true,
+      forward: (x, rec) => this.stepForward(cell, x, rec),
+      backward: (x, carry) => this.stepBackward(cell, x, carry),
+    };
   }
 
   private stepScratch(cell: CellName, B: number, H: number): StepScratch {
@@ -311,7 +221,7 @@ export class GpujsBackend implements Backend {
       ];
       s = {
         ones,
-        // only forwardSteps reads r, and this backend never runs it (level 3 fuses R into the kernel)
+        // read only by loops that run the recurrent GEMM themselves; this backend's kernels compute R
         r: null,
         dh: pair(),
         dc: spec.hasCellState ? pair() : null,

@@ -3,6 +3,7 @@ import {
   CELL_NAMES,
   type CellName,
   type DeviceBuffer,
+  matmul,
   registerBackend,
   registerKernel,
   type SequenceBackwardArgs,
@@ -28,24 +29,7 @@ export async function createGpujsBackend(variant: GpujsVariant): Promise<GpujsBa
     const c = be.alloc(4, 'float32');
     be.write(a, [1, 2, 3, 4, 5, 6]);
     be.write(b, [1, 0.5, -1, 2, 0.25, -2]);
-    be.gemm({
-      transA: false,
-      transB: false,
-      m: 2,
-      n: 2,
-      k: 3,
-      alpha: 1,
-      beta: 0,
-      a,
-      aOffset: 0,
-      lda: 3,
-      b,
-      bOffset: 0,
-      ldb: 2,
-      c,
-      cOffset: 0,
-      ldc: 2,
-    });
+    matmul(be, { m: 2, n: 2, k: 3, a, b, c });
     const got = Array.from(await be.read(c));
     const want = [-0.25, -1.5, 0.5, 0];
     if (got.some((v, i) => Math.abs(v - want[i]) > 1e-5)) {

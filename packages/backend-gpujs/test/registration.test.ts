@@ -1,6 +1,11 @@
 import { BackendUnavailableError, getBackend, probeBackend, registeredBackends } from '@bistable/core';
-import { describe, expect, it } from 'vitest';
-import { createGpujsBackend, GPUJS_VARIANTS, registerGpujsBackends } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  createGpujsBackend,
+  GPUJS_VARIANTS,
+  registerGpujsBackend,
+  registerGpujsBackends,
+} from '../src/index.js';
 
 const variant = (name: string) => GPUJS_VARIANTS.find((v) => v.name === name)!;
 
@@ -45,13 +50,37 @@ describe('mode detection says what is missing', () => {
     }
   });
 
-  it('every unavailable gpu.js backend gives a one-line reason', async () => {
-    for (const v of GPUJS_VARIANTS) {
-      const probe = await probeBackend(v.name);
-      if (probe.ok) continue;
-      expect(probe.reason).toMatch(new RegExp(`^backend '${v.name}' is not available: .+`));
-      expect(probe.reason).not.toMatch(/\n|\bat .*:\d+:\d+/);
+  it('every unavailable gpu.js backend gives a one-line reason that names it', async () => {
+    // every mode that gets as far as compiling a kernel now fails its self-test with a multi-line error
+    const { GPU } = (await import('gpu.js')) as unknown as {
+      GPU: { prototype: { createKernel(): unknown } };
+    };
+    const compile = vi.spyOn(GPU.prototype, 'createKernel').mockImplementation(() => {
+      throw new Error('injected compile failure\n    at compileKernel (kernel.js:1:1)');
+    });
+    const selfTested: string[] = [];
+    try {
+      for (const v of GPUJS_VARIANTS) {
+        registerGpujsBackend(v); // forgets the instance an earlier test made
+        const probe = await probeBackend(v.name);
+        expect(probe.ok, `${v.name} initialised with kernels that cannot compile`).toBe(false);
+        const reason = probe.ok ? '' : probe.reason;
+        expect(reason).toMatch(new RegExp(`^backend '${v.name}' is not available: .+`));
+        expect(reason).not.toMatch(/\n|\bat .*:\d+:\d+/);
+        // a mode that loads here fails on the injected error: its first line, and the mode's name
+        if (reason.includes('self-test')) {
+          expect(reason).toMatch(
+            new RegExp(`gpu\\.js mode '${v.mode}' failed its self-test: .*injected compile failure$`),
+          );
+          selfTested.push(v.name);
+        }
+      }
+    } finally {
+      compile.mockRestore();
+      for (const v of GPUJS_VARIANTS) registerGpujsBackend(v); // forgets the injected failures
     }
+    // cpu and webasm load wherever gpu.js does, so at least they reached the injected failure
+    expect(selfTested).toEqual(expect.arrayContaining(['gpujs-webasm', 'gpujs-cpu']));
   });
 
   it('the cpu and webasm modes are available wherever gpu.js loads', async () => {

@@ -77,6 +77,7 @@ export { ReferenceBackend, registerReferenceBackend } from './reference/backend.
 export { gemmHost, type HostGemm } from './reference/gemm.js';
 export { dataOf, HostBuffer, hostArray } from './reference/host-buffer.js';
 export { Cell } from './runner/cell.js';
+export { matmul } from './runner/gemm-helpers.js';
 export {
   MultiLayerRNN,
   type Parameter,
@@ -86,6 +87,7 @@ export {
   type RNNState,
 } from './runner/multilayer-rnn.js';
 export { type FeaturePart, packedLengths, RecurrentUnit } from './runner/recurrent-unit.js';
+export type { RecurrentCarry, RecurrentWeights } from './runner/step-loop.js';
 export { backwardSteps, forwardSteps, type StepDriver, type StepScratch, slots } from './runner/step-loop.js';
 export { Workspace } from './runner/workspace.js';
 

@@ -30,10 +30,6 @@ export class KernelRunner {
     private readonly resident: boolean,
   ) {}
 
-  get size(): number {
-    return this.cache.size;
-  }
-
   async run(src: KernelSource, outLen: number, args: unknown[]): Promise<unknown> {
     if (!(outLen > 0)) throw new Error(`kernel '${src.name}' asked for an output of ${outLen} values`);
     const key = `${src.name}/${outLen}`;

@@ -2,6 +2,8 @@ import {
   CELLS,
   type CellName,
   type DeviceBuffer,
+  type RecurrentCarry,
+  type RecurrentWeights,
   type StepBackwardArgs,
   type StepForwardArgs,
 } from '@bistable/core';
@@ -12,22 +14,16 @@ const gb = (b: DeviceBuffer | null) => b as GpujsBuffer;
 /** A view as the (array, offset) argument pair every kernel takes. */
 const at = (v: View) => [v.val, v.off];
 
-/** The recurrent weights a fused forward reads instead of R. */
-export interface FusedWeights {
-  wh: DeviceBuffer;
-  bh: DeviceBuffer | null;
-}
-
 /**
  * One forward step: the cell's kernel writes [cache | h' (| c')] in one launch, and those three
- * ranges are committed where core asked for them. With `fused`, R = h @ wh + bh is computed
- * inside the kernel (level 3) and `a.r` is not read.
+ * ranges are committed where core asked for them. With `fused` (level 3), R = h @ wh + bh is
+ * computed inside the kernel and `a.r` is not read.
  */
 export async function stepForwardOp(
   s: Scope,
   cell: CellName,
   a: StepForwardArgs<DeviceBuffer>,
-  fused: FusedWeights | null,
+  fused: RecurrentWeights | null,
 ): Promise<void> {
   const spec = CELLS[cell];
   const ks = CELL_KERNELS[cell];
@@ -70,24 +66,17 @@ export async function stepForwardOp(
   if (spec.hasCellState) s.commit(out, cacheLen + BH, gb(a.cOut), a.cOutOff, BH);
 }
 
-/** Level 3's fold of the backward recurrent GEMM: dR of the previously processed step, and wh. */
-export interface BackwardCarry {
-  dR: DeviceBuffer;
-  dROff: number;
-  wh: DeviceBuffer;
-}
-
 /**
  * One backward step (core's semantics: writes dP, dR, the pointwise dhPrev and dcPrev, adds into
- * dPw) in one launch whose output blocks are committed to their buffers. With `carry`, the
- * gradient reaching h_t is dhCarry + carry.dR @ whᵀ (+ dOut): the GEMM core would run between two
- * steps happens inside this kernel.
+ * dPw) in one launch whose output blocks are committed to their buffers. With `carry` (level 3),
+ * the gradient reaching h_t is dhCarry + carry.dR @ whᵀ (+ dOut): the GEMM core would run between
+ * two steps happens inside this kernel.
  */
 export async function stepBackwardOp(
   s: Scope,
   cell: CellName,
   a: StepBackwardArgs<DeviceBuffer>,
-  carry: BackwardCarry | null = null,
+  carry: RecurrentCarry | null,
 ): Promise<void> {
   const spec = CELLS[cell];
   const ks = CELL_KERNELS[cell];

@@ -9,10 +9,40 @@ import type {
 import type { CellSpec } from '../cells/spec.js';
 import { addBiasRows, matmul } from './gemm-helpers.js';
 
+/** What a forward step kernel that computes R = hPrev @ wh + bh itself is given (`r` is then null). */
+export interface RecurrentWeights {
+  /** [H, gr·H] */
+  wh: DeviceBuffer;
+  /** [gr·H], or null: no recurrent bias */
+  bh: DeviceBuffer | null;
+}
+
+/**
+ * What a backward step kernel that computes the recurrent product itself is given: the dR of the
+ * step processed just before it (at `dROff`, [B, gr·H]) and wh. The gradient reaching h_t is then
+ * `dOut[t] + dhCarry + dR @ whᵀ`.
+ */
+export interface RecurrentCarry {
+  dR: DeviceBuffer;
+  dROff: number;
+  wh: DeviceBuffer;
+}
+
 /** A step kernel pair; level 1's host adapter is asynchronous, fused ones are not. */
 export interface StepDriver {
-  forward(a: StepForwardArgs<DeviceBuffer>): void | Promise<void>;
-  backward(a: StepBackwardArgs<DeviceBuffer>): void | Promise<void>;
+  /** `rec` is given only when `fusesRecurrent` is set (and the cell has a recurrent product). */
+  forward(a: StepForwardArgs<DeviceBuffer>, rec?: RecurrentWeights): void | Promise<void>;
+  /** `carry` is given only when `fusesRecurrent` is set: null on the first step processed. */
+  backward(a: StepBackwardArgs<DeviceBuffer>, carry?: RecurrentCarry | null): void | Promise<void>;
+  /**
+   * The step kernels compute the recurrent products themselves, so a step is one launch where
+   * launches cost more than arithmetic. The loops then run no GEMM per step: the forward hands
+   * each step wh and bh instead of R; the backward hands each step the previous step's dR, whose
+   * product with whᵀ the kernel adds to the gradient reaching h, and adds the last step's to dh0
+   * with one GEMM after the loop. Without it (the default) the loops run those GEMMs themselves.
+   * Ignored for cells without a recurrent product (BRC).
+   */
+  fusesRecurrent?: boolean;
 }
 
 /** Scratch a step loop needs beyond its arguments: reused, never allocated per step. */
@@ -30,7 +60,10 @@ export function slots(t: number, reverse: boolean): { prev: number; out: number 
   return reverse ? { prev: t + 1, out: t } : { prev: t, out: t + 1 };
 }
 
-/** Runs the recurrence one step at a time: a GEMM for R, then the cell's pointwise step. */
+/**
+ * Runs the recurrence one step at a time: a GEMM for R, then the cell's pointwise step (or only
+ * the step, which computes R itself, when the driver `fusesRecurrent`).
+ */
 export async function forwardSteps(
   be: Backend,
   spec: CellSpec,
@@ -42,10 +75,12 @@ export async function forwardSteps(
   const BH = B * H;
   const gxH = spec.gx * H;
   const grH = spec.gr * H;
+  const rec: RecurrentWeights | null =
+    step.fusesRecurrent === true && spec.gr > 0 ? { wh: a.wh!, bh: a.bh } : null;
   for (let i = 0; i < T; i++) {
     const t = a.reverse ? T - 1 - i : i;
     const { prev, out } = slots(t, a.reverse);
-    if (spec.gr > 0) {
+    if (spec.gr > 0 && !rec) {
       if (a.bh) addBiasRows(be, s.ones, a.bh, B, grH, s.r!, 0, grH, false);
       matmul(be, {
         m: B,
@@ -58,12 +93,12 @@ export async function forwardSteps(
         accumulate: a.bh !== null,
       });
     }
-    await step.forward({
+    const args: StepForwardArgs<DeviceBuffer> = {
       B,
       H,
       p: a.p,
       pOff: t * B * gxH,
-      r: s.r,
+      r: rec ? null : s.r,
       rOff: 0,
       pw: a.pw,
       hPrev: a.hAll,
@@ -76,11 +111,16 @@ export async function forwardSteps(
       cOutOff: out * BH,
       cache: a.cache,
       cacheOff: t * B * spec.cacheWidth * H,
-    });
+    };
+    await (rec ? step.forward(args, rec) : step.forward(args));
   }
 }
 
-/** Backpropagation through time, one step at a time, in the reverse of the forward order. */
+/**
+ * Backpropagation through time, one step at a time, in the reverse of the forward order. Each
+ * step's dR @ whᵀ is added to the gradient reaching h_{t-1} by a GEMM after the step, or, when the
+ * driver `fusesRecurrent`, by the next step's kernel (and, for the last step, by a GEMM into dh0).
+ */
 export async function backwardSteps(
   be: Backend,
   spec: CellSpec,
@@ -92,6 +132,22 @@ export async function backwardSteps(
   const BH = B * H;
   const gxH = spec.gx * H;
   const grH = spec.gr * H;
+  const fused = step.fusesRecurrent === true && spec.gr > 0;
+  // c += dR[dROff] @ whᵀ: dL/dh_{t-1} through the recurrent product
+  const addRecurrent = (dROff: number, c: DeviceBuffer) =>
+    matmul(be, {
+      m: B,
+      n: H,
+      k: grH,
+      a: a.dR!,
+      aOffset: dROff,
+      b: a.wh!,
+      transB: true,
+      ldb: grH,
+      c,
+      accumulate: true,
+    });
+  let carry: RecurrentCarry | null = null;
   let [cur, next] = s.dh;
   let [curC, nextC] = s.dc ?? [null, null];
   if (a.dhN) be.copy(a.dhN, 0, cur, 0, BH);
@@ -104,7 +160,7 @@ export async function backwardSteps(
   for (let i = 0; i < T; i++) {
     const t = a.reverse ? i : T - 1 - i;
     const { prev } = slots(t, a.reverse);
-    await step.backward({
+    const args: StepBackwardArgs<DeviceBuffer> = {
       B,
       H,
       dOut: a.dOut,
@@ -129,25 +185,15 @@ export async function backwardSteps(
       dcPrev: nextC,
       dcPrevOff: 0,
       dPw: a.dPw,
-    });
-    if (spec.gr > 0) {
-      // dL/dh_{t-1} += dR_t @ whᵀ
-      matmul(be, {
-        m: B,
-        n: H,
-        k: grH,
-        a: a.dR!,
-        aOffset: t * B * grH,
-        b: a.wh!,
-        transB: true,
-        ldb: grH,
-        c: next,
-        accumulate: true,
-      });
-    }
+    };
+    await (fused ? step.backward(args, carry) : step.backward(args));
+    if (fused) carry = { dR: a.dR!, dROff: t * B * grH, wh: a.wh! };
+    else if (spec.gr > 0) addRecurrent(t * B * grH, next);
     [cur, next] = [next, cur];
     [curC, nextC] = [nextC, curC];
   }
   be.copy(cur, 0, a.dh0, 0, BH);
+  // the last step's product, which no later kernel took in
+  if (carry) addRecurrent(carry.dROff, a.dh0);
   if (a.dc0 && curC) be.copy(curC, 0, a.dc0, 0, BH);
 }
