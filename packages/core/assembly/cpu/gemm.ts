@@ -142,7 +142,11 @@ export function microKernel(
   storeTile(tile, rows, cols, c, ldc, alpha, beta, bias);
 }
 
-/** The valid rows × cols of a tile staged in `tile` (rows of NR floats) written out to C. */
+/**
+ * The valid rows × cols of a tile staged in `tile` (rows of NR floats) written out to C. Inlined:
+ * as a call, it measured 2% slower on whole products (V8 compiles the tile function differently).
+ */
+@inline
 function storeTile(tile: usize, rows: i32, cols: i32, c: usize, ldc: usize, alpha: f32, beta: f32, bias: usize): void {
   for (let r = 0; r < rows; r++) {
     const cr = c + <usize>r * ldc;
