@@ -40,14 +40,12 @@ export function positiveNumber(name: string, text: string | number): number {
 
 /** A --dtype value: float32 or float64 (tasks' check, with the flag named). */
 export function dtypeOption(name: string, text: string): DType {
-  return usage(() => {
-    try {
-      return dtypeName(text);
-    } catch (err) {
-      if (err instanceof InputError) throw new InputError(`${name}: ${err.message}`);
-      throw err;
-    }
-  });
+  try {
+    return dtypeName(text);
+  } catch (err) {
+    if (err instanceof InputError) throw new CliError(`${name}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Runs `fn`, turning the library's InputError into the CLI's usage error. */

@@ -9,7 +9,6 @@ const ALIGN = 64;
  * module's static data (its constant table).
  */
 export const HEAP_BASE = 1024;
-const BASE = HEAP_BASE;
 /** 4 GiB: the most a 32-bit WebAssembly memory can address. */
 export const MAX_PAGES = 65536;
 
@@ -21,9 +20,9 @@ export const MAX_PAGES = 65536;
  */
 export class WasmHeap {
   readonly memory: WasmMemory;
-  private top = BASE;
+  private top = HEAP_BASE;
   /** End of the highest block ever handed out: memory above it has never been written. */
-  private highWater = BASE;
+  private highWater = HEAP_BASE;
   private readonly free = new Map<number, number[]>();
   private view: Float32Array;
   /** Bytes handed out and not yet freed. */
