@@ -8,7 +8,7 @@ setFlagsFromString('--experimental-wasm-relaxed-simd');
 const { CpuBackend, gemmHost, getBackend, registerCpuBackend, Rng } = await import('../src/index.js');
 const { hasRelaxedSimd } = await import('../src/cpu/wasm/module.js');
 const { bundledGoldenPath, conformanceCases, loadGolden } = await import('../src/testing/index.js');
-const { maxRelErr } = await import('./helpers.js');
+const { expectAccurateGates, maxRelErr } = await import('./helpers.js');
 
 registerCpuBackend({ name: 'cpu-fma-mt', threads: 2, parallelThreshold: 0, fma: true });
 const golden = await loadGolden(bundledGoldenPath());
@@ -21,6 +21,12 @@ describe('the cpu backend with fused multiply-adds (relaxed SIMD)', () => {
     expect([auto.fma, off.fma]).toEqual([true, false]);
     auto.destroy();
     off.destroy();
+  });
+
+  it('computes sigmoid and tanh (fused polynomial) as accurately as the plain build', async () => {
+    const be = await CpuBackend.create({ threads: 1, fma: true });
+    await expectAccurateGates(be);
+    be.destroy();
   });
 
   it('multiplies as the float64 reference does, on every GEMM path', async () => {

@@ -1,4 +1,5 @@
-import type { Backend, HostArray, Rng } from '../src/index.js';
+import { expect } from 'vitest';
+import type { Backend, CpuBackend, HostArray, Rng } from '../src/index.js';
 import { worstError } from '../src/testing/tolerance.js';
 
 /** A seeded tensor with entries N(0,1)·scale. */
@@ -62,4 +63,33 @@ export function forwarding<E extends object = object>(
     gemm: (g) => be.gemm(g),
   };
   return { ...base, ...overrides } as Backend & E;
+}
+
+/**
+ * The cpu kernels' sigmoid and tanh (exp from 2^n times a polynomial, through the `activate`
+ * export) against float64 Math over ±100: within 2e-7, saturated ends never denormal, NaN kept.
+ */
+export async function expectAccurateGates(be: CpuBackend): Promise<void> {
+  const xs: number[] = [];
+  for (let i = 0; i < 80000; i++) xs.push(-100 + i / 400);
+  xs.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0);
+  const x = be.alloc(xs.length, 'float32');
+  const y = be.alloc(xs.length, 'float32');
+  be.write(x, xs);
+  const x32 = Float32Array.from(xs);
+  const exact = [(v: number) => 1 / (1 + Math.exp(-v)), Math.tanh];
+  const ptr = (b: unknown) => (b as { ptr: number }).ptr;
+  for (const kind of [0, 1]) {
+    be.wasm.activate(kind, ptr(x), ptr(y), xs.length);
+    const got = await be.read(y);
+    let err = 0;
+    for (let i = 0; i < xs.length - 4; i++) err = Math.max(err, Math.abs(got[i] - exact[kind](x32[i])));
+    expect(err).toBeLessThan(2e-7);
+    const tail = Array.from(got.subarray(xs.length - 4));
+    expect(Number.isNaN(tail[0])).toBe(true);
+    expect(tail.slice(1)).toEqual(kind === 0 ? [1, expect.closeTo(0, 30), 0.5] : [1, -1, 0]);
+    expect(Array.from(got).filter((v) => v !== 0 && Math.abs(v) < 1.1754943508222875e-38)).toEqual([]);
+  }
+  be.dispose(x);
+  be.dispose(y);
 }

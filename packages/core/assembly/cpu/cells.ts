@@ -37,77 +37,76 @@ function ld(p: usize, g: usize): v128 {
 
 // ---------------------------------------------------------------- forward, four units
 
-/** BRC/nBRC: z = σ(Pz + Rz), a = tanh(Pr + Rr) + 1, n = tanh(Ph + a·h), h' = z·h + (1 − z)·n. */
+// Each forward splits in two passes over a row: the gates that need only the projections, then
+// the state update that needs them. One pass per unit made a dependency chain of three gate
+// functions in series that the out-of-order window could not overlap across units; two passes
+// took a GRU row from 13.7 to 11.3 ns per four units (Zen 5, Node 20). Pass one leaves its gates
+// in the cache, where pass two reads them back from L1.
+
+/** BRC/nBRC gates: z = σ(pz), a = tanh(pa) + 1, into cache slots 0 and 1. */
 @inline
-function bistableFwd4(pz: v128, pa: v128, ph: v128, h: v128, ho: usize, c: usize, cg: usize): void {
-  const z = sig4(pz);
-  const a = f32x4.add(tanh4(pa), one());
-  const n = tanh4(f32x4.add(ph, f32x4.mul(a, h)));
-  v128.store(ho, flush4(f32x4.add(f32x4.mul(z, h), f32x4.mul(f32x4.sub(one(), z), n))));
-  v128.store(c, z);
-  v128.store(c + cg, a);
+function bistableGates4(pz: v128, pa: v128, c: usize, cg: usize): void {
+  v128.store(c, sig4(pz));
+  v128.store(c + cg, f32x4.add(tanh4(pa), one()));
+}
+
+/** BRC/nBRC state: n = tanh(Ph + a·h), h' = z·h + (1 − z)·n; n into cache slot 2. */
+@inline
+export function bistableState4(p: usize, pg: usize, h: usize, ho: usize, c: usize, cg: usize): void {
+  const hv = v128.load(h);
+  const z = ld(c, 0);
+  const n = tanh4(f32x4.add(ld(p, 2 * pg), f32x4.mul(ld(c, cg), hv)));
+  v128.store(ho, flush4(f32x4.add(f32x4.mul(z, hv), f32x4.mul(f32x4.sub(one(), z), n))));
   v128.store(c + 2 * cg, n);
 }
 
 /** nBRC: R = h @ [memoryz | memoryr] comes from the recurrent GEMM. */
 @inline
-export function nbrcFwd4(p: usize, pg: usize, r: usize, rg: usize, h: usize, ho: usize, c: usize, cg: usize): void {
-  bistableFwd4(
-    f32x4.add(ld(p, 0), ld(r, 0)),
-    f32x4.add(ld(p, pg), ld(r, rg)),
-    ld(p, 2 * pg),
-    v128.load(h),
-    ho,
-    c,
-    cg,
-  );
+export function nbrcGates4(p: usize, pg: usize, r: usize, rg: usize, c: usize, cg: usize): void {
+  bistableGates4(f32x4.add(ld(p, 0), ld(r, 0)), f32x4.add(ld(p, pg), ld(r, rg)), c, cg);
 }
 
 /** BRC: the memories are per-unit vectors m (stride mg), so the recurrence is pointwise. */
 @inline
-export function brcFwd4(p: usize, pg: usize, m: usize, mg: usize, h: usize, ho: usize, c: usize, cg: usize): void {
+export function brcGates4(p: usize, pg: usize, m: usize, mg: usize, h: usize, c: usize, cg: usize): void {
   const hv = v128.load(h);
-  bistableFwd4(
-    f32x4.add(ld(p, 0), f32x4.mul(ld(m, 0), hv)),
-    f32x4.add(ld(p, pg), f32x4.mul(ld(m, mg), hv)),
-    ld(p, 2 * pg),
-    hv,
-    ho,
-    c,
-    cg,
-  );
+  bistableGates4(f32x4.add(ld(p, 0), f32x4.mul(ld(m, 0), hv)), f32x4.add(ld(p, pg), f32x4.mul(ld(m, mg), hv)), c, cg);
 }
 
-/** GRU (r, z, n): n = tanh(Pn + r·Rn), h' = (1 − z)·n + z·h; cache [r | z | n | Rn]. */
+/** GRU (r, z, n) gates r = σ(Pr + Rr), z = σ(Pz + Rz); cache [r | z | n | Rn]. */
 @inline
-export function gruFwd4(p: usize, pg: usize, r: usize, rg: usize, h: usize, ho: usize, c: usize, cg: usize): void {
-  const rgate = sig4(f32x4.add(ld(p, 0), ld(r, 0)));
-  const z = sig4(f32x4.add(ld(p, pg), ld(r, rg)));
+export function gruGates4(p: usize, pg: usize, r: usize, rg: usize, c: usize, cg: usize): void {
+  v128.store(c, sig4(f32x4.add(ld(p, 0), ld(r, 0))));
+  v128.store(c + cg, sig4(f32x4.add(ld(p, pg), ld(r, rg))));
+}
+
+/** GRU state: n = tanh(Pn + r·Rn), h' = (1 − z)·n + z·h. */
+@inline
+export function gruState4(p: usize, pg: usize, r: usize, rg: usize, h: usize, ho: usize, c: usize, cg: usize): void {
+  const z = ld(c, cg);
   const rn = ld(r, 2 * rg);
-  const n = tanh4(f32x4.add(ld(p, 2 * pg), f32x4.mul(rgate, rn)));
-  const hv = v128.load(h);
-  v128.store(ho, flush4(f32x4.add(f32x4.mul(f32x4.sub(one(), z), n), f32x4.mul(z, hv))));
-  v128.store(c, rgate);
-  v128.store(c + cg, z);
+  const n = tanh4(f32x4.add(ld(p, 2 * pg), f32x4.mul(ld(c, 0), rn)));
+  v128.store(ho, flush4(f32x4.add(f32x4.mul(f32x4.sub(one(), z), n), f32x4.mul(z, v128.load(h)))));
   v128.store(c + 2 * cg, n);
   v128.store(c + 3 * cg, rn);
 }
 
-/** LSTM (i, f, g, o): c' = f·c + i·g, h' = o·tanh(c'); cache [i | f | g | o | tanh c']. */
+/** LSTM (i, f, g, o) gates; cache [i | f | g | o | tanh c']. */
 @inline
-export function lstmFwd4(p: usize, pg: usize, r: usize, rg: usize, cp: usize, co: usize, ho: usize, c: usize, cg: usize): void {
-  const i = sig4(f32x4.add(ld(p, 0), ld(r, 0)));
-  const f = sig4(f32x4.add(ld(p, pg), ld(r, rg)));
-  const g = tanh4(f32x4.add(ld(p, 2 * pg), ld(r, 2 * rg)));
-  const o = sig4(f32x4.add(ld(p, 3 * pg), ld(r, 3 * rg)));
-  const cn = flush4(f32x4.add(f32x4.mul(f, v128.load(cp)), f32x4.mul(i, g)));
+export function lstmGates4(p: usize, pg: usize, r: usize, rg: usize, c: usize, cg: usize): void {
+  v128.store(c, sig4(f32x4.add(ld(p, 0), ld(r, 0))));
+  v128.store(c + cg, sig4(f32x4.add(ld(p, pg), ld(r, rg))));
+  v128.store(c + 2 * cg, tanh4(f32x4.add(ld(p, 2 * pg), ld(r, 2 * rg))));
+  v128.store(c + 3 * cg, sig4(f32x4.add(ld(p, 3 * pg), ld(r, 3 * rg))));
+}
+
+/** LSTM state: c' = f·c + i·g, h' = o·tanh(c'). */
+@inline
+export function lstmState4(cp: usize, co: usize, ho: usize, c: usize, cg: usize): void {
+  const cn = flush4(f32x4.add(f32x4.mul(ld(c, cg), v128.load(cp)), f32x4.mul(ld(c, 0), ld(c, 2 * cg))));
   const tc = tanh4(cn);
   v128.store(co, cn);
-  v128.store(ho, flush4(f32x4.mul(o, tc)));
-  v128.store(c, i);
-  v128.store(c + cg, f);
-  v128.store(c + 2 * cg, g);
-  v128.store(c + 3 * cg, o);
+  v128.store(ho, flush4(f32x4.mul(ld(c, 3 * cg), tc)));
   v128.store(c + 4 * cg, tc);
 }
 

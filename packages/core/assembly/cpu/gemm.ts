@@ -3,6 +3,8 @@
 // (row step `ars`, depth step `aps`, in bytes), which covers both op(A) layouts without a copy.
 // A 4×8 register tile (eight f32x4 accumulators) measured fastest under V8's 16 xmm registers.
 
+import { madd } from './simd-math';
+
 export const MR: i32 = 4;
 export const NR: i32 = 8;
 // Depth block: a KC×NR micro-panel of B (16 KiB) and one of packed A (8 KiB) stay in L1. 512
@@ -14,19 +16,6 @@ export const MC: i32 = 128;
 // Column block: bounds the packed B block (KC×NC floats, 1 MiB) whatever n is.
 export const NC: i32 = 512;
 export const TILE_BYTES: i32 = MR * NR * 4;
-
-/**
- * c + a·b. The relaxed-SIMD build (one of the four variants the build script makes) uses the
- * fused multiply-add: one instruction where the plain build issues a multiply and an add, which
- * by pipe counts should double the tile's peak where FMA pipes outnumber multiply+add pairs (Apple's
- * four; measured here only on Zen 5, where it gained 2%).
- * Rounding may differ in the last bit, well inside the float32 tolerances.
- */
-@inline
-export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
-}
 
 @inline
 function outVec(cp: usize, v: v128, alpha: f32, beta: f32, bias: usize): void {

@@ -4,8 +4,9 @@
 // Each step is the recurrent GEMM on those rows (weights packed once per call) followed by the
 // cell's pointwise math; nothing is allocated. Layouts are those of core's SequenceForwardArgs.
 import {
+  bistableState4,
   brcBwd4,
-  brcFwd4,
+  brcGates4,
   CELL_BRC,
   CELL_GRU,
   CELL_LSTM,
@@ -17,11 +18,13 @@ import {
   cellNbx,
   cellNpw,
   gruBwd4,
-  gruFwd4,
+  gruGates4,
+  gruState4,
   lstmBwd4,
-  lstmFwd4,
+  lstmGates4,
+  lstmState4,
   nbrcBwd4,
-  nbrcFwd4,
+  nbrcGates4,
 } from './cells';
 import { gemmPanels, packB, TILE_BYTES } from './gemm';
 import { flush4 } from './simd-math';
@@ -111,72 +114,92 @@ function scatterAdd(dst: usize, gs: usize, src: usize, ng: i32, rem: i32): void 
 
 function nbrcFwdRow(p: usize, r: usize, h: usize, ho: usize, c: usize, H: i32, st: usize): void {
   const gs = <usize>H * 4;
-  let j = 0;
-  for (; j + 4 <= H; j += 4) {
+  const body = H & ~3;
+  for (let j = 0; j < body; j += 4) {
     const o = <usize>j * 4;
-    nbrcFwd4(p + o, gs, r + o, gs, h + o, ho + o, c + o, gs);
+    nbrcGates4(p + o, gs, r + o, gs, c + o, gs);
   }
-  const rem = H - j;
+  for (let j = 0; j < body; j += 4) {
+    const o = <usize>j * 4;
+    bistableState4(p + o, gs, h + o, ho + o, c + o, gs);
+  }
+  const rem = H - body;
   if (rem == 0) return;
-  const o = <usize>j * 4;
+  const o = <usize>body * 4;
   gather(grp(st, 0), p + o, gs, 3, rem);
   gather(grp(st, 3), r + o, gs, 2, rem);
   gather(grp(st, 5), h + o, 0, 1, rem);
-  nbrcFwd4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 5), grp(st, 6), grp(st, 7), 16);
+  nbrcGates4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 7), 16);
+  bistableState4(grp(st, 0), 16, grp(st, 5), grp(st, 6), grp(st, 7), 16);
   scatter(ho + o, 0, grp(st, 6), 1, rem);
   scatter(c + o, gs, grp(st, 7), 3, rem);
 }
 
 function brcFwdRow(p: usize, m: usize, h: usize, ho: usize, c: usize, H: i32, st: usize): void {
   const gs = <usize>H * 4;
-  let j = 0;
-  for (; j + 4 <= H; j += 4) {
+  const body = H & ~3;
+  for (let j = 0; j < body; j += 4) {
     const o = <usize>j * 4;
-    brcFwd4(p + o, gs, m + o, gs, h + o, ho + o, c + o, gs);
+    brcGates4(p + o, gs, m + o, gs, h + o, c + o, gs);
   }
-  const rem = H - j;
+  for (let j = 0; j < body; j += 4) {
+    const o = <usize>j * 4;
+    bistableState4(p + o, gs, h + o, ho + o, c + o, gs);
+  }
+  const rem = H - body;
   if (rem == 0) return;
-  const o = <usize>j * 4;
+  const o = <usize>body * 4;
   gather(grp(st, 0), p + o, gs, 3, rem);
   gather(grp(st, 3), m + o, gs, 2, rem);
   gather(grp(st, 5), h + o, 0, 1, rem);
-  brcFwd4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 5), grp(st, 6), grp(st, 7), 16);
+  brcGates4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 5), grp(st, 7), 16);
+  bistableState4(grp(st, 0), 16, grp(st, 5), grp(st, 6), grp(st, 7), 16);
   scatter(ho + o, 0, grp(st, 6), 1, rem);
   scatter(c + o, gs, grp(st, 7), 3, rem);
 }
 
 function gruFwdRow(p: usize, r: usize, h: usize, ho: usize, c: usize, H: i32, st: usize): void {
   const gs = <usize>H * 4;
-  let j = 0;
-  for (; j + 4 <= H; j += 4) {
+  const body = H & ~3;
+  for (let j = 0; j < body; j += 4) {
     const o = <usize>j * 4;
-    gruFwd4(p + o, gs, r + o, gs, h + o, ho + o, c + o, gs);
+    gruGates4(p + o, gs, r + o, gs, c + o, gs);
   }
-  const rem = H - j;
+  for (let j = 0; j < body; j += 4) {
+    const o = <usize>j * 4;
+    gruState4(p + o, gs, r + o, gs, h + o, ho + o, c + o, gs);
+  }
+  const rem = H - body;
   if (rem == 0) return;
-  const o = <usize>j * 4;
+  const o = <usize>body * 4;
   gather(grp(st, 0), p + o, gs, 3, rem);
   gather(grp(st, 3), r + o, gs, 3, rem);
   gather(grp(st, 6), h + o, 0, 1, rem);
-  gruFwd4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 6), grp(st, 7), grp(st, 8), 16);
+  gruGates4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 8), 16);
+  gruState4(grp(st, 0), 16, grp(st, 3), 16, grp(st, 6), grp(st, 7), grp(st, 8), 16);
   scatter(ho + o, 0, grp(st, 7), 1, rem);
   scatter(c + o, gs, grp(st, 8), 4, rem);
 }
 
 function lstmFwdRow(p: usize, r: usize, cp: usize, co: usize, ho: usize, c: usize, H: i32, st: usize): void {
   const gs = <usize>H * 4;
-  let j = 0;
-  for (; j + 4 <= H; j += 4) {
+  const body = H & ~3;
+  for (let j = 0; j < body; j += 4) {
     const o = <usize>j * 4;
-    lstmFwd4(p + o, gs, r + o, gs, cp + o, co + o, ho + o, c + o, gs);
+    lstmGates4(p + o, gs, r + o, gs, c + o, gs);
   }
-  const rem = H - j;
+  for (let j = 0; j < body; j += 4) {
+    const o = <usize>j * 4;
+    lstmState4(cp + o, co + o, ho + o, c + o, gs);
+  }
+  const rem = H - body;
   if (rem == 0) return;
-  const o = <usize>j * 4;
+  const o = <usize>body * 4;
   gather(grp(st, 0), p + o, gs, 4, rem);
   gather(grp(st, 4), r + o, gs, 4, rem);
   gather(grp(st, 8), cp + o, 0, 1, rem);
-  lstmFwd4(grp(st, 0), 16, grp(st, 4), 16, grp(st, 8), grp(st, 9), grp(st, 10), grp(st, 11), 16);
+  lstmGates4(grp(st, 0), 16, grp(st, 4), 16, grp(st, 11), 16);
+  lstmState4(grp(st, 8), grp(st, 9), grp(st, 10), grp(st, 11), 16);
   scatter(co + o, 0, grp(st, 9), 1, rem);
   scatter(ho + o, 0, grp(st, 10), 1, rem);
   scatter(c + o, gs, grp(st, 11), 5, rem);
