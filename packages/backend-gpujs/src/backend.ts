@@ -213,15 +213,13 @@ export class GpujsBackend implements Backend {
     let s = this.scratch.get(key);
     if (!s) {
       const spec = CELLS[cell];
-      const ones = this.alloc(B, 'float32');
-      this.fill(ones, 1);
       const pair = (): [DeviceBuffer, DeviceBuffer] => [
         this.alloc(B * H, 'float32'),
         this.alloc(B * H, 'float32'),
       ];
       s = {
-        ones,
         // read only by loops that run the recurrent GEMM themselves; this backend's kernels compute R
+        ones: null,
         r: null,
         dh: pair(),
         dc: spec.hasCellState ? pair() : null,

@@ -118,13 +118,14 @@ describe('step loops with a driver that fuses the recurrent products', () => {
           cAll,
           cache: buf(T * B * spec.cacheWidth * H),
         };
+        const ones = buf(B);
+        be.fill(ones, 1);
         const s: StepScratch = {
-          ones: buf(B),
+          ones,
           r: buf(B * grH),
           dh: [buf(B * H), buf(B * H)],
           dc: spec.hasCellState ? [buf(B * H), buf(B * H)] : null,
         };
-        be.fill(s.ones, 1);
         await forwardSteps(be, spec, fwd, driver, s);
         const bwd: SequenceBackwardArgs = {
           T,

@@ -47,8 +47,11 @@ export interface StepDriver {
 
 /** Scratch a step loop needs beyond its arguments: reused, never allocated per step. */
 export interface StepScratch {
-  ones: DeviceBuffer;
-  /** [B, gr·H] recurrent projection of the current step. */
+  /**
+   * [B] ones and the [B, gr·H] recurrent projection of the current step: used only by loops that
+   * run the recurrent GEMM themselves (null for a driver that `fusesRecurrent`, and for BRC).
+   */
+  ones: DeviceBuffer | null;
   r: DeviceBuffer | null;
   /** Two [B, H] (and for LSTM two more) carries that swap roles every step. */
   dh: [DeviceBuffer, DeviceBuffer];
@@ -81,7 +84,7 @@ export async function forwardSteps(
     const t = a.reverse ? T - 1 - i : i;
     const { prev, out } = slots(t, a.reverse);
     if (spec.gr > 0 && !rec) {
-      if (a.bh) addBiasRows(be, s.ones, a.bh, B, grH, s.r!, 0, grH, false);
+      if (a.bh) addBiasRows(be, s.ones!, a.bh, B, grH, s.r!, 0, grH, false);
       matmul(be, {
         m: B,
         n: grH,
