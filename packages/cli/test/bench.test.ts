@@ -23,6 +23,7 @@ describe('bistable bench', () => {
     expect(out.backend).toBe('cpu');
     expect(out.compare).toBe('reference');
     expect(out.threads).toBeGreaterThanOrEqual(1);
+    expect([4, 6]).toContain(out.tileRows);
     expect(out.rows.map((x: { cell: string; seqLen: number }) => `${x.cell}/${x.seqLen}`)).toEqual([
       'nBRC/4',
       'nBRC/7',
@@ -52,6 +53,7 @@ describe('bistable bench', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cpu train .*reference train .*train speed-up/);
+    expect(r.stdout).toMatch(/^backend: cpu \(\d+ threads?, (fused multiply-add, )?[46]×8 tile\)/m);
     expect(r.stdout).toMatch(/^BRC +3 +\d/m);
     expect(r.stderr).toMatch(/bench: BRC T=3 on cpu and reference, steps alternating/);
   });

@@ -55,6 +55,7 @@ export {
 } from './checkpoint/index.js';
 export { CpuBackend, type CpuBackendOptions } from './cpu/backend.js';
 export { CPU_PRIORITY, registerCpuBackend } from './cpu/register.js';
+export type { TileRows } from './cpu/tile-choice.js';
 export { constant, initParam, orthogonal, uniform, xavierUniform } from './init/initializers.js';
 export { Rng } from './init/rng.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';

@@ -16,8 +16,11 @@ import {
 import { expectAccurateGates } from './helpers.js';
 
 // forced onto two threads with no size threshold: every GEMM and sequence kernel is split
-registerCpuBackend({ name: 'cpu-test-mt', threads: 2, parallelThreshold: 0 });
-registerCpuBackend({ name: 'cpu-test-1', threads: 1 });
+registerCpuBackend({ name: 'cpu-test-mt', threads: 2, parallelThreshold: 0, tileRows: 4 });
+registerCpuBackend({ name: 'cpu-test-1', threads: 1, tileRows: 4 });
+// the 6×8 register tile, whichever height this engine would pick
+registerCpuBackend({ name: 'cpu-test-mt6', threads: 2, parallelThreshold: 0, tileRows: 6 });
+registerCpuBackend({ name: 'cpu-test-16', threads: 1, tileRows: 6 });
 
 const randoms = (rng: Rng, n: number, scale = 1) =>
   Float64Array.from({ length: n }, () => rng.normal() * scale);
@@ -63,105 +66,112 @@ describe('cpu backend registration', () => {
   });
 });
 
-describe.each(['cpu-test-1', 'cpu-test-mt'])('cpu gemm on %s against the float64 reference GEMM', (name) => {
-  // shapes across tile (4×8), depth-block (512) and column-block (512) edges, and the special
-  // paths (k = 1, m = 1, few transposed output columns)
-  const shapes: [number, number, number][] = [
-    [1, 1, 1],
-    [3, 5, 2],
-    [4, 8, 7],
-    [5, 9, 1],
-    [1, 37, 300],
-    [13, 3, 20],
-    [17, 29, 257],
-    [7, 19, 1100],
-    [9, 530, 11],
-    [130, 12, 5],
-  ];
-  it.each(shapes)(
-    'm=%i n=%i k=%i, every transpose, offsets, leading dims, alpha, beta and a bias row',
-    async (m, n, k) => {
-      const be = await getBackend(name);
-      const rng = new Rng(m * 1000 + n * 10 + k);
-      for (const transA of [false, false, true]) {
-        for (const transB of [false, true]) {
-          for (const [alpha, beta] of [
-            [1, 0],
-            [1, 1],
-            [0.5, -2],
-          ]) {
-            const lda = (transA ? m : k) + 3;
-            const ldb = (transB ? k : n) + 1;
-            const ldc = n + 2;
-            const aRows = transA ? k : m;
-            const bRows = transB ? n : k;
-            const a = randoms(rng, 2 + aRows * lda);
-            const b = randoms(rng, 1 + bRows * ldb);
-            const c = randoms(rng, 4 + m * ldc);
-            // beta = 0 must ignore what C held, NaN included
-            if (beta === 0) for (let i = 0; i < m; i++) c.fill(Number.NaN, 4 + i * ldc, 4 + i * ldc + n);
-            const want = Float64Array.from(Float32Array.from(c));
-            const a32 = Float64Array.from(Float32Array.from(a));
-            const b32 = Float64Array.from(Float32Array.from(b));
-            gemmHost({
-              transA,
-              transB,
-              m,
-              n,
-              k,
-              alpha,
-              beta,
-              a: a32,
-              aOffset: 2,
-              lda,
-              b: b32,
-              bOffset: 1,
-              ldb,
-              c: want,
-              cOffset: 4,
-              ldc,
-            });
-            // a bias row (the fused input-projection bias) on every combination but the first
-            const withBias = beta !== 0;
-            const bias = randoms(rng, 3 + n);
-            if (withBias) {
-              for (let i = 0; i < m; i++)
-                for (let j = 0; j < n; j++) want[4 + i * ldc + j] += Math.fround(bias[3 + j]);
+describe.each(['cpu-test-1', 'cpu-test-mt', 'cpu-test-16', 'cpu-test-mt6'])(
+  'cpu gemm on %s against the float64 reference GEMM',
+  (name) => {
+    // shapes across tile (4×8 and 6×8), row-block (120), depth-block (512) and column-block (512)
+    // edges, and the special paths (k = 1, m = 1, few transposed output columns)
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 5, 2],
+      [4, 8, 7],
+      [5, 9, 1],
+      [1, 37, 300],
+      [13, 3, 20],
+      [17, 29, 257],
+      [7, 19, 1100],
+      [9, 530, 11],
+      [130, 12, 5],
+      [11, 16, 9],
+      [12, 8, 40],
+      [10, 17, 6],
+      [125, 9, 33],
+    ];
+    it.each(shapes)(
+      'm=%i n=%i k=%i, every transpose, offsets, leading dims, alpha, beta and a bias row',
+      async (m, n, k) => {
+        const be = await getBackend(name);
+        const rng = new Rng(m * 1000 + n * 10 + k);
+        for (const transA of [false, false, true]) {
+          for (const transB of [false, true]) {
+            for (const [alpha, beta] of [
+              [1, 0],
+              [1, 1],
+              [0.5, -2],
+            ]) {
+              const lda = (transA ? m : k) + 3;
+              const ldb = (transB ? k : n) + 1;
+              const ldc = n + 2;
+              const aRows = transA ? k : m;
+              const bRows = transB ? n : k;
+              const a = randoms(rng, 2 + aRows * lda);
+              const b = randoms(rng, 1 + bRows * ldb);
+              const c = randoms(rng, 4 + m * ldc);
+              // beta = 0 must ignore what C held, NaN included
+              if (beta === 0) for (let i = 0; i < m; i++) c.fill(Number.NaN, 4 + i * ldc, 4 + i * ldc + n);
+              const want = Float64Array.from(Float32Array.from(c));
+              const a32 = Float64Array.from(Float32Array.from(a));
+              const b32 = Float64Array.from(Float32Array.from(b));
+              gemmHost({
+                transA,
+                transB,
+                m,
+                n,
+                k,
+                alpha,
+                beta,
+                a: a32,
+                aOffset: 2,
+                lda,
+                b: b32,
+                bOffset: 1,
+                ldb,
+                c: want,
+                cOffset: 4,
+                ldc,
+              });
+              // a bias row (the fused input-projection bias) on every combination but the first
+              const withBias = beta !== 0;
+              const bias = randoms(rng, 3 + n);
+              if (withBias) {
+                for (let i = 0; i < m; i++)
+                  for (let j = 0; j < n; j++) want[4 + i * ldc + j] += Math.fround(bias[3 + j]);
+              }
+              const [A, Bb, C, Bias] = [a, b, c, bias].map((d) => {
+                const buf = be.alloc(d.length, 'float32');
+                be.write(buf, d);
+                return buf;
+              });
+              be.gemm({
+                transA,
+                transB,
+                m,
+                n,
+                k,
+                alpha,
+                beta,
+                a: A,
+                aOffset: 2,
+                lda,
+                b: Bb,
+                bOffset: 1,
+                ldb,
+                c: C,
+                cOffset: 4,
+                ldc,
+                ...(withBias ? { bias: Bias, biasOffset: 3 } : {}),
+              });
+              const got = await be.read(C);
+              // float32 sums of k products of N(0,1) values: relative error ~ √k · 6e-8
+              expect(worst(got, want)).toBeLessThan(2e-6 * Math.sqrt(k) * Math.max(1, Math.abs(beta)) + 1e-6);
+              for (const buf of [A, Bb, C, Bias]) be.dispose(buf);
             }
-            const [A, Bb, C, Bias] = [a, b, c, bias].map((d) => {
-              const buf = be.alloc(d.length, 'float32');
-              be.write(buf, d);
-              return buf;
-            });
-            be.gemm({
-              transA,
-              transB,
-              m,
-              n,
-              k,
-              alpha,
-              beta,
-              a: A,
-              aOffset: 2,
-              lda,
-              b: Bb,
-              bOffset: 1,
-              ldb,
-              c: C,
-              cOffset: 4,
-              ldc,
-              ...(withBias ? { bias: Bias, biasOffset: 3 } : {}),
-            });
-            const got = await be.read(C);
-            // float32 sums of k products of N(0,1) values: relative error ~ √k · 6e-8
-            expect(worst(got, want)).toBeLessThan(2e-6 * Math.sqrt(k) * Math.max(1, Math.abs(beta)) + 1e-6);
-            for (const buf of [A, Bb, C, Bias]) be.dispose(buf);
           }
         }
-      }
-    },
-  );
-});
+      },
+    );
+  },
+);
 
 /** Forward and backward of a stack on `be` (float32) and on reference (float64), same parameters. */
 async function compareRnn(
@@ -211,14 +221,18 @@ function maxAbs(a: ArrayLike<number>): number {
 
 describe('cpu whole-sequence kernels against the float64 reference at odd sizes', () => {
   // H = 13 has a 4-lane body and a 1-unit remainder. B = 9 splits 6/3 rows over two threads (4
-  // rows in a full tile plus two in the 2-row tile, and a 3-row tile); B = 5 splits 4/1, and is
-  // 4 + 1 on one thread.
+  // rows in a full tile plus two in the 2-row tile, and a 3-row tile; with 6-row tiles, one full
+  // tile and a 3-row 4×8 tile); B = 5 splits 4/1, and is 4 + 1 on one thread; B = 11 on one
+  // thread is 6 + 4 + 1 rows with 6-row tiles.
   it.each(
     CELL_NAMES.flatMap((c) => [
       [c, 'cpu-test-mt', 9],
       [c, 'cpu-test-1', 9],
       [c, 'cpu-test-mt', 5],
       [c, 'cpu-test-1', 5],
+      [c, 'cpu-test-mt6', 9],
+      [c, 'cpu-test-16', 11],
+      [c, 'cpu-test-16', 5],
     ]),
   )('%s on %s: 2 bidirectional layers, I=3, H=13, B=%i, T=11', async (cell, name, B) => {
     const { fwd, grad } = await compareRnn(await getBackend(name as string), cell as CellName, {

@@ -48,6 +48,8 @@ export interface BenchReport {
   threads: number | null;
   /** Whether the backend's GEMM fuses multiply-adds (cpu with relaxed SIMD); null where not told. */
   fma: boolean | null;
+  /** Rows of the backend's GEMM register tile (cpu: 4 or 6, measured at start); null where not told. */
+  tileRows: number | null;
   compare: string | null;
   compareThreads: number | null;
   dtype: DType;
@@ -76,6 +78,11 @@ function threadsOf(be: Backend): number | null {
 function fmaOf(be: Backend): boolean | null {
   const f = (be as { fma?: unknown }).fma;
   return typeof f === 'boolean' ? f : null;
+}
+
+function tileRowsOf(be: Backend): number | null {
+  const t = (be as { tileRows?: unknown }).tileRows;
+  return typeof t === 'number' ? t : null;
 }
 
 const ratio = (a: TimingStats | null | undefined, b: TimingStats | null | undefined) =>
@@ -145,6 +152,7 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
     backend: be.name,
     threads: threadsOf(be),
     fma: fmaOf(be),
+    tileRows: tileRowsOf(be),
     compare: cmp?.name ?? null,
     compareThreads: cmp ? threadsOf(cmp) : null,
     dtype,
@@ -164,10 +172,16 @@ const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 2 ** 20).toFixed
 const gmacs = (r: BenchResult) => ((r.trainMultiplyAdds / r.train.median) * 1e-6).toFixed(1);
 const times = (x: number | null) => (x === null ? '' : `${x.toFixed(2)}×`);
 
-function describeBackend(name: string, threads: number | null, fma: boolean | null = null): string {
+function describeBackend(
+  name: string,
+  threads: number | null,
+  fma: boolean | null = null,
+  tileRows: number | null = null,
+): string {
   const notes = [
     ...(threads === null ? [] : [`${threads} thread${threads === 1 ? '' : 's'}`]),
     ...(fma ? ['fused multiply-add'] : []),
+    ...(tileRows === null ? [] : [`${tileRows}×8 tile`]),
   ];
   return notes.length ? `${name} (${notes.join(', ')})` : name;
 }
@@ -178,7 +192,7 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
       `median (min–max) of ${r.steps} steps after ${r.warmup} warm-up, ms`,
   );
   write(
-    `backend: ${describeBackend(r.backend, r.threads, r.fma)}` +
+    `backend: ${describeBackend(r.backend, r.threads, r.fma, r.tileRows)}` +
       (r.compare ? `; compared with ${describeBackend(r.compare, r.compareThreads)}` : ''),
   );
   const head = ['cell', 'T', `${r.backend} train`, 'infer', 'GMAC/s', 'mem MiB'];

@@ -5,17 +5,24 @@
 
 import { madd } from './simd-math';
 
+// Rows of the register tile: 4 (eight accumulators) or 6 (twelve). Which one is faster depends on
+// the engine's register allocator, so callers pass it (`mr`) and the backend measures both once
+// (tileBench): V8 up to 12.x spills the 6×8 tile's accumulators (9-11 GMAC/s against 22), V8 13
+// with fused multiply-adds keeps them in registers and runs it about 15% faster than the 4×8.
 export const MR: i32 = 4;
+export const MR6: i32 = 6;
 export const NR: i32 = 8;
 // Depth block: a KC×NR micro-panel of B (16 KiB) and one of packed A (8 KiB) stay in L1. 512
 // rather than 256 keeps depths up to 512 (the gate widths of these models) in one block, so C is
 // not read and written back once more; it measured 5-7% faster for a 400-deep product.
 export const KC: i32 = 512;
-// Row block: MC rows of A by KC (256 KiB, packed) stay in L2 across all panels of B.
-export const MC: i32 = 128;
+// Row block: MC rows of A by KC (240 KiB, packed) stay in L2 across all panels of B. A multiple
+// of both tile heights, so that no block ends in a part-filled panel.
+export const MC: i32 = 120;
 // Column block: bounds the packed B block (KC×NC floats, 1 MiB) whatever n is.
 export const NC: i32 = 512;
-export const TILE_BYTES: i32 = MR * NR * 4;
+// staging for a part-filled tile, sized for the taller one
+export const TILE_BYTES: i32 = MR6 * NR * 4;
 
 @inline
 function outVec(cp: usize, v: v128, alpha: f32, beta: f32, bias: usize): void {
@@ -148,6 +155,137 @@ function storeTile(tile: usize, rows: i32, cols: i32, c: usize, ldc: usize, alph
       store<f32>(cr + o, v);
     }
   }
+}
+
+/** The MR6×NR tile: microKernel with twelve accumulators (see MR6 for when it pays). */
+export function microKernel6(
+  a: usize,
+  ars: usize,
+  aps: usize,
+  rows: i32,
+  bp: usize,
+  K: i32,
+  c: usize,
+  ldc: usize,
+  cols: i32,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
+  let a0 = a;
+  let a1 = rows > 1 ? a + ars : a;
+  let a2 = rows > 2 ? a + 2 * ars : a;
+  let a3 = rows > 3 ? a + 3 * ars : a;
+  let a4 = rows > 4 ? a + 4 * ars : a;
+  let a5 = rows > 5 ? a + 5 * ars : a;
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0);
+  let c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0);
+  let c51 = f32x4.splat(0);
+  let p = 0;
+  for (; p + 4 <= K; p += 4) {
+    for (let u = 0; u < 4; u++) {
+      const b0 = v128.load(bp);
+      const b1 = v128.load(bp, 16);
+      let x = v128.load32_splat(a0);
+      c00 = madd(x, b0, c00);
+      c01 = madd(x, b1, c01);
+      x = v128.load32_splat(a1);
+      c10 = madd(x, b0, c10);
+      c11 = madd(x, b1, c11);
+      x = v128.load32_splat(a2);
+      c20 = madd(x, b0, c20);
+      c21 = madd(x, b1, c21);
+      x = v128.load32_splat(a3);
+      c30 = madd(x, b0, c30);
+      c31 = madd(x, b1, c31);
+      x = v128.load32_splat(a4);
+      c40 = madd(x, b0, c40);
+      c41 = madd(x, b1, c41);
+      x = v128.load32_splat(a5);
+      c50 = madd(x, b0, c50);
+      c51 = madd(x, b1, c51);
+      a0 += aps;
+      a1 += aps;
+      a2 += aps;
+      a3 += aps;
+      a4 += aps;
+      a5 += aps;
+      bp += 32;
+    }
+  }
+  for (; p < K; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(a0);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(a1);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(a2);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(a3);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    x = v128.load32_splat(a4);
+    c40 = madd(x, b0, c40);
+    c41 = madd(x, b1, c41);
+    x = v128.load32_splat(a5);
+    c50 = madd(x, b0, c50);
+    c51 = madd(x, b1, c51);
+    a0 += aps;
+    a1 += aps;
+    a2 += aps;
+    a3 += aps;
+    a4 += aps;
+    a5 += aps;
+    bp += 32;
+  }
+  if (rows == 6 && cols == 8) {
+    const b1 = bias != 0 ? bias + 16 : 0;
+    outVec(c, c00, alpha, beta, bias);
+    outVec(c + 16, c01, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c10, alpha, beta, bias);
+    outVec(c + 16, c11, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c20, alpha, beta, bias);
+    outVec(c + 16, c21, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c30, alpha, beta, bias);
+    outVec(c + 16, c31, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c40, alpha, beta, bias);
+    outVec(c + 16, c41, alpha, beta, b1);
+    c += ldc;
+    outVec(c, c50, alpha, beta, bias);
+    outVec(c + 16, c51, alpha, beta, b1);
+    return;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64);
+  v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96);
+  v128.store(tile, c31, 112);
+  v128.store(tile, c40, 128);
+  v128.store(tile, c41, 144);
+  v128.store(tile, c50, 160);
+  v128.store(tile, c51, 176);
+  storeTile(tile, rows, cols, c, ldc, alpha, beta, bias);
 }
 
 /**
@@ -286,7 +424,8 @@ export function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i3
 
 /**
  * C[m×n] (op) packed-B product for m rows of A at `a` (strides ars/aps), K ≤ any, one depth
- * block. A remainder of one or two rows goes through the 2×16 tile, panel pair by panel pair.
+ * block, in tiles of `mr` rows. Rows past the last full tile: three or more (at most five) start
+ * with a 4×8 tile, and the last one or two go through the 2×16 tile, panel pair by panel pair.
  */
 export function gemmPanels(
   a: usize,
@@ -302,20 +441,32 @@ export function gemmPanels(
   beta: f32,
   bias: usize,
   tile: usize,
+  mr: i32,
 ): void {
   const panelBytes = <usize>K * 32;
-  const rem = m & (MR - 1);
-  const body = rem <= 2 ? m - rem : m;
+  const full = m - m % mr;
+  const mid = m - full > 2 ? min(MR, m - full) : 0;
+  const body = full + mid;
   for (let jr = 0; jr < n; jr += NR) {
     const cols = min(NR, n - jr);
     const panel = bp + <usize>(jr / NR) * panelBytes;
     const cj = c + <usize>jr * 4;
     const bj = bias != 0 ? bias + <usize>jr * 4 : 0;
-    for (let ir = 0; ir < body; ir += MR) {
-      microKernel(a + <usize>ir * ars, ars, aps, min(MR, body - ir), panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
+    if (mr == MR6) {
+      for (let ir = 0; ir < full; ir += MR6) {
+        microKernel6(a + <usize>ir * ars, ars, aps, MR6, panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
+      }
+    } else {
+      for (let ir = 0; ir < full; ir += MR) {
+        microKernel(a + <usize>ir * ars, ars, aps, MR, panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
+      }
+    }
+    if (mid > 0) {
+      microKernel(a + <usize>full * ars, ars, aps, mid, panel, K, cj + <usize>full * ldc, ldc, cols, alpha, beta, bj, tile);
     }
   }
   if (body == m) return;
+  const rem = m - body;
   const ar = a + <usize>body * ars;
   const cr = c + <usize>body * ldc;
   for (let jr = 0; jr < n; jr += 2 * NR) {
@@ -327,15 +478,21 @@ export function gemmPanels(
   }
 }
 
-/** Packs op(A) = A (rows contiguous along depth) the same way as packAt, four rows interleaved. */
-function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+/**
+ * Packs op(A) = A (rows contiguous along depth) the same way as packAt, `mr` rows interleaved:
+ * four rows by 4×4 transposes, the fifth and sixth of a 6-row panel as pairs.
+ */
+function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize, mr: i32): void {
   const ld = <usize>lda * 4;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = min(MR, mc - ir);
+  const ps = <usize>mr * 4;
+  for (let ir = 0; ir < mc; ir += mr) {
+    const rows = min(mr, mc - ir);
     const r0 = a + <usize>(i0 + ir) * ld + <usize>p0 * 4;
     const r1 = r0 + <usize>min(1, rows - 1) * ld;
     const r2 = r0 + <usize>min(2, rows - 1) * ld;
     const r3 = r0 + <usize>min(3, rows - 1) * ld;
+    const r4 = r0 + <usize>min(4, rows - 1) * ld;
+    const r5 = r0 + <usize>min(5, rows - 1) * ld;
     let p = 0;
     for (; p + 4 <= kc; p += 4) {
       const o = <usize>p * 4;
@@ -348,10 +505,20 @@ function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usi
       const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
       const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
       v128.store(dst, v128.shuffle<f64>(t0, t1, 0, 2));
-      v128.store(dst, v128.shuffle<f64>(t0, t1, 1, 3), 16);
-      v128.store(dst, v128.shuffle<f64>(t2, t3, 0, 2), 32);
-      v128.store(dst, v128.shuffle<f64>(t2, t3, 1, 3), 48);
-      dst += 64;
+      v128.store(dst + ps, v128.shuffle<f64>(t0, t1, 1, 3));
+      v128.store(dst + 2 * ps, v128.shuffle<f64>(t2, t3, 0, 2));
+      v128.store(dst + 3 * ps, v128.shuffle<f64>(t2, t3, 1, 3));
+      if (mr == MR6) {
+        const x4 = v128.load(r4 + o);
+        const x5 = v128.load(r5 + o);
+        const lo = v128.shuffle<f32>(x4, x5, 0, 4, 1, 5);
+        const hi = v128.shuffle<f32>(x4, x5, 2, 6, 3, 7);
+        v128.store64_lane(dst, lo, 0, 16);
+        v128.store64_lane(dst + ps, lo, 1, 16);
+        v128.store64_lane(dst + 2 * ps, hi, 0, 16);
+        v128.store64_lane(dst + 3 * ps, hi, 1, 16);
+      }
+      dst += 4 * ps;
     }
     for (; p < kc; p++) {
       const o = <usize>p * 4;
@@ -359,12 +526,20 @@ function packAn(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usi
       store<f32>(dst, load<f32>(r1 + o), 4);
       store<f32>(dst, load<f32>(r2 + o), 8);
       store<f32>(dst, load<f32>(r3 + o), 12);
-      dst += 16;
+      if (mr == MR6) {
+        store<f32>(dst, load<f32>(r4 + o), 16);
+        store<f32>(dst, load<f32>(r5 + o), 20);
+      }
+      dst += ps;
     }
   }
 }
 
-/** gemmPanels over A packed by packAt or packAn: each MR-row panel is kc·MR contiguous floats. */
+/**
+ * gemmPanels over A packed by packAt or packAn: each `mr`-row panel is kc·mr contiguous floats. A
+ * last panel of four rows or fewer in a 6-row layout goes through the 4×8 tile, which reads it
+ * through the same strides.
+ */
 function gemmPackedA(
   ap: usize,
   m: i32,
@@ -377,17 +552,22 @@ function gemmPackedA(
   beta: f32,
   bias: usize,
   tile: usize,
+  mr: i32,
 ): void {
   const panelBytes = <usize>K * 32;
-  const aPanelBytes = <usize>K * 16;
+  const aps = <usize>mr * 4;
+  const aPanelBytes = <usize>K * aps;
   for (let jr = 0; jr < n; jr += NR) {
     const cols = min(NR, n - jr);
     const panel = bp + <usize>(jr / NR) * panelBytes;
     const cj = c + <usize>jr * 4;
     const bj = bias != 0 ? bias + <usize>jr * 4 : 0;
-    for (let ir = 0; ir < m; ir += MR) {
-      const rows = min(MR, m - ir);
-      microKernel(ap + <usize>(ir / MR) * aPanelBytes, 4, 16, rows, panel, K, cj + <usize>ir * ldc, ldc, cols, alpha, beta, bj, tile);
+    for (let ir = 0; ir < m; ir += mr) {
+      const rows = min(mr, m - ir);
+      const at = ap + <usize>(ir / mr) * aPanelBytes;
+      const ct = cj + <usize>ir * ldc;
+      if (rows > MR) microKernel6(at, 4, aps, rows, panel, K, ct, ldc, cols, alpha, beta, bj, tile);
+      else microKernel(at, 4, aps, rows, panel, K, ct, ldc, cols, alpha, beta, bj, tile);
     }
   }
 }
@@ -400,34 +580,36 @@ export function sgemmScratchBytes(n: i32, k: i32): i32 {
 }
 
 /**
- * Packs op(A) = Aᵀ rows [i0, i0+mc) × depth [p0, p0+kc) into MR-row panels, each kc groups of MR
- * floats (rows past mc repeat the last row). A transposed operand would otherwise be read with a
- * stride of lda per depth step, a new cache line for every four values, from L2.
+ * Packs op(A) = Aᵀ rows [i0, i0+mc) × depth [p0, p0+kc) into `mr`-row panels, each kc groups of
+ * mr floats (rows past mc repeat the last row). A transposed operand would otherwise be read with
+ * a stride of lda per depth step, a new cache line for every four values, from L2.
  */
-function packAt(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+function packAt(a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize, mr: i32): void {
   const ld = <usize>lda * 4;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = min(MR, mc - ir);
+  const ps = <usize>mr * 4;
+  for (let ir = 0; ir < mc; ir += mr) {
+    const rows = min(mr, mc - ir);
     let src = a + <usize>p0 * ld + <usize>(i0 + ir) * 4;
-    if (rows == MR) {
+    if (rows == mr) {
       for (let p = 0; p < kc; p++) {
         v128.store(dst, v128.load(src));
+        if (mr == MR6) v128.store64_lane(dst, v128.load64_zero(src, 16), 0, 16);
         src += ld;
-        dst += 16;
+        dst += ps;
       }
     } else {
       for (let p = 0; p < kc; p++) {
-        for (let l = 0; l < MR; l++) store<f32>(dst + <usize>l * 4, load<f32>(src + <usize>min(l, rows - 1) * 4));
+        for (let l = 0; l < mr; l++) store<f32>(dst + <usize>l * 4, load<f32>(src + <usize>min(l, rows - 1) * 4));
         src += ld;
-        dst += 16;
+        dst += ps;
       }
     }
   }
 }
 
 /**
- * The thread `tid` of `nt` computes its share: contiguous blocks of MR rows when m ≥ n, of NR
- * columns otherwise. k > 0 and alpha ≠ 0 (the caller handles the degenerate cases). `bias` (or 0)
+ * The thread `tid` of `nt` computes its share: contiguous blocks of `mr` rows (the tile height,
+ * 4 or 6) when m ≥ n, of NR columns otherwise. k > 0 and alpha ≠ 0 (the caller handles the degenerate cases). `bias` (or 0)
  * is a row of n values added to every row of C, in the first depth block's epilogue, so that an
  * input projection needs no separate pass over its output to add the biases.
  */
@@ -450,6 +632,7 @@ export function sgemm(
   bias: usize,
   scratch: usize,
   stride: i32,
+  mr: i32,
 ): void {
   let i0 = 0;
   let i1 = m;
@@ -457,9 +640,9 @@ export function sgemm(
   let j1 = n;
   if (nt > 1) {
     if (m >= n) {
-      const per = ((m + MR - 1) / MR + nt - 1) / nt;
-      i0 = min(m, tid * per * MR);
-      i1 = min(m, i0 + per * MR);
+      const per = ((m + mr - 1) / mr + nt - 1) / nt;
+      i0 = min(m, tid * per * mr);
+      i1 = min(m, i0 + per * mr);
     } else {
       const per = ((n + NR - 1) / NR + nt - 1) / nt;
       j0 = min(n, tid * per * NR);
@@ -487,9 +670,9 @@ export function sgemm(
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
         const cc = c + <usize>ic * ldcb + <usize>jc * 4;
-        if (transA) packAt(a, lda, ic, mc, pc, kc, apack);
-        else packAn(a, lda, ic, mc, pc, kc, apack);
-        gemmPackedA(apack, mc, kc, bpack, nc, cc, ldcb, alpha, be, bb, tile);
+        if (transA) packAt(a, lda, ic, mc, pc, kc, apack, mr);
+        else packAn(a, lda, ic, mc, pc, kc, apack, mr);
+        gemmPackedA(apack, mc, kc, bpack, nc, cc, ldcb, alpha, be, bb, tile, mr);
       }
     }
   }
@@ -663,5 +846,27 @@ export function rowDots(m: i32, n: i32, k: i32, alpha: f32, beta: f32, a: usize,
       if (beta != 0) v += beta * load<f32>(cp);
       store<f32>(cp, v);
     }
+  }
+}
+
+/** Scratch bytes tileBench needs: a packed 6-row A panel and a B panel of depth 256, and a tile. */
+export function tileBenchBytes(): i32 {
+  return 256 * (MR6 + NR) * 4 + 2 * TILE_BYTES;
+}
+
+/**
+ * The `mr`-row tile, `reps` times over depth 256 on operands of ones at `scratch`: the backend
+ * times both heights once and keeps the faster (see MR6).
+ */
+export function tileBench(mr: i32, reps: i32, scratch: usize): void {
+  const K = 256;
+  const a = scratch;
+  const b = a + <usize>(K * MR6 * 4);
+  const c = b + <usize>(K * NR * 4);
+  const tile = c + <usize>TILE_BYTES;
+  for (let i = 0; i < K * (MR6 + NR); i++) store<f32>(a + <usize>i * 4, 1);
+  for (let i = 0; i < reps; i++) {
+    if (mr == MR6) microKernel6(a, 4, MR6 * 4, MR6, b, K, c, NR * 4, NR, 1, 0, 0, tile);
+    else microKernel(a, 4, MR * 4, MR, b, K, c, NR * 4, NR, 1, 0, 0, tile);
   }
 }

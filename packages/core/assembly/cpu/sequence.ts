@@ -341,7 +341,10 @@ function flushRange(p: usize, n: i32): void {
 
 // ---------------------------------------------------------------- the time loops
 
-/** Forward over T steps for this thread's rows. Pointers are byte addresses; 0 means absent. */
+/**
+ * Forward over T steps for this thread's rows. Pointers are byte addresses; 0 means absent; `mr`
+ * is the GEMM tile height (4 or 6, see gemm.ts).
+ */
 export function seqForward(
   tid: i32,
   nt: i32,
@@ -359,6 +362,7 @@ export function seqForward(
   cache: usize,
   scratch: usize,
   stride: i32,
+  mr: i32,
 ): void {
   const nb = rowsPerThread(B, nt);
   const b0 = tid * nb;
@@ -384,7 +388,7 @@ export function seqForward(
     const ho = hAll + (<usize>(out * B + b0) * h) * 4;
     const pp = p + (<usize>(t * B + b0) * gx * h) * 4;
     const cc = cache + (<usize>(t * B + b0) * cw * h) * 4;
-    if (gr > 0) gemmPanels(hp, rowH, 4, rows, H, bpack, grH, r, <usize>grH * 4, 1, 0, bh, tile);
+    if (gr > 0) gemmPanels(hp, rowH, 4, rows, H, bpack, grH, r, <usize>grH * 4, 1, 0, bh, tile, mr);
     for (let b = 0; b < rows; b++) {
       const rb = <usize>b;
       const prow = pp + rb * gx * rowH;
@@ -427,6 +431,7 @@ export function seqBackward(
   sumBias: i32,
   scratch: usize,
   stride: i32,
+  mr: i32,
 ): void {
   const nb = rowsPerThread(B, nt);
   const b0 = tid * nb;
@@ -493,7 +498,7 @@ export function seqBackward(
       if (sbh != 0) addRow(sbh, drp + rb * <usize>grH * 4, grH);
     }
     if (gr > 0) {
-      gemmPanels(drp, <usize>grH * 4, 4, rows, grH, bpack, H, nxt, rowH, 1, 1, 0, tile);
+      gemmPanels(drp, <usize>grH * 4, 4, rows, grH, bpack, H, nxt, rowH, 1, 1, 0, tile, mr);
       flushRange(nxt, rows * H);
     }
     let sw = cur;

@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '../backend/errors.js';
+import { BackendUnavailableError, InputError } from '../backend/errors.js';
 import type {
   AdamArgs,
   Backend,
@@ -16,6 +16,7 @@ import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import { addrOf, asWasm, WasmBuffer } from './buffer.js';
 import { WasmHeap } from './heap.js';
 import { type Dispatcher, singleThread, workerThreads } from './threads.js';
+import { measureTileRows, type TileRows, tileRowsFromEnv } from './tile-choice.js';
 import {
   type CpuWasmExports,
   compileCpuModule,
@@ -39,6 +40,12 @@ export interface CpuBackendOptions {
    * BackendUnavailableError.
    */
   fma?: boolean;
+  /**
+   * Rows of the GEMM's register tile, 4 or 6. Default: measured once at creation (the taller tile
+   * is faster only where the engine keeps its twelve accumulators in registers), unless the
+   * environment variable BISTABLE_CPU_TILE is 4 or 6.
+   */
+  tileRows?: TileRows;
 }
 
 const CELL_IDS: Record<CellName, number> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
@@ -99,6 +106,8 @@ export class CpuBackend implements Backend {
     readonly parallelThreshold: number,
     /** Whether the GEMM fuses its multiply-adds (the relaxed-SIMD build). */
     readonly fma: boolean,
+    /** Rows of the GEMM's register tile (4 or 6). */
+    readonly tileRows: TileRows,
   ) {
     this.name = name;
     // a buffer dropped without dispose() gives its block back when it is collected
@@ -118,9 +127,14 @@ export class CpuBackend implements Backend {
         'use Node 22 or later (or Node 20 with --experimental-wasm-relaxed-simd), or leave fma unset',
       );
     }
+    if (opts.tileRows !== undefined && opts.tileRows !== 4 && opts.tileRows !== 6) {
+      throw new InputError(`tileRows must be 4 or 6, got ${String(opts.tileRows)}`);
+    }
     const module = await compileCpuModule(shared, fma);
     const heap = new WasmHeap(shared);
     const wasm = await instantiateCpuModule(module, heap.memory);
+    const tileRows =
+      opts.tileRows ?? tileRowsFromEnv(envFlag('BISTABLE_CPU_TILE')) ?? measureTileRows(wasm, heap);
     const pool = (shared && (await workerThreads(wasm, module, heap.memory, threads))) || singleThread(wasm);
     return new CpuBackend(
       opts.name ?? 'cpu',
@@ -129,6 +143,7 @@ export class CpuBackend implements Backend {
       pool,
       opts.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD,
       fma,
+      tileRows,
     );
   }
 
@@ -245,7 +260,25 @@ export class CpuBackend implements Backend {
       const scratch = this.scratch(stride);
       this.pool.run(
         'sgemm',
-        [transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bias, scratch, stride],
+        [
+          transA ? 1 : 0,
+          transB ? 1 : 0,
+          m,
+          n,
+          k,
+          alpha,
+          beta,
+          a,
+          lda,
+          b,
+          ldb,
+          c,
+          ldc,
+          bias,
+          scratch,
+          stride,
+          this.tileRows,
+        ],
         parallel,
       );
       return;
@@ -311,6 +344,7 @@ export class CpuBackend implements Backend {
         addrOf(a.cache),
         scratch,
         stride,
+        this.tileRows,
       ],
       parallel,
     );
@@ -350,6 +384,7 @@ export class CpuBackend implements Backend {
         a.dBx || a.dBh ? 1 : 0,
         scratch,
         stride,
+        this.tileRows,
       ],
       parallel,
     );

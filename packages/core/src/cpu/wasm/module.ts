@@ -33,8 +33,13 @@ export interface CpuWasmExports {
     bias: number,
     scratch: number,
     stride: number,
+    mr: number,
   ): void;
   sgemmScratchBytes(n: number, k: number): number;
+  /** Scratch bytes tileBench needs. */
+  tileBenchBytes(): number;
+  /** The mr-row (4 or 6) GEMM tile `reps` times over depth 256 at `scratch`, for timing. */
+  tileBench(mr: number, reps: number, scratch: number): void;
   ger(tid: number, nt: number, ...args: number[]): void;
   rowTimesMatrix(tid: number, nt: number, ...args: number[]): void;
   rowDots(
