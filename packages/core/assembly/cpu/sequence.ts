@@ -27,7 +27,7 @@ import {
   nbrcGates4,
 } from './cells';
 import { gemmPanels, packB, TILE_BYTES } from './gemm';
-import { flush4 } from './simd-math';
+import { flush4, madd } from './simd-math';
 
 const STAGE_BYTES: usize = 512;
 
@@ -45,10 +45,14 @@ function up64(x: usize): usize {
   return (x + 63) & ~(<usize>63);
 }
 
+/** Widest layer input the kernels project themselves (a narrow input: see seqForward's x). */
+export const NARROW_MAX: i32 = 4;
+
 /**
  * Byte offset of region `which` inside one thread's scratch: 0 tile, 1 staging, 2 packed
  * weights, 3 recurrent projection, 4–5 dh carries, 6–7 dc carries, 8 dPw partial, 9 bx and
- * 10 bh gradient partials, 11 total size.
+ * 10 bh gradient partials, 11 one row of input projections (or of their gradient), 12 the input
+ * weights' gradient partial, 13 total size.
  */
 export function seqLayout(cell: i32, H: i32, nb: i32, which: i32): usize {
   const gr = <usize>cellGr(cell);
@@ -69,6 +73,8 @@ export function seqLayout(cell: i32, H: i32, nb: i32, which: i32): usize {
     else if (i == 8) size = <usize>cellNpw(cell) * h * 4;
     else if (i == 9) size = <usize>cellNbx(cell) * h * 4;
     else if (i == 10) size = grH * 4;
+    else if (i == 11) size = <usize>cellGx(cell) * h * 4;
+    else if (i == 12) size = <usize>NARROW_MAX * <usize>cellGx(cell) * h * 4;
     off += up64(size);
   }
   return off;
@@ -339,11 +345,57 @@ function flushRange(p: usize, n: i32): void {
   }
 }
 
+// ---------------------------------------------------------------- narrow inputs
+
+/**
+ * One row of input projections from a narrow input: dst[0:n] = Σ_i x[i]·wx[i, 0:n] + bias (n =
+ * gx·H, bias 0 for none), summed in the order the GEMM path sums them.
+ */
+function projectRow(dst: usize, x: usize, xw: i32, wx: usize, bias: usize, n: i32): void {
+  const ld = <usize>n * 4;
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j += 4) {
+    const o = <usize>j * 4;
+    let v = f32x4.splat(0);
+    for (let i = 0; i < xw; i++) v = madd(v128.load32_splat(x + <usize>i * 4), v128.load(wx + <usize>i * ld + o), v);
+    if (bias != 0) v = f32x4.add(v, v128.load(bias + o));
+    v128.store(dst + o, v);
+  }
+  for (let j = n4; j < n; j++) {
+    const o = <usize>j * 4;
+    let v: f32 = 0;
+    for (let i = 0; i < xw; i++) v += load<f32>(x + <usize>i * 4) * load<f32>(wx + <usize>i * ld + o);
+    if (bias != 0) v += load<f32>(bias + o);
+    store<f32>(dst + o, v);
+  }
+}
+
+/** acc[i, 0:n] += x[i]·row[0:n] for i < xw: the input weights' gradient, one row at a time. */
+function addOuter(acc: usize, x: usize, xw: i32, row: usize, n: i32): void {
+  const ld = <usize>n * 4;
+  const n4 = n & ~3;
+  for (let i = 0; i < xw; i++) {
+    const xi = load<f32>(x + <usize>i * 4);
+    const xv = f32x4.splat(xi);
+    const a = acc + <usize>i * ld;
+    for (let j = 0; j < n4; j += 4) {
+      const o = <usize>j * 4;
+      v128.store(a + o, madd(xv, v128.load(row + o), v128.load(a + o)));
+    }
+    for (let j = n4; j < n; j++) {
+      const o = <usize>j * 4;
+      store<f32>(a + o, load<f32>(a + o) + xi * load<f32>(row + o));
+    }
+  }
+}
+
 // ---------------------------------------------------------------- the time loops
 
 /**
  * Forward over T steps for this thread's rows. Pointers are byte addresses; 0 means absent; `mr`
- * is the GEMM tile height (4 or 6, see gemm.ts).
+ * is the GEMM tile height (4 or 6, see gemm.ts). With a narrow input (`x` ≠ 0: [T·B, xw] rows,
+ * xw ≤ NARROW_MAX, weights `wx` [xw, gx·H], bias row `xb`), each row's projections are computed
+ * here into scratch and `p` is not read.
  */
 export function seqForward(
   tid: i32,
@@ -360,6 +412,10 @@ export function seqForward(
   hAll: usize,
   cAll: usize,
   cache: usize,
+  x: usize,
+  xw: i32,
+  wx: usize,
+  xb: usize,
   scratch: usize,
   stride: i32,
   mr: i32,
@@ -378,6 +434,8 @@ export function seqForward(
   const st = ws + seqLayout(cell, H, nb, 1);
   const bpack = ws + seqLayout(cell, H, nb, 2);
   const r = ws + seqLayout(cell, H, nb, 3);
+  const xrow = ws + seqLayout(cell, H, nb, 11);
+  const gxH = <i32>gx * H;
   if (gr > 0) packB(wh, grH, false, 0, H, 0, grH, bpack);
   const rowH = h * 4;
   for (let i = 0; i < T; i++) {
@@ -391,7 +449,11 @@ export function seqForward(
     if (gr > 0) gemmPanels(hp, rowH, 4, rows, H, bpack, grH, r, <usize>grH * 4, 1, 0, bh, tile, mr);
     for (let b = 0; b < rows; b++) {
       const rb = <usize>b;
-      const prow = pp + rb * gx * rowH;
+      let prow = pp + rb * gx * rowH;
+      if (x != 0) {
+        projectRow(xrow, x + (<usize>(t * B + b0 + b) * <usize>xw) * 4, xw, wx, xb, gxH);
+        prow = xrow;
+      }
       const crow = cc + rb * cw * rowH;
       const hrow = hp + rb * rowH;
       const orow = ho + rb * rowH;
@@ -429,6 +491,8 @@ export function seqBackward(
   dh0: usize,
   dc0: usize,
   sumBias: i32,
+  x: usize,
+  xw: i32,
   scratch: usize,
   stride: i32,
   mr: i32,
@@ -457,6 +521,12 @@ export function seqBackward(
   const sbh = sumBias != 0 && cellHasBh(cell) ? ws + seqLayout(cell, H, nb, 10) : 0;
   if (sbx != 0) memory.fill(sbx, 0, <usize>nbxH * 4);
   if (sbh != 0) memory.fill(sbh, 0, <usize>grH * 4);
+  // a narrow input's weight gradient, summed like the biases; dP itself is then written only when
+  // given (0: this thread's rows of it pass through one scratch row)
+  const gxH = <i32>gx * H;
+  const swx = x != 0 ? ws + seqLayout(cell, H, nb, 12) : 0;
+  const xrow = ws + seqLayout(cell, H, nb, 11);
+  if (swx != 0) memory.fill(swx, 0, <usize>xw * <usize>gxH * 4);
   const rowH = h * 4;
   const block = <usize>rows * rowH;
   const first = <usize>b0 * rowH;
@@ -483,7 +553,7 @@ export function seqBackward(
       const dob = dop != 0 ? dop + rb * rowH : 0;
       const o = rb * rowH;
       const crow = cc + rb * cw * rowH;
-      const dprow = dpp + rb * gx * rowH;
+      const dprow = dP != 0 ? dpp + rb * gx * rowH : xrow;
       if (cell == CELL_NBRC) {
         nbrcBwdRow(dob, cur + o, hp + o, crow, dprow, drp + rb * <usize>grH * 4, nxt + o, H, st);
       } else if (cell == CELL_BRC) {
@@ -495,6 +565,7 @@ export function seqBackward(
         lstmBwdRow(dob, cur + o, curC + o, crow, cpRow, dprow, drp + rb * <usize>grH * 4, nxt + o, nxtC + o, H, st);
       }
       if (sbx != 0) addRow(sbx, dprow, nbxH);
+      if (swx != 0) addOuter(swx, x + (tb + rb) * <usize>xw * 4, xw, dprow, gxH);
       if (sbh != 0) addRow(sbh, drp + rb * <usize>grH * 4, grH);
     }
     if (gr > 0) {
@@ -535,15 +606,29 @@ function reduceRegion(cell: i32, nt: i32, B: i32, H: i32, which: i32, n: i32, ds
 }
 
 /**
- * After seqBackward: BRC's memory gradient (dPw, 0 for none) and the bias gradients (dBx, dBh,
- * 0 for none; seqBackward must have run with sumBias) as the sums of every thread's partial.
+ * After seqBackward: BRC's memory gradient (dPw, 0 for none), the bias gradients (dBx, dBh, 0 for
+ * none; seqBackward must have run with sumBias) and a narrow input's weight gradient (dWx, xw
+ * rows; 0 for none) as the sums of every thread's partial.
  */
-export function seqReduce(cell: i32, nt: i32, B: i32, H: i32, dPw: usize, dBx: usize, dBh: usize, scratch: usize, stride: i32): void {
+export function seqReduce(
+  cell: i32,
+  nt: i32,
+  B: i32,
+  H: i32,
+  dPw: usize,
+  dBx: usize,
+  dBh: usize,
+  dWx: usize,
+  xw: i32,
+  scratch: usize,
+  stride: i32,
+): void {
   if (dPw != 0) reduceRegion(cell, nt, B, H, 8, cellNpw(cell) * H, dPw, scratch, stride);
   if (dBx != 0) reduceRegion(cell, nt, B, H, 9, cellNbx(cell) * H, dBx, scratch, stride);
   if (dBh != 0) reduceRegion(cell, nt, B, H, 10, cellGr(cell) * H, dBh, scratch, stride);
+  if (dWx != 0) reduceRegion(cell, nt, B, H, 12, xw * cellGx(cell) * H, dWx, scratch, stride);
 }
 
 export function seqScratchBytes(cell: i32, B: i32, H: i32, nt: i32): i32 {
-  return <i32>seqLayout(cell, H, rowsPerThread(B, nt), 11);
+  return <i32>seqLayout(cell, H, rowsPerThread(B, nt), 13);
 }

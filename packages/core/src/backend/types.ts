@@ -156,6 +156,47 @@ export interface SequenceBackwardArgs {
   dBh?: DeviceBuffer | null;
 }
 
+/**
+ * A layer input of a few features ([T·B, width] time-major rows from `offset`), for kernels that
+ * project it inside their time loop (SequenceKernels.narrowInput) instead of reading a [T·B, gx·H]
+ * projection that a GEMM wrote beforehand: with one feature (the copy-first-input task) that GEMM
+ * is a rank-one update that only moves memory.
+ */
+export interface NarrowInput {
+  x: DeviceBuffer;
+  offset: number;
+  width: number;
+  /** [width, gx·H] input weights. */
+  wx: DeviceBuffer;
+  /** [gx·H] bias row added to every projection (zeros past nbx·H), or null. */
+  bias: DeviceBuffer | null;
+}
+
+/** SequenceForwardArgs with the projections computed from a narrow input. */
+export interface NarrowSequenceForwardArgs extends Omit<SequenceForwardArgs, 'p'> {
+  input: NarrowInput;
+}
+
+/**
+ * SequenceBackwardArgs for a narrow input: the kernel writes the input weights' gradient dWx
+ * [width, gx·H] (overwritten) and the bias gradients (dBx, dBh, required), and dP only when it is
+ * given (something else reads it: the input gradient).
+ */
+export interface NarrowSequenceBackwardArgs extends Omit<SequenceBackwardArgs, 'dP'> {
+  input: Omit<NarrowInput, 'wx' | 'bias'> & { dWx: DeviceBuffer };
+  dP: DeviceBuffer | null;
+}
+
+/** Level-3 kernels that take a narrow input (see NarrowInput). */
+export interface NarrowInputKernels {
+  /** Widest input they take. */
+  maxWidth: number;
+  /** dtypes they run in; others go through the projection GEMM. */
+  dtypes: readonly DType[];
+  forward(args: NarrowSequenceForwardArgs): void | Promise<void>;
+  backward(args: NarrowSequenceBackwardArgs): void | Promise<void>;
+}
+
 export interface StepKernels {
   forward(args: StepForwardArgs<DeviceBuffer>): void;
   backward(args: StepBackwardArgs<DeviceBuffer>): void;
@@ -170,6 +211,8 @@ export interface SequenceKernels {
    * dP and dR pass through it; otherwise core sums dP's and dR's columns afterwards.
    */
   biasGradients?: boolean;
+  /** The same passes for an input of a few features, projected inside the time loop. */
+  narrowInput?: NarrowInputKernels;
 }
 
 /** Adam with torch's update; `step` is 1-based. Buffers are flat and of equal length. */

@@ -7,6 +7,8 @@ import type {
   DType,
   GemmArgs,
   HostArray,
+  NarrowSequenceBackwardArgs,
+  NarrowSequenceForwardArgs,
   SequenceBackwardArgs,
   SequenceForwardArgs,
 } from '../backend/types.js';
@@ -49,6 +51,8 @@ export interface CpuBackendOptions {
 }
 
 const CELL_IDS: Record<CellName, number> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
+/** Widest input the sequence kernels project themselves (NARROW_MAX in assembly/cpu/sequence.ts). */
+export const CPU_NARROW_INPUT_MAX = 4;
 const DEFAULT_PARALLEL_THRESHOLD = 1 << 19;
 const MEMORY_BOUND_FACTOR = 4;
 
@@ -321,9 +325,18 @@ export class CpuBackend implements Backend {
     );
   }
 
-  /** Level 3, float32: one layer and direction over all T steps, rows split across threads. */
-  sequenceForward(cell: CellName, gr: number, a: SequenceForwardArgs): void {
+  /**
+   * Level 3, float32: one layer and direction over all T steps, rows split across threads; with a
+   * narrow input, its projections are computed inside the time loop.
+   */
+  sequenceForward(cell: CellName, gr: number, a: SequenceForwardArgs | NarrowSequenceForwardArgs): void {
     const id = CELL_IDS[cell];
+    const narrow = 'input' in a ? a.input : null;
+    if (narrow && narrow.width > CPU_NARROW_INPUT_MAX) {
+      throw new RangeError(
+        `a narrow input has at most ${CPU_NARROW_INPUT_MAX} features, got ${narrow.width}`,
+      );
+    }
     const parallel = this.sequenceParallel(gr, a);
     const stride = this.wasm.seqScratchBytes(id, a.B, a.H, parallel ? this.pool.threads : 1);
     const scratch = this.scratch(stride);
@@ -335,13 +348,17 @@ export class CpuBackend implements Backend {
         a.B,
         a.H,
         a.reverse ? 1 : 0,
-        addrOf(a.p),
+        'p' in a ? addrOf(a.p) : 0,
         addrOf(a.wh),
         addrOf(a.bh),
         addrOf(a.pw),
         addrOf(a.hAll),
         addrOf(a.cAll),
         addrOf(a.cache),
+        narrow ? addrOf(narrow.x, narrow.offset) : 0,
+        narrow?.width ?? 0,
+        narrow ? addrOf(narrow.wx) : 0,
+        narrow ? addrOf(narrow.bias) : 0,
         scratch,
         stride,
         this.tileRows,
@@ -355,8 +372,14 @@ export class CpuBackend implements Backend {
     return this.pool.threads > 1 && a.T * a.B * a.H * Math.max(1, gr * a.H) >= this.parallelThreshold;
   }
 
-  sequenceBackward(cell: CellName, gr: number, a: SequenceBackwardArgs): void {
+  sequenceBackward(cell: CellName, gr: number, a: SequenceBackwardArgs | NarrowSequenceBackwardArgs): void {
     const id = CELL_IDS[cell];
+    const narrow = 'input' in a ? a.input : null;
+    if (narrow && narrow.width > CPU_NARROW_INPUT_MAX) {
+      throw new RangeError(
+        `a narrow input has at most ${CPU_NARROW_INPUT_MAX} features, got ${narrow.width}`,
+      );
+    }
     const parallel = this.sequenceParallel(gr, a);
     const nt = parallel ? this.pool.threads : 1;
     const stride = this.wasm.seqScratchBytes(id, a.B, a.H, nt);
@@ -382,13 +405,15 @@ export class CpuBackend implements Backend {
         addrOf(a.dh0),
         addrOf(a.dc0),
         a.dBx || a.dBh ? 1 : 0,
+        narrow ? addrOf(narrow.x, narrow.offset) : 0,
+        narrow?.width ?? 0,
         scratch,
         stride,
         this.tileRows,
       ],
       parallel,
     );
-    if (a.dPw || a.dBx || a.dBh) {
+    if (a.dPw || a.dBx || a.dBh || narrow) {
       this.wasm.seqReduce(
         id,
         nt,
@@ -397,6 +422,8 @@ export class CpuBackend implements Backend {
         addrOf(a.dPw),
         addrOf(a.dBx ?? null),
         addrOf(a.dBh ?? null),
+        narrow ? addrOf(narrow.dWx) : 0,
+        narrow?.width ?? 0,
         scratch,
         stride,
       );

@@ -1,8 +1,13 @@
 import { registerBackend, registerKernel } from '../backend/registry.js';
-import type { SequenceBackwardArgs, SequenceForwardArgs } from '../backend/types.js';
+import type {
+  NarrowSequenceBackwardArgs,
+  NarrowSequenceForwardArgs,
+  SequenceBackwardArgs,
+  SequenceForwardArgs,
+} from '../backend/types.js';
 import { CELL_NAMES, CELLS } from '../cells/index.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
-import { CpuBackend, type CpuBackendOptions } from './backend.js';
+import { CPU_NARROW_INPUT_MAX, CpuBackend, type CpuBackendOptions } from './backend.js';
 import { float64SequenceKernels } from './float64.js';
 
 /**
@@ -67,6 +72,12 @@ export function registerCpuBackend(opts: CpuBackendOptions & { priority?: number
           hostBiasGradients(a, spec.nbx, spec.gx, spec.gr);
         },
         biasGradients: true,
+        narrowInput: {
+          maxWidth: CPU_NARROW_INPUT_MAX,
+          dtypes: ['float32'],
+          forward: (a: NarrowSequenceForwardArgs) => instance().sequenceForward(cellName, spec.gr, a),
+          backward: (a: NarrowSequenceBackwardArgs) => instance().sequenceBackward(cellName, spec.gr, a),
+        },
       },
     });
   }

@@ -4,7 +4,7 @@ import type {
   DeviceBuffer,
   DType,
   KernelLevel,
-  SequenceBackwardArgs,
+  NarrowInputKernels,
   SequenceForwardArgs,
 } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
@@ -64,7 +64,8 @@ export class RecurrentUnit {
   readonly params: PackedBuffers = {};
   readonly grads: PackedBuffers = {};
   private readonly ws: Workspace;
-  private last: { T: number; B: number; parts: FeaturePart[] } | null = null;
+  private last: { T: number; B: number; parts: FeaturePart[]; narrow: NarrowInputKernels | null } | null =
+    null;
   private hostDriver: { B: number; driver: StepDriver } | null = null;
 
   constructor(
@@ -120,7 +121,6 @@ export class RecurrentUnit {
     const { spec, ws } = this;
     const n = this.bufferLengths(T, B);
     return {
-      p: ws.get('p', n.p),
       hAll: ws.get('hAll', n.hAll),
       cAll: spec.hasCellState ? ws.get('cAll', n.cAll) : null,
       cache: ws.get('cache', n.cache),
@@ -148,6 +148,21 @@ export class RecurrentUnit {
   }
 
   /**
+   * The level-3 kernels that project this input inside their time loop (one part of at most their
+   * width, in a dtype they run), or null. They must sum the bias gradients too: their backward
+   * may never write dP.
+   */
+  private narrowKernels(parts: FeaturePart[]): NarrowInputKernels | null {
+    if (parts.length !== 1 || this.level() !== 3) return null;
+    const seq = getKernel(this.be.name, this.spec.name, 3)!;
+    const n = seq.narrowInput;
+    if (!n || seq.biasGradients !== true || parts[0].width > n.maxWidth || !n.dtypes.includes(this.dtype)) {
+      return null;
+    }
+    return n;
+  }
+
+  /**
    * Runs the layer over T steps of B rows. `parts` are [T·B, width] time-major blocks whose widths
    * add up to the input size; h0/c0 are [B, H] at the given offsets (null: zeros).
    */
@@ -158,30 +173,36 @@ export class RecurrentUnit {
     h0: { buf: DeviceBuffer; offset: number } | null,
     c0: { buf: DeviceBuffer; offset: number } | null,
   ): Promise<void> {
-    const { be, spec, hiddenSize: H } = this;
+    const { be, spec, hiddenSize: H, ws } = this;
     const TB = T * B;
     const gxH = spec.gx * H;
     const bufs = this.buffers(T, B);
-    // backends whose GEMM adds a bias row take the biases in the first part's product
-    const biasRow = be.gemmBias ? this.biasRow() : null;
-    let row = 0;
-    parts.forEach((part, i) => {
-      matmul(be, {
-        m: TB,
-        n: gxH,
-        k: part.width,
-        a: part.buf,
-        aOffset: part.offset,
-        b: this.params.wx!,
-        bOffset: row * gxH,
-        c: bufs.p,
-        accumulate: i > 0,
-        bias: i === 0 ? biasRow : null,
+    const narrow = this.narrowKernels(parts);
+    const width = parts.reduce((w, part) => w + part.width, 0);
+    if (width !== this.inputSize)
+      throw new Error(`input parts add up to ${width}, expected ${this.inputSize}`);
+    const p = narrow ? null : ws.get('p', this.bufferLengths(T, B).p);
+    if (p) {
+      // backends whose GEMM adds a bias row take the biases in the first part's product
+      const biasRow = be.gemmBias ? this.biasRow() : null;
+      let row = 0;
+      parts.forEach((part, i) => {
+        matmul(be, {
+          m: TB,
+          n: gxH,
+          k: part.width,
+          a: part.buf,
+          aOffset: part.offset,
+          b: this.params.wx!,
+          bOffset: row * gxH,
+          c: p,
+          accumulate: i > 0,
+          bias: i === 0 ? biasRow : null,
+        });
+        row += part.width;
       });
-      row += part.width;
-    });
-    if (row !== this.inputSize) throw new Error(`input parts add up to ${row}, expected ${this.inputSize}`);
-    if (!biasRow) addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, bufs.p, 0, gxH);
+      if (!biasRow) addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
+    }
 
     const initSlot = this.reverse ? T : 0;
     if (h0) be.copy(h0.buf, h0.offset, bufs.hAll, initSlot * B * H, B * H);
@@ -190,13 +211,12 @@ export class RecurrentUnit {
       if (c0) be.copy(c0.buf, c0.offset, bufs.cAll, initSlot * B * H, B * H);
       else be.fill(bufs.cAll, 0, initSlot * B * H, B * H);
     }
-    this.last = { T, B, parts };
-    const args: SequenceForwardArgs = {
+    this.last = { T, B, parts, narrow };
+    const common = {
       T,
       B,
       H,
       reverse: this.reverse,
-      p: bufs.p,
       wh: this.params.wh ?? null,
       bh: this.params.bh ?? null,
       pw: this.params.pw ?? null,
@@ -204,6 +224,15 @@ export class RecurrentUnit {
       cAll: bufs.cAll,
       cache: bufs.cache,
     };
+    if (narrow) {
+      const { buf: x, offset } = parts[0];
+      await narrow.forward({
+        ...common,
+        input: { x, offset, width, wx: this.params.wx!, bias: this.biasRow() },
+      });
+      return;
+    }
+    const args: SequenceForwardArgs = { ...common, p: p! };
     const level = this.level();
     if (level === 3) await getKernel(be.name, spec.name, 3)!.forward(args);
     else await forwardSteps(be, spec, args, this.stepDriver(level, B), this.scratch(B));
@@ -234,13 +263,14 @@ export class RecurrentUnit {
   ): Promise<{ dh0: DeviceBuffer; dc0: DeviceBuffer | null }> {
     if (!this.last) throw new Error('backward called before forward');
     const { be, spec, hiddenSize: H, ws } = this;
-    const { T, B, parts } = this.last;
+    const { T, B, parts, narrow } = this.last;
     const TB = T * B;
     const gxH = spec.gx * H;
     const grH = spec.gr * H;
     const bufs = this.buffers(T, B);
     const n = this.bufferLengths(T, B);
-    const dP = ws.get('dP', n.dP);
+    // a narrow input's kernels write dP only when the input gradient needs it
+    const dP = narrow && !dParts[0] ? null : ws.get('dP', n.dP);
     const dR = spec.gr > 0 ? ws.get('dR', n.dR) : null;
     const dh0 = ws.get('dh0', n.dh0);
     const dc0 = spec.hasCellState ? ws.get('dc0', n.dc0) : null;
@@ -252,11 +282,12 @@ export class RecurrentUnit {
     // kernels that sum the bias gradients on the way save a pass over dP and dR; like dPw, they
     // overwrite, so an accumulating pass has them write a scratch copy
     const fusedBias = sequence?.biasGradients === true;
+    const scratchOr = (g: DeviceBuffer, name: string) => (accumulateGrads ? ws.get(name, g.length) : g);
     const biasOut = (g: DeviceBuffer | undefined, name: string) =>
-      fusedBias && g ? (accumulateGrads ? ws.get(name, g.length) : g) : null;
+      fusedBias && g ? scratchOr(g, name) : null;
     const dBx = biasOut(this.grads.bx, 'dBxPart');
     const dBh = biasOut(this.grads.bh, 'dBhPart');
-    const args: SequenceBackwardArgs = {
+    const common = {
       T,
       B,
       H,
@@ -269,7 +300,6 @@ export class RecurrentUnit {
       dOut,
       dhN,
       dcN,
-      dP,
       dR,
       dh0,
       dc0,
@@ -277,33 +307,39 @@ export class RecurrentUnit {
       dBx,
       dBh,
     };
-    if (sequence) await sequence.backward(args);
-    else await backwardSteps(be, spec, args, this.stepDriver(level, B), this.scratch(B));
+    const dWx = narrow ? scratchOr(this.grads.wx!, 'dWxPart') : null;
+    if (narrow) {
+      const { buf: x, offset, width } = parts[0];
+      await narrow.backward({ ...common, dP, input: { x, offset, width, dWx: dWx! } });
+    } else if (sequence) await sequence.backward({ ...common, dP: dP! });
+    else await backwardSteps(be, spec, { ...common, dP: dP! }, this.stepDriver(level, B), this.scratch(B));
 
-    // weight gradients: one GEMM each over all T steps
+    // weight gradients: one GEMM each over all T steps (a narrow input's come from its kernels)
     const ones = ws.ones(TB);
     let row = 0;
     parts.forEach((part, i) => {
-      matmul(be, {
-        m: part.width,
-        n: gxH,
-        k: TB,
-        a: part.buf,
-        aOffset: part.offset,
-        transA: true,
-        lda: part.width,
-        b: dP,
-        c: this.grads.wx!,
-        cOffset: row * gxH,
-        accumulate: accumulateGrads,
-      });
+      if (!dWx) {
+        matmul(be, {
+          m: part.width,
+          n: gxH,
+          k: TB,
+          a: part.buf,
+          aOffset: part.offset,
+          transA: true,
+          lda: part.width,
+          b: dP!,
+          c: this.grads.wx!,
+          cOffset: row * gxH,
+          accumulate: accumulateGrads,
+        });
+      }
       const dPart = dParts[i];
       if (dPart) {
         matmul(be, {
           m: TB,
           n: part.width,
           k: gxH,
-          a: dP,
+          a: dP!,
           b: this.params.wx!,
           bOffset: row * gxH,
           transB: true,
@@ -315,7 +351,8 @@ export class RecurrentUnit {
       }
       row += part.width;
     });
-    if (!dBx) columnSums(be, ones, dP, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
+    if (dWx && dWx !== this.grads.wx) addInto(be, dWx, this.grads.wx!, dWx.length, ws.ones(1));
+    if (!dBx) columnSums(be, ones, dP!, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
     else if (dBx !== this.grads.bx) addInto(be, dBx, this.grads.bx!, dBx.length, ws.ones(1));
     if (dR) {
       const prevOffset = this.reverse ? B * H : 0;

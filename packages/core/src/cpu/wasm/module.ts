@@ -79,6 +79,8 @@ export interface CpuWasmExports {
     dPw: number,
     dBx: number,
     dBh: number,
+    dWx: number,
+    xw: number,
     scratch: number,
     stride: number,
   ): void;
