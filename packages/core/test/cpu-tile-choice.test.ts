@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { measureTileRows, tileRowsFromEnv } from '../src/cpu/tile-choice.js';
 import { CpuBackend, InputError } from '../src/index.js';
 
@@ -69,5 +69,28 @@ describe('the cpu GEMM tile height', () => {
     // each element sums its products in the same order whatever the tile, so the bits agree
     expect(Array.from(out[1])).toEqual(Array.from(out[0]));
     expect(out[0].some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('the tile measurement under a coarse clock', () => {
+  it('is skipped, keeping the 4×8 tile, when performance.now() moves in 0.1 ms steps', async () => {
+    const be = await CpuBackend.create({ threads: 1, tileRows: 4 });
+    const real = globalThis.performance.now.bind(globalThis.performance);
+    // the module's exports are frozen: the measurement gets a copy whose tileBench is a spy
+    const bench = vi.fn(be.wasm.tileBench);
+    const wasm = { ...be.wasm, tileBench: bench };
+    try {
+      expect(measureTileRows(wasm, be.heap)).toBeOneOf([4, 6]);
+      expect(bench).toHaveBeenCalled();
+      bench.mockClear();
+      // rounded timings would compare rounding, not tiles: the taller tile's longer calls could
+      // look faster per multiply-add, so nothing may be timed
+      vi.spyOn(globalThis.performance, 'now').mockImplementation(() => Math.floor(real() / 0.1) * 0.1);
+      expect(measureTileRows(wasm, be.heap)).toBe(4);
+      expect(bench).not.toHaveBeenCalled();
+    } finally {
+      vi.restoreAllMocks();
+      be.destroy();
+    }
   });
 });

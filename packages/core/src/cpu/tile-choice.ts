@@ -16,15 +16,37 @@ const MAX_ROUNDS = 200;
 // the taller tile must win by this much: on engines where it spills it runs at half speed or
 // less, where it does not it wins by 10-20%, and a near tie keeps the tested default
 const MARGIN = 1.05;
+// Timings need a fine clock: browsers without cross-origin isolation round performance.now() to
+// 0.1 ms or more, where timings this short would compare rounding, not tiles.
+const MAX_CLOCK_STEP_MS = 0.01;
 
 const now = (): number => globalThis.performance.now();
+
+/** The smallest step performance.now() takes, over a few ticks (spins at most a few ms). */
+function clockStep(): number {
+  let step = Number.POSITIVE_INFINITY;
+  let last = now();
+  const end = last + 5;
+  for (let ticks = 0; ticks < 5; ) {
+    const t = now();
+    if (t !== last) {
+      step = Math.min(step, t - last);
+      last = t;
+      ticks++;
+    }
+    if (t > end) break;
+  }
+  return step;
+}
 
 /**
  * The tile height this engine runs fastest, measured: the 4×8 tile's eight accumulators fit in
  * every engine's registers; the 6×8 tile's twelve do only where the register allocator keeps
  * them (V8 13 with fused multiply-adds: about 15% faster; V8 11-12: spilled, under half speed).
+ * Without a fine clock it keeps the 4×8.
  */
 export function measureTileRows(wasm: CpuWasmExports, heap: WasmHeap): TileRows {
+  if (!(clockStep() <= MAX_CLOCK_STEP_MS)) return 4;
   const bytes = wasm.tileBenchBytes();
   const scratch = heap.alloc(bytes);
   try {
