@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { measureTileRows, tileRowsFromEnv } from '../src/cpu/tile-choice.js';
-import { CpuBackend, InputError } from '../src/index.js';
+import { CpuBackend, InputError, matmul } from '../src/index.js';
 
 describe('the cpu GEMM tile height', () => {
   it('is measured at creation unless given, and the choice is one of the two heights', async () => {
@@ -45,24 +45,7 @@ describe('the cpu GEMM tile height', () => {
         be.write(buf, d);
         return buf;
       });
-      be.gemm({
-        transA: false,
-        transB: false,
-        m,
-        n,
-        k,
-        alpha: 1,
-        beta: 0,
-        a: A,
-        aOffset: 0,
-        lda: k,
-        b: B,
-        bOffset: 0,
-        ldb: n,
-        c: C,
-        cOffset: 0,
-        ldc: n,
-      });
+      matmul(be, { m, n, k, a: A, b: B, c: C });
       out.push((await be.read(C)) as Float32Array);
       be.destroy();
     }
