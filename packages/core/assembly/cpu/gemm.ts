@@ -34,111 +34,6 @@ function outVec(cp: usize, v: v128, alpha: f32, beta: f32, bias: usize): void {
 }
 
 /**
- * One MR×NR tile: rows × cols of it are valid (rows past the edge re-read row 0 and are dropped;
- * packed B is zero past the edge). `bias` (or 0) is a row vector added to every row.
- */
-export function microKernel(
-  a: usize,
-  ars: usize,
-  aps: usize,
-  rows: i32,
-  bp: usize,
-  K: i32,
-  c: usize,
-  ldc: usize,
-  cols: i32,
-  alpha: f32,
-  beta: f32,
-  bias: usize,
-  tile: usize,
-): void {
-  let a0 = a;
-  let a1 = rows > 1 ? a + ars : a;
-  let a2 = rows > 2 ? a + 2 * ars : a;
-  let a3 = rows > 3 ? a + 3 * ars : a;
-  let c00 = f32x4.splat(0);
-  let c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0);
-  let c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0);
-  let c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0);
-  let c31 = f32x4.splat(0);
-  // Depth unrolled by four: V8 puts an interrupt check and a compare on every loop back edge,
-  // which at one depth step per iteration cost about a fifth of the throughput. The remainder
-  // loop repeats the body: AssemblyScript has no macros, and a helper cannot update eight locals.
-  let p = 0;
-  for (; p + 4 <= K; p += 4) {
-    for (let u = 0; u < 4; u++) {
-      const b0 = v128.load(bp);
-      const b1 = v128.load(bp, 16);
-      let x = v128.load32_splat(a0);
-      c00 = madd(x, b0, c00);
-      c01 = madd(x, b1, c01);
-      x = v128.load32_splat(a1);
-      c10 = madd(x, b0, c10);
-      c11 = madd(x, b1, c11);
-      x = v128.load32_splat(a2);
-      c20 = madd(x, b0, c20);
-      c21 = madd(x, b1, c21);
-      x = v128.load32_splat(a3);
-      c30 = madd(x, b0, c30);
-      c31 = madd(x, b1, c31);
-      a0 += aps;
-      a1 += aps;
-      a2 += aps;
-      a3 += aps;
-      bp += 32;
-    }
-  }
-  for (; p < K; p++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(a0);
-    c00 = madd(x, b0, c00);
-    c01 = madd(x, b1, c01);
-    x = v128.load32_splat(a1);
-    c10 = madd(x, b0, c10);
-    c11 = madd(x, b1, c11);
-    x = v128.load32_splat(a2);
-    c20 = madd(x, b0, c20);
-    c21 = madd(x, b1, c21);
-    x = v128.load32_splat(a3);
-    c30 = madd(x, b0, c30);
-    c31 = madd(x, b1, c31);
-    a0 += aps;
-    a1 += aps;
-    a2 += aps;
-    a3 += aps;
-    bp += 32;
-  }
-  if (rows == 4 && cols == 8) {
-    const b1 = bias != 0 ? bias + 16 : 0;
-    outVec(c, c00, alpha, beta, bias);
-    outVec(c + 16, c01, alpha, beta, b1);
-    c += ldc;
-    outVec(c, c10, alpha, beta, bias);
-    outVec(c + 16, c11, alpha, beta, b1);
-    c += ldc;
-    outVec(c, c20, alpha, beta, bias);
-    outVec(c + 16, c21, alpha, beta, b1);
-    c += ldc;
-    outVec(c, c30, alpha, beta, bias);
-    outVec(c + 16, c31, alpha, beta, b1);
-    return;
-  }
-  v128.store(tile, c00);
-  v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32);
-  v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64);
-  v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96);
-  v128.store(tile, c31, 112);
-  storeTile(tile, rows, cols, c, ldc, alpha, beta, bias);
-}
-
-/**
  * The valid rows × cols of a tile staged in `tile` (rows of NR floats) written out to C. Inlined:
  * as a call, it measured 2% slower on whole products (V8 compiles the tile function differently).
  */
@@ -157,8 +52,15 @@ function storeTile(tile: usize, rows: i32, cols: i32, c: usize, ldc: usize, alph
   }
 }
 
-/** The MR6×NR tile: microKernel with twelve accumulators (see MR6 for when it pays). */
-export function microKernel6(
+/**
+ * One MR×NR (or MR6×NR) tile: rows × cols of it are valid (rows past the edge re-read row 0 and
+ * are dropped; packed B is zero past the edge). `bias` (or 0) is a row vector added to every row.
+ * Both heights are this one body, inlined with `h` a constant, so each compiles to straight code
+ * with only its own accumulators: the 4×8 tile's eight, or the 6×8 tile's twelve.
+ */
+@inline
+function tileBody(
+  h: i32,
   a: usize,
   ars: usize,
   aps: usize,
@@ -177,8 +79,8 @@ export function microKernel6(
   let a1 = rows > 1 ? a + ars : a;
   let a2 = rows > 2 ? a + 2 * ars : a;
   let a3 = rows > 3 ? a + 3 * ars : a;
-  let a4 = rows > 4 ? a + 4 * ars : a;
-  let a5 = rows > 5 ? a + 5 * ars : a;
+  let a4 = h > 4 && rows > 4 ? a + 4 * ars : a;
+  let a5 = h > 4 && rows > 5 ? a + 5 * ars : a;
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
@@ -191,6 +93,9 @@ export function microKernel6(
   let c41 = f32x4.splat(0);
   let c50 = f32x4.splat(0);
   let c51 = f32x4.splat(0);
+  // Depth unrolled by four: V8 puts an interrupt check and a compare on every loop back edge,
+  // which at one depth step per iteration cost about a fifth of the throughput. The remainder
+  // loop repeats the body: AssemblyScript has no macros, and a helper cannot update the locals.
   let p = 0;
   for (; p + 4 <= K; p += 4) {
     for (let u = 0; u < 4; u++) {
@@ -208,18 +113,20 @@ export function microKernel6(
       x = v128.load32_splat(a3);
       c30 = madd(x, b0, c30);
       c31 = madd(x, b1, c31);
-      x = v128.load32_splat(a4);
-      c40 = madd(x, b0, c40);
-      c41 = madd(x, b1, c41);
-      x = v128.load32_splat(a5);
-      c50 = madd(x, b0, c50);
-      c51 = madd(x, b1, c51);
+      if (h > 4) {
+        x = v128.load32_splat(a4);
+        c40 = madd(x, b0, c40);
+        c41 = madd(x, b1, c41);
+        x = v128.load32_splat(a5);
+        c50 = madd(x, b0, c50);
+        c51 = madd(x, b1, c51);
+        a4 += aps;
+        a5 += aps;
+      }
       a0 += aps;
       a1 += aps;
       a2 += aps;
       a3 += aps;
-      a4 += aps;
-      a5 += aps;
       bp += 32;
     }
   }
@@ -238,21 +145,23 @@ export function microKernel6(
     x = v128.load32_splat(a3);
     c30 = madd(x, b0, c30);
     c31 = madd(x, b1, c31);
-    x = v128.load32_splat(a4);
-    c40 = madd(x, b0, c40);
-    c41 = madd(x, b1, c41);
-    x = v128.load32_splat(a5);
-    c50 = madd(x, b0, c50);
-    c51 = madd(x, b1, c51);
+    if (h > 4) {
+      x = v128.load32_splat(a4);
+      c40 = madd(x, b0, c40);
+      c41 = madd(x, b1, c41);
+      x = v128.load32_splat(a5);
+      c50 = madd(x, b0, c50);
+      c51 = madd(x, b1, c51);
+      a4 += aps;
+      a5 += aps;
+    }
     a0 += aps;
     a1 += aps;
     a2 += aps;
     a3 += aps;
-    a4 += aps;
-    a5 += aps;
     bp += 32;
   }
-  if (rows == 6 && cols == 8) {
+  if (rows == h && cols == 8) {
     const b1 = bias != 0 ? bias + 16 : 0;
     outVec(c, c00, alpha, beta, bias);
     outVec(c + 16, c01, alpha, beta, b1);
@@ -265,12 +174,14 @@ export function microKernel6(
     c += ldc;
     outVec(c, c30, alpha, beta, bias);
     outVec(c + 16, c31, alpha, beta, b1);
-    c += ldc;
-    outVec(c, c40, alpha, beta, bias);
-    outVec(c + 16, c41, alpha, beta, b1);
-    c += ldc;
-    outVec(c, c50, alpha, beta, bias);
-    outVec(c + 16, c51, alpha, beta, b1);
+    if (h > 4) {
+      c += ldc;
+      outVec(c, c40, alpha, beta, bias);
+      outVec(c + 16, c41, alpha, beta, b1);
+      c += ldc;
+      outVec(c, c50, alpha, beta, bias);
+      outVec(c + 16, c51, alpha, beta, b1);
+    }
     return;
   }
   v128.store(tile, c00);
@@ -281,11 +192,51 @@ export function microKernel6(
   v128.store(tile, c21, 80);
   v128.store(tile, c30, 96);
   v128.store(tile, c31, 112);
-  v128.store(tile, c40, 128);
-  v128.store(tile, c41, 144);
-  v128.store(tile, c50, 160);
-  v128.store(tile, c51, 176);
+  if (h > 4) {
+    v128.store(tile, c40, 128);
+    v128.store(tile, c41, 144);
+    v128.store(tile, c50, 160);
+    v128.store(tile, c51, 176);
+  }
   storeTile(tile, rows, cols, c, ldc, alpha, beta, bias);
+}
+
+/** The MR×NR tile (eight accumulators), for every engine. */
+export function microKernel(
+  a: usize,
+  ars: usize,
+  aps: usize,
+  rows: i32,
+  bp: usize,
+  K: i32,
+  c: usize,
+  ldc: usize,
+  cols: i32,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
+  tileBody(MR, a, ars, aps, rows, bp, K, c, ldc, cols, alpha, beta, bias, tile);
+}
+
+/** The MR6×NR tile (twelve accumulators; see MR6 for when it pays). */
+export function microKernel6(
+  a: usize,
+  ars: usize,
+  aps: usize,
+  rows: i32,
+  bp: usize,
+  K: i32,
+  c: usize,
+  ldc: usize,
+  cols: i32,
+  alpha: f32,
+  beta: f32,
+  bias: usize,
+  tile: usize,
+): void {
+  tileBody(MR6, a, ars, aps, rows, bp, K, c, ldc, cols, alpha, beta, bias, tile);
 }
 
 /**
