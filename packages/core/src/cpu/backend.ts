@@ -56,6 +56,15 @@ export const CPU_NARROW_INPUT_MAX = 4;
 const DEFAULT_PARALLEL_THRESHOLD = 1 << 19;
 const MEMORY_BOUND_FACTOR = 4;
 
+/** The narrow input of a sequence pass, or null; wider than the kernels take is a RangeError. */
+function narrowInputOf<N extends { width: number }>(a: object & { input?: N }): N | null {
+  const narrow = a.input ?? null;
+  if (narrow && narrow.width > CPU_NARROW_INPUT_MAX) {
+    throw new RangeError(`a narrow input has at most ${CPU_NARROW_INPUT_MAX} features, got ${narrow.width}`);
+  }
+  return narrow;
+}
+
 /** An environment variable on Node; undefined elsewhere. */
 function envFlag(name: string): string | undefined {
   return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
@@ -331,12 +340,7 @@ export class CpuBackend implements Backend {
    */
   sequenceForward(cell: CellName, gr: number, a: SequenceForwardArgs | NarrowSequenceForwardArgs): void {
     const id = CELL_IDS[cell];
-    const narrow = 'input' in a ? a.input : null;
-    if (narrow && narrow.width > CPU_NARROW_INPUT_MAX) {
-      throw new RangeError(
-        `a narrow input has at most ${CPU_NARROW_INPUT_MAX} features, got ${narrow.width}`,
-      );
-    }
+    const narrow = narrowInputOf(a);
     const parallel = this.sequenceParallel(gr, a);
     const stride = this.wasm.seqScratchBytes(id, a.B, a.H, parallel ? this.pool.threads : 1);
     const scratch = this.scratch(stride);
@@ -374,12 +378,7 @@ export class CpuBackend implements Backend {
 
   sequenceBackward(cell: CellName, gr: number, a: SequenceBackwardArgs | NarrowSequenceBackwardArgs): void {
     const id = CELL_IDS[cell];
-    const narrow = 'input' in a ? a.input : null;
-    if (narrow && narrow.width > CPU_NARROW_INPUT_MAX) {
-      throw new RangeError(
-        `a narrow input has at most ${CPU_NARROW_INPUT_MAX} features, got ${narrow.width}`,
-      );
-    }
+    const narrow = narrowInputOf(a);
     const parallel = this.sequenceParallel(gr, a);
     const nt = parallel ? this.pool.threads : 1;
     const stride = this.wasm.seqScratchBytes(id, a.B, a.H, nt);

@@ -274,15 +274,17 @@ export class RecurrentUnit {
     const dR = spec.gr > 0 ? ws.get('dR', n.dR) : null;
     const dh0 = ws.get('dh0', n.dh0);
     const dc0 = spec.hasCellState ? ws.get('dc0', n.dc0) : null;
-    // sequence and step kernels overwrite dPw, so an accumulating pass lets them write a scratch copy
-    const dPw =
-      this.grads.pw && accumulateGrads ? ws.get('dPwPart', this.grads.pw.length) : (this.grads.pw ?? null);
+    // Gradients the kernels write (dPw, fused bias sums, a narrow input's dWx) are overwritten, so
+    // an accumulating pass has them write a scratch copy that `settle` adds in afterwards.
+    const scratchOr = (g: DeviceBuffer, name: string) => (accumulateGrads ? ws.get(name, g.length) : g);
+    const settle = (part: DeviceBuffer | null, grad: DeviceBuffer | undefined) => {
+      if (part && part !== grad) addInto(be, part, grad!, part.length, ws.ones(1));
+    };
+    const dPw = this.grads.pw ? scratchOr(this.grads.pw, 'dPwPart') : null;
     const level = this.level();
     const sequence = level === 3 ? getKernel(be.name, spec.name, 3)! : null;
-    // kernels that sum the bias gradients on the way save a pass over dP and dR; like dPw, they
-    // overwrite, so an accumulating pass has them write a scratch copy
+    // kernels that sum the bias gradients on the way save a pass over dP and dR
     const fusedBias = sequence?.biasGradients === true;
-    const scratchOr = (g: DeviceBuffer, name: string) => (accumulateGrads ? ws.get(name, g.length) : g);
     const biasOut = (g: DeviceBuffer | undefined, name: string) =>
       fusedBias && g ? scratchOr(g, name) : null;
     const dBx = biasOut(this.grads.bx, 'dBxPart');
@@ -351,9 +353,9 @@ export class RecurrentUnit {
       }
       row += part.width;
     });
-    if (dWx && dWx !== this.grads.wx) addInto(be, dWx, this.grads.wx!, dWx.length, ws.ones(1));
-    if (!dBx) columnSums(be, ones, dP!, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
-    else if (dBx !== this.grads.bx) addInto(be, dBx, this.grads.bx!, dBx.length, ws.ones(1));
+    settle(dWx, this.grads.wx);
+    if (dBx) settle(dBx, this.grads.bx);
+    else columnSums(be, ones, dP!, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
     if (dR) {
       const prevOffset = this.reverse ? B * H : 0;
       matmul(be, {
@@ -368,10 +370,10 @@ export class RecurrentUnit {
         c: this.grads.wh!,
         accumulate: accumulateGrads,
       });
-      if (this.grads.bh && !dBh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh, 0, accumulateGrads);
-      else if (dBh && dBh !== this.grads.bh) addInto(be, dBh, this.grads.bh!, dBh.length, ws.ones(1));
+      if (dBh) settle(dBh, this.grads.bh);
+      else if (this.grads.bh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh, 0, accumulateGrads);
     }
-    if (dPw && dPw !== this.grads.pw) addInto(be, dPw, this.grads.pw!, dPw.length, ws.ones(1));
+    settle(dPw, this.grads.pw);
     return { dh0, dc0 };
   }
 

@@ -103,6 +103,12 @@ function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
+const VARIANTS: Record<string, string> = {
+  plain: CPU_WASM_PLAIN,
+  'plain-fma': CPU_WASM_PLAIN_FMA,
+  shared: CPU_WASM_SHARED,
+  'shared-fma': CPU_WASM_SHARED_FMA,
+};
 const compiled = new Map<string, Promise<WasmModule>>();
 
 function api() {
@@ -124,14 +130,7 @@ export function compileCpuModule(shared: boolean, fma = false): Promise<WasmModu
   const key = `${shared ? 'shared' : 'plain'}${fma ? '-fma' : ''}`;
   let m = compiled.get(key);
   if (!m) {
-    const code = shared
-      ? fma
-        ? CPU_WASM_SHARED_FMA
-        : CPU_WASM_SHARED
-      : fma
-        ? CPU_WASM_PLAIN_FMA
-        : CPU_WASM_PLAIN;
-    m = api().compile(decodeBase64(code));
+    m = api().compile(decodeBase64(VARIANTS[key]));
     compiled.set(key, m);
   }
   return m;
