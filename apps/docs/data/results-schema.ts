@@ -1,22 +1,4 @@
-/** The shape of results.json, which the lead fills from real runs (never invented numbers). */
-export interface Figure {
-  /** Path under the site root, e.g. /figures/copy-first-input.svg (files live in public/figures/). */
-  file: string;
-  caption: string;
-  /** The exact command that produced it (bistable reproduce … then bistable plot …). */
-  command: string;
-  /** ISO date of the run. */
-  date: string;
-  /** The machine: CPU/GPU model, cores, OS, Node version. */
-  machine: string;
-}
-
-export interface Study {
-  task: 'copy-first-input' | 'binary-addition';
-  title: string;
-  figures: Figure[];
-}
-
+/** The shape of results.json: benchmark tables from real runs (never invented numbers). */
 export interface BenchmarkTable {
   title: string;
   command: string;
@@ -28,6 +10,5 @@ export interface BenchmarkTable {
 }
 
 export interface Results {
-  studies: Study[];
   benchmarks: BenchmarkTable[];
 }

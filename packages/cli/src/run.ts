@@ -2,10 +2,12 @@ import { BistableError } from '@bistable/core';
 import { CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { buildProgram } from './program.js';
+import { setCommandLine } from './studies/provenance.js';
 
 /** Runs the CLI; user errors are one line on stderr and exit 2, never a stack trace. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
+  setCommandLine(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

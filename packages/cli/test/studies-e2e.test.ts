@@ -125,7 +125,8 @@ describe('bistable train / plot as a child process', () => {
     async (signal) => {
       const out = join(root, `killed-${signal}`);
       const run = start([...SIZES, '--out', out]);
-      await waitFor(join(out, 'runs', RUN, 'checkpoint.safetensors'));
+      // written right after each epoch's checkpoint
+      await waitFor(join(out, 'runs', RUN, 'timing.json'));
       run.child.kill(signal);
       const stopped = await run.done;
       if (signal === 'SIGKILL') expect(stopped.signal).toBe('SIGKILL');
@@ -142,6 +143,21 @@ describe('bistable train / plot as a child process', () => {
       expect(await result(out)).toEqual(whole);
       const log = await readFile(join(out, 'log.txt'), 'utf8');
       expect(log).toMatch(/resumed after epoch [1-5] /);
+      // the refused start wrote nothing; the stopped and the resumed invocations are both recorded
+      const { invocations } = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8'));
+      expect(invocations.map((i: { outcome: string }) => i.outcome)).toEqual([
+        signal === 'SIGKILL' ? 'running' : 'interrupted',
+        'finished',
+      ]);
+      expect(invocations[0].seconds === null).toBe(signal === 'SIGKILL');
+      expect(invocations[1].command).toBe(`bistable ${[...SIZES, '--out', out, '--resume'].join(' ')}`);
+      // the run's wall time covers both sessions up to the checkpoint it resumed from
+      const timing = JSON.parse(await readFile(join(out, 'runs', RUN, 'timing.json'), 'utf8'));
+      expect(timing).toMatchObject({ sessions: 2, totalSteps: 240 });
+      expect(timing.resumedAtStep % 40).toBe(0);
+      expect(timing.resumedAtStep).toBeGreaterThan(0);
+      expect(timing.steps).toBe(240 - timing.resumedAtStep);
+      expect(timing.totalSeconds).toBeGreaterThan(timing.seconds);
     },
     120_000,
   );
@@ -159,6 +175,14 @@ describe('bistable train / plot as a child process', () => {
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('Training Loss of Various Recurrent Cells on Copy-First-Input Task');
     expect(svg).toContain('Gradient Iterations');
+    // the figure states its date, machine, backend, wall time and command
+    const { invocations } = JSON.parse(await readFile(join(dir, 'provenance.json'), 'utf8'));
+    expect(invocations).toHaveLength(1);
+    expect(invocations[0]).toMatchObject({ outcome: 'finished', workers: 1 });
+    expect(invocations[0].machine).toMatch(/\d+ cores, \d+ GiB, .*Node v\d+/);
+    expect(svg).toContain(`run ${invocations[0].started.slice(0, 10)} on`);
+    expect(svg).toContain(`backend ${invocations[0].backend} · wall time`);
+    expect(svg).toContain(`bistable ${TRAIN.slice(0, 4).join(' ')}`);
     const png = await readFile(files[1]);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     // the curve drawn is the trailing moving average (window 100 for T = 10) of the per-step loss

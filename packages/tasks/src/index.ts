@@ -11,7 +11,7 @@ export {
   predictedBit,
   sequenceAccuracy,
 } from './metrics.js';
-export { PRESETS, type PresetName, preset } from './presets.js';
+export { PRESETS, type PresetName, preset, presetNotes } from './presets.js';
 export {
   type BinaryAdditionConfig,
   type BinaryAdditionResult,
@@ -36,6 +36,12 @@ export {
   type StepInfo,
 } from './protocols/hooks.js';
 export { canonicalJson, changedSettings } from './protocols/progress.js';
+export {
+  formatPublished,
+  PUBLISHED_BINARY_ADDITION,
+  PUBLISHED_COPY_FIRST_INPUT,
+  type PublishedValue,
+} from './published.js';
 export { deriveSeed } from './seeds.js';
 export { mean, sampleStd, standardError, trailingMovingAverage } from './stats.js';
 export {
@@ -47,6 +53,7 @@ export {
   planRuns,
   type RunSpec,
   type Study,
+  stepWork,
   TASKS,
   type TaskName,
   taskName,

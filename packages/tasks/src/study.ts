@@ -1,4 +1,4 @@
-import { type CellName, checkPositiveInt, InputError } from '@bistable/core';
+import { type CellName, checkPositiveInt, InputError, trainingMultiplyAdds } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from './checks.js';
 import { batchCount } from './data/batches.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
@@ -144,4 +144,21 @@ export function plannedSteps(spec: RunSpec): number {
   }
   const c = spec.config;
   return (c.trainMax - c.trainMin + 1) * c.epochsPerLength * batchCount(c.trainSamples, c.batchSize);
+}
+
+/**
+ * Multiply-adds of one training step of a run (binary addition at its curriculum's mean length):
+ * with a measured rate for one run, what predicts the time of another.
+ */
+export function stepWork(spec: RunSpec): number {
+  const c = spec.config;
+  const copy = spec.task === 'copy-first-input';
+  return trainingMultiplyAdds({
+    cell: c.cell,
+    inputSize: copy ? 1 : 2,
+    hidden: c.hidden,
+    layers: c.layers,
+    batch: c.batchSize,
+    seqLen: copy ? spec.config.length : (spec.config.trainMin + spec.config.trainMax) / 2 + 1,
+  });
 }

@@ -4,10 +4,13 @@ import {
   type BinaryAdditionResult,
   type CopyFirstInputResult,
   mean,
+  presetNotes,
+  type TaskName,
   trailingMovingAverage,
 } from '@bistable/tasks';
 import { CliError } from '../exit-codes.js';
 import { type LoadedRun, loadResults } from '../studies/load-results.js';
+import { provenanceLines, readProvenance } from '../studies/provenance.js';
 import { accuracyOverRepeats } from '../studies/summary.js';
 import { writeFigure } from './render.js';
 import {
@@ -17,6 +20,12 @@ import {
   type EpochCurve,
   testAccuracySpec,
 } from './specs.js';
+
+/** What a preset's figure shows and what it does not, for presets that leave something out. */
+function presetNote(task: TaskName, name: string): string[] {
+  const note = presetNotes(task, name);
+  return note ? [note] : [];
+}
 
 /** The README's windows: 20 steps for T = 5, 100 for the longer lengths. */
 export function movingAverageWindow(length: number): number {
@@ -36,7 +45,12 @@ const groupBy = <T>(items: T[], key: (t: T) => number) => {
   return [...m].sort((a, b) => a[0] - b[0]);
 };
 
-async function copyFigures(dir: string, runs: LoadedRun[], preset: string): Promise<string[]> {
+async function copyFigures(
+  dir: string,
+  runs: LoadedRun[],
+  preset: string,
+  provenance: string[],
+): Promise<string[]> {
   const results = runs.map((r) => r.result as CopyFirstInputResult);
   const groups = groupBy(results, (r) => r.config.layers);
   const files: string[] = [];
@@ -57,6 +71,8 @@ async function copyFigures(dir: string, runs: LoadedRun[], preset: string): Prom
     const subtitle = [
       `${preset} preset: ${layers} layers × ${c.hidden}, ${c.samples - c.testSamples} training samples, batch ${c.batchSize}`,
       `trailing moving average over ${windows} steps; dashed line: early stop at ${c.threshold}`,
+      ...presetNote('copy-first-input', preset),
+      ...provenance,
     ];
     const name = groups.length === 1 ? 'copy-first-input' : `copy-first-input-${layers}layer`;
     files.push(
@@ -66,7 +82,12 @@ async function copyFigures(dir: string, runs: LoadedRun[], preset: string): Prom
   return files;
 }
 
-async function binaryFigures(dir: string, runs: LoadedRun[], preset: string): Promise<string[]> {
+async function binaryFigures(
+  dir: string,
+  runs: LoadedRun[],
+  preset: string,
+  provenance: string[],
+): Promise<string[]> {
   const results = runs.map((r) => r.result as BinaryAdditionResult);
   const files: string[] = [];
   for (const [layers, rs] of groupBy(results, (r) => r.config.layers)) {
@@ -91,6 +112,8 @@ async function binaryFigures(dir: string, runs: LoadedRun[], preset: string): Pr
       const subtitle = [
         about,
         `mean ± SEM over ${repeats} repeat${repeats === 1 ? '' : 's'}; dotted line: longest trained length`,
+        ...presetNote('binary-addition', preset),
+        ...provenance,
       ];
       files.push(
         ...(await writeFigure(
@@ -123,6 +146,7 @@ async function binaryFigures(dir: string, runs: LoadedRun[], preset: string): Pr
       const subtitle = [
         about,
         `mean over ${repeats} repeat${repeats === 1 ? '' : 's'}; train: all batches of each epoch, validation: all its samples`,
+        ...provenance,
       ];
       files.push(
         ...(await writeFigure(
@@ -142,7 +166,10 @@ export async function plotResults(dir: string): Promise<string[]> {
   if (runs.length === 0) throw new CliError(`'${dir}' holds no results yet (no run has finished an epoch)`);
   const out = join(dir, 'figures');
   await mkdir(out, { recursive: true });
+  const provenance = provenanceLines(await readProvenance(dir));
+  const unfinished = runs.filter((r) => !r.finished).map((r) => r.id);
+  if (unfinished.length > 0) provenance.push(`still running or stopped early: ${unfinished.join(', ')}`);
   return manifest.study.task === 'copy-first-input'
-    ? copyFigures(out, runs, manifest.preset)
-    : binaryFigures(out, runs, manifest.preset);
+    ? copyFigures(out, runs, manifest.preset, provenance)
+    : binaryFigures(out, runs, manifest.preset, provenance);
 }

@@ -6,6 +6,7 @@ import { plotResults } from '../figures/plot-dir.js';
 import { loadResults } from './load-results.js';
 import { manifestFor, prepareOutDir } from './out-dir.js';
 import { createReporter, LogFile } from './progress.js';
+import { recordInvocation } from './provenance.js';
 import { executeRuns } from './schedule.js';
 import { writeSummary } from './summary.js';
 
@@ -37,6 +38,7 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
     'study',
     `${state === 'resumed' ? 'resuming' : 'starting'} ${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs, backend ${backend}, ${o.workers} worker(s)`,
   );
+  const ended = await recordInvocation(out, { backend, workers: o.workers });
   const reporter = createReporter({ log, ids: o.runs.map((r) => r.id) });
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -53,12 +55,15 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
     });
   } catch (err) {
     log.write('study', `stopped: ${(err as Error).message}`);
+    await ended(controller.signal.aborted ? 'interrupted' : 'failed');
     throw err;
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // before the figures, which state the wall time
+  await ended('finished');
   const { runs } = await loadResults(out);
   const summary = await writeSummary(out, o.study.task, runs, new Map(outputs.map((x) => [x.id, x.timing])));
   const figures = o.plot ? await plotResults(out) : [];

@@ -1,4 +1,5 @@
 import { printTable } from '../table.js';
+import { formatDuration } from './provenance.js';
 
 const num = (v: unknown, digits = 4) => (typeof v === 'number' ? v.toPrecision(digits) : '-');
 
@@ -36,6 +37,12 @@ export function printStudySummary(s: Record<string, unknown>): void {
     );
   }
   console.log(`results in ${String(s.out)} (backend ${String(s.backend)})`);
+  if (typeof s.wallSeconds === 'number' && typeof s.runSeconds === 'number') {
+    const over = Number(s.invocations) > 1 ? ` over ${String(s.invocations)} invocations` : '';
+    console.log(
+      `wall time ${formatDuration(s.wallSeconds)}${over}; the runs took ${formatDuration(s.runSeconds)} together`,
+    );
+  }
   const figures = (s.figures ?? []) as string[];
   if (figures.length) console.log(`figures: ${figures.filter((f) => f.endsWith('.png')).join(', ')}`);
 }

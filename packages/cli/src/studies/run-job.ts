@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getBackend, writeFileAtomic } from '@bistable/core';
 import {
@@ -26,6 +26,13 @@ export interface JobTiming {
   seconds: number;
   stepsPerSecond: number;
   resumedAtStep: number;
+  /**
+   * Wall time and steps over every session that worked on the run, up to its last epoch end (a
+   * killed session's steps after that are redone and not counted).
+   */
+  totalSeconds: number;
+  totalSteps: number;
+  sessions: number;
 }
 
 export interface JobOutput {
@@ -42,6 +49,12 @@ async function readTiming(dir: string): Promise<JobTiming | null> {
     return null;
   }
 }
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 export interface JobHooks {
   onStep?(info: StepInfo): void;
@@ -62,15 +75,43 @@ export async function runJob(input: JobInput, hooks: JobHooks = {}): Promise<Job
   await discoverBackends();
   const backend = await getBackend(input.backend);
   let firstStep: number | null = null;
+  // a timing without its checkpoint belongs to a run that starts over
+  const earlier = (await exists(join(dir, 'checkpoint.safetensors'))) ? await readTiming(dir) : null;
   const t0 = performance.now();
+  let lastStep = 0;
+  const timingNow = (steps: number): JobTiming => {
+    const seconds = (performance.now() - t0) / 1000;
+    const resumedAtStep = firstStep === null ? steps : firstStep - 1;
+    return {
+      backend: backend.name,
+      steps: steps - resumedAtStep,
+      seconds,
+      stepsPerSecond: (steps - resumedAtStep) / seconds,
+      resumedAtStep,
+      totalSeconds: (earlier?.totalSeconds ?? 0) + seconds,
+      totalSteps: steps,
+      sessions: (earlier?.sessions ?? 0) + 1,
+    };
+  };
+  const writeTiming = (t: JobTiming) =>
+    writeFileAtomic(join(dir, 'timing.json'), `${JSON.stringify(t, null, 2)}\n`);
+  const files = fileCheckpointer({
+    last: join(dir, 'checkpoint.safetensors'),
+    best: join(dir, 'best.safetensors'),
+  });
   const protocolHooks = {
     ...hooks,
-    checkpoints: fileCheckpointer({
-      last: join(dir, 'checkpoint.safetensors'),
-      best: join(dir, 'best.safetensors'),
-    }),
+    checkpoints: {
+      ...files,
+      // the timing follows every checkpoint, so a resumed run's wall time counts what it kept
+      save: async (...args: Parameters<typeof files.save>) => {
+        await files.save(...args);
+        await writeTiming(timingNow(lastStep));
+      },
+    },
     onStep: (info: StepInfo) => {
       firstStep ??= info.step;
+      lastStep = info.step;
       hooks.onStep?.(info);
     },
   };
@@ -78,17 +119,8 @@ export async function runJob(input: JobInput, hooks: JobHooks = {}): Promise<Job
     spec.task === 'copy-first-input'
       ? await runCopyFirstInput(backend, spec.config, protocolHooks)
       : await runBinaryAddition(backend, spec.config, protocolHooks);
-  const seconds = (performance.now() - t0) / 1000;
-  const resumedAtStep = firstStep === null ? result.steps : firstStep - 1;
-  const steps = result.steps - resumedAtStep;
-  const timing: JobTiming = {
-    backend: backend.name,
-    steps,
-    seconds,
-    stepsPerSecond: steps / seconds,
-    resumedAtStep,
-  };
-  await writeFileAtomic(join(dir, 'timing.json'), `${JSON.stringify(timing, null, 2)}\n`);
+  const timing = timingNow(result.steps);
+  await writeTiming(timing);
   await writeRunOutputs(dir, result);
   return { id: spec.id, result, timing };
 }

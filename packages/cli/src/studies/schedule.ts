@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { InputError } from '@bistable/core';
-import { plannedSteps, RunAborted, type RunSpec } from '@bistable/tasks';
+import { plannedSteps, RunAborted, type RunSpec, stepWork } from '@bistable/tasks';
 import { CliError, EXIT_USAGE } from '../exit-codes.js';
 import { runDir } from './out-dir.js';
 import type { Reporter } from './progress.js';
@@ -95,8 +95,11 @@ export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promi
       env: workerEnv(opts.workers),
     });
     try {
-      return await Promise.all(
-        runs.map(async (spec) => {
+      // longest first, so that no long run starts last and leaves the other workers idle
+      const work = (r: RunSpec) => stepWork(r) * plannedSteps(r);
+      const longestFirst = [...runs].sort((a, b) => work(b) - work(a));
+      const outputs = await Promise.all(
+        longestFirst.map(async (spec) => {
           const { port1, port2 } = new MessageChannel();
           port1.on('message', (m: WorkerMessage) => {
             if (m.kind === 'step') reporter.step(m.id, m.step, m.totalSteps, m.loss);
@@ -114,6 +117,9 @@ export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promi
           }
         }),
       );
+      // in the study's order again, as with one worker
+      const byId = new Map(outputs.map((o) => [o.id, o]));
+      return runs.map((r) => byId.get(r.id)!);
     } finally {
       await pool.destroy();
     }

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '@bistable/core';
 import { type BinaryAdditionResult, mean, standardError } from '@bistable/tasks';
 import { csv } from './csv.js';
 import type { LoadedRun } from './load-results.js';
+import { readProvenance } from './provenance.js';
 import type { JobTiming } from './run-job.js';
 
 export interface AccuracyPoint {
@@ -60,6 +61,8 @@ export function runSummary(run: LoadedRun, timing: JobTiming | null) {
     steps: r.steps,
     backend: timing?.backend ?? null,
     stepsPerSecond: timing?.stepsPerSecond ?? null,
+    /** Over every session of the run (older folders recorded only the last session's). */
+    wallSeconds: timing ? (timing.totalSeconds ?? timing.seconds) : null,
   };
   if (r.task === 'copy-first-input') {
     return {
@@ -88,9 +91,16 @@ export async function writeSummary(
   runs: LoadedRun[],
   timings: Map<string, JobTiming | null>,
 ) {
+  const lines = runs.map((r) => runSummary(r, timings.get(r.id) ?? null));
+  const invocations = (await readProvenance(dir))?.invocations ?? [];
   const summary: Record<string, unknown> = {
     task,
-    runs: runs.map((r) => runSummary(r, timings.get(r.id) ?? null)),
+    /** The study's wall time: every invocation that worked on this folder, end to end. */
+    wallSeconds: invocations.reduce((a, i) => a + (i.seconds ?? 0), 0),
+    /** The runs' own wall times added up (more than wallSeconds when runs went side by side). */
+    runSeconds: lines.reduce((a, r) => a + (r.wallSeconds ?? 0), 0),
+    invocations: invocations.length,
+    runs: lines,
   };
   if (task === 'binary-addition') {
     const points = accuracyOverRepeats(runs.map((r) => r.result as BinaryAdditionResult));
