@@ -71,6 +71,18 @@ async function entries(dir: string): Promise<string[] | null> {
 }
 
 /**
+ * A study's lists of cells, lengths and layer counts name a set of runs; their order only decides
+ * which run goes first. Compared as sets, a study can resume with its remaining runs reordered.
+ */
+function asSets(study: Study): Record<string, unknown> {
+  const s = { ...study } as unknown as Record<string, unknown>;
+  for (const k of ['cells', 'lengths', 'layers']) {
+    if (Array.isArray(s[k])) s[k] = [...(s[k] as (string | number)[])].sort();
+  }
+  return s;
+}
+
+/**
  * Makes `dir` ready for a run. A folder holding another run is refused unless `resume`, and then
  * only when it holds the same study (any setting that differs is named).
  */
@@ -87,8 +99,8 @@ export async function prepareOutDir(
           'pass --resume to continue it, or choose another --out',
       );
     }
-    const had = existing.study as unknown as Record<string, unknown>;
-    const want = manifest.study as unknown as Record<string, unknown>;
+    const had = asSets(existing.study);
+    const want = asSets(manifest.study);
     const diffs = changedSettings(had, want).map(
       (k) => `${k}: ${canonicalJson(had[k])} there, ${canonicalJson(want[k])} now`,
     );

@@ -48,9 +48,16 @@ export function setCommandLine(argv: string[]): void {
 
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
 
-/** The command line of this process as `bistable …`, shell-quoted where needed. */
+/**
+ * The command line of this process as `bistable …`, shell-quoted where needed, led by the
+ * BISTABLE_* environment settings that change how it runs (threads, tile, …).
+ */
 export function commandLine(): string {
-  return ['bistable', ...(argvOfThisProcess ?? []).map(quote)].join(' ');
+  const env = Object.entries(process.env)
+    .filter(([k, v]) => k.startsWith('BISTABLE_') && v !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${quote(v ?? '')}`);
+  return [...env, 'bistable', ...(argvOfThisProcess ?? []).map(quote)].join(' ');
 }
 
 export async function readProvenance(dir: string): Promise<Provenance | null> {
