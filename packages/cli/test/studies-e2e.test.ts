@@ -164,6 +164,27 @@ describe('bistable train / plot as a child process', () => {
     120_000,
   );
 
+  it('SIGTERM stops a run in the middle of an epoch within a second or two, not at its end', async () => {
+    const out = join(root, 'long-epoch');
+    // one epoch of 500 steps at T = 100: several seconds on any backend
+    const args = ['train', 'copy-first-input', '--cell', 'GRU', '--length', '100', '--hidden', '64'];
+    const run = start([...args, '--samples', '50100', '--test-samples', '100', '--out', out]);
+    const log = join(out, 'log.txt');
+    await waitFor(log);
+    while (!(await readFile(log, 'utf8')).includes('Training network'))
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.err).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    // no epoch ended: nothing to resume from, nothing finished
+    expect(await exists(join(out, 'runs', 'GRU-T100-2L', 'checkpoint.safetensors'))).toBe(false);
+    const { invocations } = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8'));
+    expect(invocations[0].outcome).toBe('interrupted');
+  }, 60_000);
+
   it('plot draws the moving-average figure as SVG and PNG', async () => {
     const dir = join(root, 'whole');
     const r = await start(['plot', dir, '--json']).done;

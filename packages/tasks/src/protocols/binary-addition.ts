@@ -14,7 +14,7 @@ import { BinaryAddition } from '../data/binary-addition.js';
 import { correctSequences } from '../metrics.js';
 import { deriveSeed } from '../seeds.js';
 import { evaluate } from './evaluate.js';
-import { type RunHooks, throwIfAborted } from './hooks.js';
+import { betweenSteps, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
 
 /** One binary-addition run: a curriculum over L, then a test over a wider range of L. */
@@ -178,7 +178,7 @@ export async function runBinaryAddition(
       let lossSum = 0;
       let correct = 0;
       for (const idx of batchesOf(epochOrder(c.trainSamples, sets.orderSeed, epochInLength), c.batchSize)) {
-        throwIfAborted(hooks.signal);
+        await betweenSteps(hooks.signal);
         const { x, y } = sets.train.batch(idx);
         const { loss, predictions } = await model.trainStep(x, y, optimizer);
         correct += correctSequences(predictions.data, y.data, idx.length, c.dtype);

@@ -13,7 +13,7 @@ import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
 import { CopyFirstInput } from '../data/copy-first-input.js';
 import { deriveSeed } from '../seeds.js';
 import { evaluate } from './evaluate.js';
-import { type RunHooks, throwIfAborted } from './hooks.js';
+import { betweenSteps, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
 
 /** One copy-first-input run: one cell, one sequence length, a fresh model and optimiser. */
@@ -146,7 +146,7 @@ export async function runCopyFirstInput(
       const epoch = r.epochs;
       let sum = 0;
       for (const idx of batchesOf(epochOrder(trainN, orderSeed, epoch), c.batchSize)) {
-        throwIfAborted(hooks.signal);
+        await betweenSteps(hooks.signal);
         const { x, y } = train.batch(idx);
         const { loss } = await model.trainStep(x, y, optimizer);
         r.trainLoss.push(loss);

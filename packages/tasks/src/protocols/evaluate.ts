@@ -2,7 +2,7 @@ import type { SequenceModel } from '@bistable/core';
 import { batchesOf, sequentialOrder } from '../data/batches.js';
 import type { Dataset } from '../data/types.js';
 import { correctSequences } from '../metrics.js';
-import { throwIfAborted } from './hooks.js';
+import { betweenSteps } from './hooks.js';
 
 export interface Evaluation {
   /** Mean loss over every sample (batch losses weighted by batch size). */
@@ -28,7 +28,7 @@ export async function evaluate(
   let weighted = 0;
   let correct = 0;
   for (const idx of batchesOf(sequentialOrder(data.size), batchSize)) {
-    throwIfAborted(signal);
+    await betweenSteps(signal);
     const { x, y } = data.batch(idx);
     const { loss, predictions } = await model.evaluate(x, y);
     batchLosses.push(loss);

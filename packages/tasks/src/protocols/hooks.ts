@@ -57,3 +57,22 @@ export class RunAborted extends Error {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new RunAborted();
 }
+
+const YIELD_EVERY_MS = 100;
+let lastYield = 0;
+const macrotask: (f: () => void) => void =
+  typeof setImmediate === 'function' ? (f) => setImmediate(f) : (f) => setTimeout(f, 0);
+
+/**
+ * Between two steps: lets the event loop run about every 100 ms, so that Ctrl-C, SIGTERM and a
+ * progress display are served while a run trains (its steps are otherwise back to back, and a
+ * signal would wait for the epoch's end), then stops if the run was aborted.
+ */
+export async function betweenSteps(signal: AbortSignal | undefined): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield >= YIELD_EVERY_MS) {
+    lastYield = now;
+    await new Promise<void>((resolve) => macrotask(resolve));
+  }
+  throwIfAborted(signal);
+}
