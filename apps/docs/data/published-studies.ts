@@ -26,6 +26,8 @@ import {
  */
 export interface RunRow {
   id: string;
+  /** False for a run that has not finished: its numbers are how far it got. */
+  finished: boolean;
   cell: string;
   layers: number;
   /** T for copy-first-input; null for binary addition. */
@@ -87,18 +89,19 @@ interface Timing {
   totalSteps?: number;
 }
 
+/** Finished runs from result.json, unfinished ones from the progress.json of their last epoch. */
 function loadRuns(dir: string, ids: string[]) {
-  const done: { id: string; result: CopyFirstInputResult | BinaryAdditionResult; timing: Timing | null }[] =
-    [];
+  type Loaded = { id: string; result: CopyFirstInputResult | BinaryAdditionResult; timing: Timing | null };
+  const runs: Loaded[] = [];
   for (const id of ids) {
     const rd = join(dir, 'runs', id);
-    if (!existsSync(join(rd, 'result.json'))) continue;
-    const result = readJson<CopyFirstInputResult | BinaryAdditionResult>(join(rd, 'result.json'));
-    if (!result.finished) continue;
+    const file = ['result.json', 'progress.json'].map((f) => join(rd, f)).find((f) => existsSync(f));
+    if (!file) continue;
+    const result = readJson<Loaded['result']>(file);
     const timing = existsSync(join(rd, 'timing.json')) ? readJson<Timing>(join(rd, 'timing.json')) : null;
-    done.push({ id, result, timing });
+    runs.push({ id, result, timing });
   }
-  return done;
+  return runs;
 }
 
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -113,10 +116,11 @@ function copyComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
     const window = r.config.length <= 5 ? 20 : 100;
     const ma = trailingMovingAverage(r.trainLoss, window);
     const at = Math.min(ma.length, 5400);
+    const sofar = r.finished ? '' : ' (unfinished)';
     rows.push({
       cell: r.config.cell,
       setting: `T = ${r.config.length}`,
-      ours: `${fmt(ma[at - 1])} at step ${at}; test ${fmt(r.validLoss.at(-1) ?? Number.NaN)} after ${r.steps}`,
+      ours: `${fmt(ma[at - 1])} at step ${at}; test ${fmt(r.validLoss.at(-1) ?? Number.NaN)} after ${r.steps}${sofar}`,
       published: formatPublished(published),
       measure: `training MSE, moving average over ${window} steps (${published.where})`,
     });
@@ -129,6 +133,7 @@ function binaryComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
   const groups = new Map<string, BinaryAdditionResult[]>();
   for (const { result } of runs) {
     const r = result as BinaryAdditionResult;
+    if (!r.finished) continue;
     const key = `${r.config.layers}/${r.config.cell}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
@@ -171,13 +176,14 @@ export function loadPublishedStudies(root: string): PublishedStudy[] {
         ? readJson<{ invocations: Invocation[] }>(join(dir, 'provenance.json')).invocations
         : [];
       const runs = loadRuns(dir, manifest.runs);
-      const finished = new Set(runs.map((r) => r.id));
+      const finished = new Set(runs.filter((r) => r.result.finished).map((r) => r.id));
       const figureDir = join(root, 'public', 'figures', name);
       const rows: RunRow[] = runs.map(({ id, result, timing }) => {
         const c = result.config;
         const copy = result.task === 'copy-first-input';
         return {
           id,
+          finished: result.finished,
           cell: c.cell,
           layers: c.layers,
           length: copy ? (result as CopyFirstInputResult).config.length : null,
@@ -202,7 +208,7 @@ export function loadPublishedStudies(root: string): PublishedStudy[] {
         study: manifest.study,
         invocations: provenance,
         wallSeconds: provenance.reduce((a, i) => a + (i.seconds ?? 0), 0),
-        runSeconds: rows.reduce((a, r) => a + (r.wallSeconds ?? 0), 0),
+        runSeconds: rows.filter((r) => r.finished).reduce((a, r) => a + (r.wallSeconds ?? 0), 0),
         runs: rows,
         pending: manifest.runs.filter((id) => !finished.has(id)),
         figures: existsSync(figureDir)
@@ -244,7 +250,7 @@ export function projectPaperPreset(studies: PublishedStudy[], task: TaskName): P
     for (const row of s.runs) {
       const spec = specs.get(row.id);
       if (!spec || row.wallSeconds === null) continue;
-      byId.set(row.id, { row, spec });
+      if (row.finished) byId.set(row.id, { row, spec });
       rate.set(row.cell, [...(rate.get(row.cell) ?? []), row.wallSeconds / (row.steps * stepWork(spec))]);
     }
   }

@@ -4,11 +4,22 @@
 // puts the SVGs under public/figures/<name>/. The page reads only what this writes, so every
 // number on it comes from a run. A later session continues the study with
 //   cp -r apps/docs/data/studies/<name> results/<name> && bistable reproduce … --resume --out results/<name>
-// (finished runs are kept; unfinished ones start over, as no checkpoint is published).
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+// (finished runs are kept; unfinished ones start over, as no checkpoint is published; their
+// progress.json only shows how far they got).
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@bistable/cli';
+import { readProgress } from '@bistable/tasks';
 
 const docs = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [source, name = source && basename(resolve(source))] = process.argv.slice(2);
@@ -23,12 +34,18 @@ if (!/^[a-z0-9][a-z0-9.-]*$/.test(name)) {
 
 /** The series of a results folder: what a reader or a resumed study needs, without weights. */
 const KEEP = /\.(json|csv)$/;
-const copySeries = (from, to) => {
+const copySeries = async (from, to) => {
   mkdirSync(to, { recursive: true });
+  // an unfinished run publishes how far it got (its checkpoint's progress, without the weights)
+  const checkpoint = join(from, 'checkpoint.safetensors');
+  if (!existsSync(join(from, 'result.json')) && existsSync(checkpoint)) {
+    const progress = await readProgress(checkpoint);
+    if (progress) writeFileSync(join(to, 'progress.json'), `${JSON.stringify(progress)}\n`);
+  }
   for (const entry of readdirSync(from)) {
     const src = join(from, entry);
     if (statSync(src).isDirectory()) {
-      if (entry !== 'figures') copySeries(src, join(to, entry));
+      if (entry !== 'figures') await copySeries(src, join(to, entry));
     } else if (KEEP.test(entry)) {
       cpSync(src, join(to, entry));
     }
@@ -39,7 +56,7 @@ const copySeries = (from, to) => {
 const target = join(docs, 'data', 'studies', name);
 const staging = `${target}.tmp-${process.pid}`;
 rmSync(staging, { recursive: true, force: true });
-copySeries(source, staging);
+await copySeries(source, staging);
 const code = await runCli(['plot', staging]);
 if (code !== 0) {
   rmSync(staging, { recursive: true, force: true });

@@ -50,7 +50,7 @@ describe('the published studies (data/studies)', () => {
     for (const s of studies) {
       expect(s.invocations.length, s.name).toBeGreaterThan(0);
       for (const i of s.invocations) {
-        expect(i.command, s.name).toMatch(/^bistable (reproduce|train) /);
+        expect(i.command, s.name).toMatch(/^(BISTABLE_\w+=\S+ )*bistable (reproduce|train) /);
         expect(i.machine, s.name).toMatch(/cores.*Node v\d+/);
         expect(Date.parse(i.started), s.name).not.toBeNaN();
         expect(i.backend, s.name).toBeTruthy();

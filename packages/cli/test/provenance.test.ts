@@ -46,7 +46,8 @@ describe('the provenance lines of a figure', () => {
   it('states date, machine, backend, wall time and the command of a single invocation', () => {
     expect(provenanceLines(provenance(invocation()))).toEqual([
       'run 2026-12-02 on AMD EPYC, 2 cores, 24 GiB, Linux 6.1, Node v20.20.2',
-      'backend cpu · wall time 1 h 00 min · bistable reproduce copy-first-input --preset paper',
+      'backend cpu · wall time 1 h 00 min',
+      'bistable reproduce copy-first-input --preset paper',
     ]);
   });
 
@@ -66,9 +67,18 @@ describe('the provenance lines of a figure', () => {
     expect(lines[0]).toBe(
       'run 2026-12-02 to 2026-12-04 on AMD EPYC, 2 cores, 24 GiB, Linux 6.1, Node v20.20.2',
     );
-    expect(lines[1]).toBe(
-      'backend cpu, tfjs-wasm · wall time 12 min 05 s over 3 invocations (1 killed, not counted) · bistable reproduce copy-first-input --preset paper',
-    );
+    expect(lines.slice(1)).toEqual([
+      'backend cpu, tfjs-wasm · wall time 12 min 05 s over 3 invocations (1 not ended, not counted)',
+      'bistable reproduce copy-first-input --preset paper',
+    ]);
+  });
+
+  it('breaks a long command at spaces into lines of at most 110 characters', () => {
+    const command = `bistable reproduce copy-first-input ${'--cells nBRC,BRC,GRU,LSTM '.repeat(8)}--resume`;
+    const lines = provenanceLines(provenance(invocation({ command }))).slice(2);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(110);
+    expect(lines.join(' ')).toBe(command);
   });
 
   it('says so when a folder has no provenance', () => {

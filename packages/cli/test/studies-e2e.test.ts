@@ -205,6 +205,7 @@ describe('bistable train / plot as a child process', () => {
     expect(invocations[0].machine).toMatch(/\d+ cores, \d+ GiB, .*Node v\d+/);
     expect(svg).toContain(`run ${invocations[0].started.slice(0, 10)} on`);
     expect(svg).toContain(`backend ${invocations[0].backend} · wall time`);
+    expect(svg).not.toContain('not ended');
     expect(svg).toContain(`bistable ${TRAIN.slice(0, 4).join(' ')}`);
     const png = await readFile(files[1]);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

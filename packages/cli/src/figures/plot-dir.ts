@@ -93,9 +93,18 @@ async function binaryFigures(
   for (const [layers, rs] of groupBy(results, (r) => r.config.layers)) {
     const c = rs[0].config;
     const cells = [...new Set(rs.map((r) => r.config.cell))];
-    const repeats = Math.max(...cells.map((cell) => rs.filter((r) => r.config.cell === cell).length));
+    // a repeat counts once it has finished; unfinished ones are named in the subtitle
+    const done = rs.filter((r) => r.finished);
+    const counts = cells.map((cell) => done.filter((r) => r.config.cell === cell).length);
+    const [fewest, most] = [Math.min(...counts), Math.max(...counts)];
+    const repeats =
+      most === 0
+        ? 'runs still going'
+        : fewest === most
+          ? `${most} repeat${most === 1 ? '' : 's'}`
+          : `${fewest}–${most} finished repeats`;
     const about = `${preset} preset: ${layers} layer${layers === 1 ? '' : 's'} × ${c.hidden}, curriculum L = ${c.trainMin}..${c.trainMax}, ${c.epochsPerLength} epochs each, ${c.trainSamples} samples per length, batch ${c.batchSize}`;
-    const tested = rs.filter((r) => r.test.length > 0);
+    const tested = done.filter((r) => r.test.length > 0);
     if (tested.length > 0) {
       const points = accuracyOverRepeats(tested);
       const bands: AccuracyBand[] = cells.map((cell) => ({
@@ -111,7 +120,7 @@ async function binaryFigures(
       }));
       const subtitle = [
         about,
-        `mean ± SEM over ${repeats} repeat${repeats === 1 ? '' : 's'}; dotted line: longest trained length`,
+        `mean ± SEM over ${repeats}; dotted line: longest trained length`,
         ...presetNote('binary-addition', preset),
         ...provenance,
       ];
@@ -126,7 +135,8 @@ async function binaryFigures(
     for (const metric of ['loss', 'accuracy'] as const) {
       const curves: EpochCurve[] = cells.flatMap((cell) =>
         (['train', 'validation'] as const).map((split) => {
-          const mine = rs.filter((r) => r.config.cell === cell);
+          const all = rs.filter((r) => r.config.cell === cell);
+          const mine = all.some((r) => r.finished) ? all.filter((r) => r.finished) : all;
           const n = Math.min(...mine.map((r) => r.epochs.length));
           const pick = (e: BinaryAdditionResult['epochs'][number]) =>
             split === 'train'
@@ -145,7 +155,7 @@ async function binaryFigures(
       );
       const subtitle = [
         about,
-        `mean over ${repeats} repeat${repeats === 1 ? '' : 's'}; train: all batches of each epoch, validation: all its samples`,
+        `mean over ${repeats}; train: all batches of each epoch, validation: all its samples`,
         ...provenance,
       ];
       files.push(

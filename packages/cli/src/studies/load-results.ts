@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readProgress } from '@bistable/tasks';
 import { CliError } from '../exit-codes.js';
@@ -10,6 +10,24 @@ export interface LoadedRun {
   result: RunResult;
   /** False for a run still going (its state comes from the last checkpoint). */
   finished: boolean;
+}
+
+/** How far an unfinished run got, in a folder published without checkpoints. */
+export const PROGRESS_FILE = 'progress.json';
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function readJsonIfAny(path: string): Promise<Record<string, unknown> | null> {
+  if (!(await exists(path))) return null;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new CliError(`'${path}' is not valid JSON`);
+  }
 }
 
 /** The manifest and every run's result (or, for an unfinished run, its last checkpoint's progress). */
@@ -25,12 +43,10 @@ export async function loadResults(dir: string): Promise<{ manifest: Manifest; ru
       continue;
     }
     const ckpt = join(rd, 'checkpoint.safetensors');
-    const exists = await access(ckpt).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) continue;
-    const progress = await readProgress(ckpt);
+    const progress = (await exists(ckpt))
+      ? await readProgress(ckpt)
+      : // a published folder keeps an unfinished run's progress without its checkpoint
+        await readJsonIfAny(join(rd, PROGRESS_FILE));
     if (progress) runs.push({ id, result: progress as unknown as RunResult, finished: false });
   }
   return { manifest, runs };

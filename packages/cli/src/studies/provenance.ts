@@ -123,7 +123,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * Two lines for a figure: when and where, then backend, wall time and command. Wall time adds up
+ * Lines for a figure: when and where, backend and wall time, then the command (wrapped). Wall time adds up
  * the invocations that said how long they took; any killed before they could are named.
  */
 export function provenanceLines(p: Provenance | null): string[] {
@@ -138,9 +138,24 @@ export function provenanceLines(p: Provenance | null): string[] {
   const wall = inv.reduce((a, i) => a + (i.seconds ?? 0), 0);
   const untimed = inv.filter((i) => i.seconds === null).length;
   const over = inv.length === 1 ? '' : ` over ${inv.length} invocations`;
-  const lost = untimed > 0 ? ` (${untimed} killed, not counted)` : '';
+  const lost = untimed > 0 ? ` (${untimed} not ended, not counted)` : '';
   return [
     `run ${dates} on ${machine}`,
-    `backend ${backends} · wall time ${formatDuration(wall)}${over}${lost} · ${inv[0].command}`,
+    `backend ${backends} · wall time ${formatDuration(wall)}${over}${lost}`,
+    ...wrap(inv[0].command),
   ];
+}
+
+/** Lines of at most `width` characters, broken at spaces (a figure's subtitle does not wrap). */
+export function wrap(text: string, width = 110): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
