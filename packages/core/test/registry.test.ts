@@ -18,6 +18,13 @@ registerBackend({
   },
 });
 
+// only when named: auto must not pick it even where it is the only one that fits
+registerBackend({
+  name: 'test-explicit-only',
+  priority: -1,
+  init: () => forwarding(reference, { name: 'test-explicit-only', dtypes: ['int8' as 'float32'] }),
+});
+
 describe("getBackend('auto')", () => {
   it('takes the highest priority that initialises, skipping one whose init fails', async () => {
     expect((await getBackend('auto')).name).toBe('test-gpu-like');
@@ -30,5 +37,23 @@ describe("getBackend('auto')", () => {
     const be = await getBackend('auto', { dtype: 'float64' });
     expect(be.name).not.toBe('test-gpu-like');
     expect(be.dtypes).toContain('float64');
+  });
+
+  it('never picks a backend registered with a negative priority; by name it still starts', async () => {
+    const wanted = { dtype: 'int8' as 'float32' };
+    await expect(getBackend('auto', wanted)).rejects.toThrow(BackendUnavailableError);
+    expect((await getBackend('test-explicit-only')).name).toBe('test-explicit-only');
+    await expect(getBackend('auto', wanted)).rejects.toThrow(BackendUnavailableError);
+  });
+
+  it('when no backend fits, names every candidate and why it was passed over', async () => {
+    const err = await getBackend('auto', { dtype: 'int8' as 'float32' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/no registered backend that computes in int8 could be initialised/);
+    expect(msg).toMatch(/test-broken: initialisation failed: no device here/);
+    expect(msg).toContain('test-gpu-like: computes only in float32');
+    expect(msg).toMatch(/reference: computes only in float64, float32/);
+    expect(msg).not.toContain('test-explicit-only');
   });
 });

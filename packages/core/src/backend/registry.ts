@@ -41,22 +41,29 @@ function asUnavailable(name: string, err: unknown): BackendUnavailableError {
  */
 export async function getBackend(name = 'auto', want: { dtype?: DType } = {}): Promise<Backend> {
   if (name === 'auto') {
-    for (const reg of registeredBackends()) {
+    // a negative priority means "only when asked for by name" (a test double, a debugging aid)
+    const why: string[] = [];
+    for (const reg of registeredBackends().filter((r) => r.priority >= 0)) {
       let be: Backend;
       try {
         be = await getBackend(reg.name);
-      } catch {
-        // a failed backend is skipped, not fatal
+      } catch (err) {
+        // a failed backend is skipped, not fatal; its reason is kept for the error below
+        why.push(`${reg.name}: ${reasonOf(err)}`);
         continue;
       }
       // a float64 run skips GPU backends that only compute in float32
       if (!want.dtype || be.dtypes.includes(want.dtype)) return be;
+      why.push(`${reg.name}: computes only in ${be.dtypes.join(', ')}`);
     }
+    const what = want.dtype
+      ? `no registered backend that computes in ${want.dtype}`
+      : 'no registered backend';
     throw new BackendUnavailableError(
       'auto',
-      want.dtype
-        ? `no registered backend that computes in ${want.dtype} could be initialised`
-        : 'no registered backend could be initialised',
+      why.length === 0
+        ? `${what} could be initialised (none is registered with a priority of 0 or more)`
+        : `${what} could be initialised (${why.join('; ')})`,
     );
   }
   const reg = registrations.get(name);
@@ -90,6 +97,12 @@ export async function getBackend(name = 'auto', want: { dtype?: DType } = {}): P
     instances.set(name, inst);
   }
   return inst;
+}
+
+/** A failed backend's reason without the "backend 'x' is not available:" its error leads with. */
+function reasonOf(err: unknown): string {
+  if (err instanceof BackendUnavailableError) return err.reason;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Whether a registered backend initialises here, and why not when it does not. */
