@@ -117,15 +117,27 @@ function copyComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
     const ma = trailingMovingAverage(r.trainLoss, window);
     const at = Math.min(ma.length, 5400);
     const sofar = r.finished ? '' : ' (unfinished)';
+    const test = `test ${fmt(r.validLoss.at(-1) ?? Number.NaN)} after ${r.steps}${sofar}`;
+    // at T = 5 the figure shows when each curve crosses 0.1; at T >= 100 where it ends
+    const below = ma.findIndex((v) => v < r.config.threshold);
+    const ours =
+      r.config.length <= 5
+        ? `${below < 0 ? `not below ${r.config.threshold}` : `below ${r.config.threshold} by step ${below + 1}`}; ${test}`
+        : `${fmt(ma[at - 1])} at step ${at}; ${test}`;
     rows.push({
       cell: r.config.cell,
       setting: `T = ${r.config.length}`,
-      ours: `${fmt(ma[at - 1])} at step ${at}; test ${fmt(r.validLoss.at(-1) ?? Number.NaN)} after ${r.steps}${sofar}`,
+      ours,
       published: formatPublished(published),
-      measure: `training MSE, moving average over ${window} steps (${published.where})`,
+      measure:
+        r.config.length <= 5
+          ? `T = ${r.config.length}: bistable's moving-average training MSE (window ${window}) crosses ${r.config.threshold} at that step; brc_pytorch: ${published.where}`
+          : `T = ${r.config.length}: bistable's moving-average training MSE (window ${window}) at the step the published curves end (or its last), and the test MSE after the run; brc_pytorch: ${published.where}`,
     });
   }
-  return rows;
+  const order = ['LSTM', 'GRU', 'nBRC', 'BRC'];
+  const T = (r: ComparisonRow) => Number(r.setting.replace(/\D/g, ''));
+  return rows.sort((a, b) => T(a) - T(b) || order.indexOf(a.cell) - order.indexOf(b.cell));
 }
 
 /** Binary addition: mean ± SEM of test accuracy at the longest test length, per cell and depth. */
@@ -147,10 +159,13 @@ function binaryComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
       setting: `${layers} layer${layers === 1 ? '' : 's'}`,
       ours: `${fmt(mean(accs))}${Number.isNaN(sem) ? '' : ` ± ${fmt(sem)}`} (${accs.length} repeat${accs.length === 1 ? '' : 's'})`,
       published: testMax === 60 ? formatPublished(PUBLISHED_BINARY_ADDITION[layers]?.[cell]) : '-',
-      measure: `test accuracy at L = ${testMax}, mean ± SEM over repeats`,
+      measure: `test accuracy at L = ${testMax} (trained up to ${rs[0].config.trainMax}), mean ± SEM over repeats; brc_pytorch: its published figure, mean of 5 repeats`,
     });
   }
-  return rows.sort((a, b) => a.setting.localeCompare(b.setting));
+  const order = ['LSTM', 'GRU', 'nBRC', 'BRC'];
+  return rows.sort(
+    (a, b) => a.setting.localeCompare(b.setting) || order.indexOf(a.cell) - order.indexOf(b.cell),
+  );
 }
 
 /** The paper preset's settings this study changed (cells and lengths subsets are not changes). */
@@ -214,7 +229,12 @@ export function loadPublishedStudies(root: string): PublishedStudy[] {
         figures: existsSync(figureDir)
           ? readdirSync(figureDir)
               .filter((f) => f.endsWith('.svg'))
-              .sort()
+              // the study's main figure (test accuracy against L) before the training curves
+              .sort(
+                (a, b) =>
+                  Number(b.includes('test-accuracy')) - Number(a.includes('test-accuracy')) ||
+                  a.localeCompare(b),
+              )
               .map((f) => `/figures/${name}/${f}`)
           : [],
         comparison:
