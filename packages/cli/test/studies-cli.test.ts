@@ -68,6 +68,24 @@ describe('bad input is a one-line error and exit 2', () => {
     expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it.each([
+    [
+      ['--cell', 'nBRC', '--hidden', '1e9', '--length', '5'],
+      /nBRC model with hidden size 1000000000: .*more than backend 'cpu' can hold \(4\.0 GiB\)/,
+    ],
+    [
+      ['--cell', 'GRU', '--hidden', '2000', '--length', '5000', '--batch', '1000'],
+      /hidden size 2000 × batch 1000 × sequence length 5000: the saved activations need .*'cpu' can hold/,
+    ],
+  ])('a model that cannot fit (%j) is refused before anything is written', async (args, message) => {
+    const out = join(await tempDir(), 'never');
+    const r = await cli(['train', 'copy-first-input', ...args, '--backend', 'cpu', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(message);
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses an output folder that holds another run unless --resume, and one that is not a run', async () => {
     const out = await tempDir();
     const args = [

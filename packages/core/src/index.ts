@@ -61,6 +61,13 @@ export { Rng } from './init/rng.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
 export { mseLoss } from './loss/mse.js';
 export { Linear } from './models/linear.js';
+export {
+  checkMemoryFits,
+  estimateTrainingMemory,
+  formatBytes,
+  type MemoryEstimate,
+  type ModelSize,
+} from './models/memory.js';
 export type { MicroBatchPlan } from './models/micro-batch.js';
 export {
   type LossKind,

@@ -52,6 +52,7 @@ export {
   plannedSteps,
   planRuns,
   type RunSpec,
+  runModelSize,
   type Study,
   stepWork,
   TASKS,

@@ -1,4 +1,10 @@
-import { type CellName, checkPositiveInt, InputError, trainingMultiplyAdds } from '@bistable/core';
+import {
+  type CellName,
+  checkPositiveInt,
+  InputError,
+  type ModelSize,
+  trainingMultiplyAdds,
+} from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from './checks.js';
 import { batchCount } from './data/batches.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
@@ -147,18 +153,40 @@ export function plannedSteps(spec: RunSpec): number {
 }
 
 /**
+ * The model a run trains and its largest batch: what sizes its memory (binary addition tests up
+ * to `testMax`, so its longest sequence is there).
+ */
+export function runModelSize(spec: RunSpec): ModelSize & { batch: number; seqLen: number } {
+  const c = spec.config;
+  const copy = spec.task === 'copy-first-input';
+  return {
+    cell: c.cell,
+    inputSize: copy ? 1 : 2,
+    hiddenSize: c.hidden,
+    numLayers: c.layers,
+    outputSize: 1,
+    dtype: c.dtype,
+    // micro-batches bound the activations a pass holds at once
+    batch: c.microBatch ? Math.min(c.batchSize, c.microBatch) : c.batchSize,
+    seqLen: copy ? spec.config.length : Math.max(spec.config.trainMax, spec.config.testMax) + 1,
+  };
+}
+
+/**
  * Multiply-adds of one training step of a run (binary addition at its curriculum's mean length):
  * with a measured rate for one run, what predicts the time of another.
  */
 export function stepWork(spec: RunSpec): number {
-  const c = spec.config;
-  const copy = spec.task === 'copy-first-input';
+  const m = runModelSize(spec);
   return trainingMultiplyAdds({
-    cell: c.cell,
-    inputSize: copy ? 1 : 2,
-    hidden: c.hidden,
-    layers: c.layers,
-    batch: c.batchSize,
-    seqLen: copy ? spec.config.length : (spec.config.trainMin + spec.config.trainMax) / 2 + 1,
+    cell: m.cell,
+    inputSize: m.inputSize,
+    hidden: m.hiddenSize,
+    layers: m.numLayers ?? 1,
+    batch: spec.config.batchSize,
+    seqLen:
+      spec.task === 'copy-first-input'
+        ? spec.config.length
+        : (spec.config.trainMin + spec.config.trainMax) / 2 + 1,
   });
 }

@@ -1,6 +1,7 @@
+import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { getBackend } from '@bistable/core';
-import type { RunSpec, Study } from '@bistable/tasks';
+import { checkMemoryFits, getBackend } from '@bistable/core';
+import { type RunSpec, runModelSize, type Study } from '@bistable/tasks';
 import { discoverBackends } from '../discover.js';
 import { plotResults } from '../figures/plot-dir.js';
 import { loadResults } from './load-results.js';
@@ -31,7 +32,11 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
   const out = resolve(o.out);
   await discoverBackends();
   // resolve 'auto' once, here: an unavailable backend is a one-line error before anything runs
-  const backend = (await getBackend(o.backend, { dtype: o.study.dtype })).name;
+  const be = await getBackend(o.backend, { dtype: o.study.dtype });
+  const backend = be.name;
+  // a run that surely cannot fit is refused here, before its folder or any buffer exists
+  const limitBytes = be.memoryLimits?.[o.study.dtype] ?? totalmem();
+  for (const run of o.runs) checkMemoryFits(be, runModelSize(run), { limitBytes });
   const state = await prepareOutDir(out, manifestFor(o.command, o.preset, o.study, o.runs), o.resume);
   const log = new LogFile(join(out, 'log.txt'));
   log.write(

@@ -255,6 +255,12 @@ export interface Backend {
    * Undefined: no limit beyond available memory.
    */
   readonly maxBufferBytes?: number;
+  /**
+   * The most bytes this backend can hold in all, per dtype (the cpu backend's WebAssembly memory:
+   * 4 GiB for float32). Models that surely exceed it are refused before anything is allocated
+   * (`checkMemoryFits`). Undefined: limited only by the machine.
+   */
+  readonly memoryLimits?: Partial<Record<DType, number>>;
   /** Whether `gemm` honours `GemmArgs.bias` (otherwise core adds biases with a separate GEMM). */
   readonly gemmBias?: boolean;
   /** A zero-filled buffer. */

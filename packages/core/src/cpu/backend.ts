@@ -16,7 +16,7 @@ import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from '../reference/gemm.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import { addrOf, asWasm, WasmBuffer } from './buffer.js';
-import { WasmHeap } from './heap.js';
+import { MAX_PAGES, WasmHeap } from './heap.js';
 import { type Dispatcher, singleThread, workerThreads } from './threads.js';
 import { measureTileRows, type TileRows, tileRowsFromEnv } from './tile-choice.js';
 import {
@@ -107,6 +107,8 @@ function viewOf(buf: DeviceBuffer): [HostArray, number] {
 export class CpuBackend implements Backend {
   readonly name: string;
   readonly dtypes: readonly DType[] = ['float32', 'float64'];
+  /** float32 lives in one 32-bit WebAssembly memory; float64 in host arrays. */
+  readonly memoryLimits = { float32: MAX_PAGES * 65536 };
   private scratchPtr = 0;
   private scratchBytes = 0;
   private readonly finalizer: FinalizationRegistry<{ ptr: number; bytes: number }>;

@@ -8,6 +8,7 @@ import type { HostTensor } from '../params/named.js';
 import { checkPositiveInt, checkTensor, type TensorLike } from '../params/validate.js';
 import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
+import { checkMemoryFits } from './memory.js';
 import {
   elements,
   largest,
@@ -79,6 +80,8 @@ export class SequenceModel {
       throw new InputError(`unknown readout '${o.readout}'`);
     if (o.loss !== 'mse' && o.loss !== 'bce') throw new InputError(`unknown loss '${o.loss}'`);
     if (o.microBatch !== undefined) checkPositiveInt('microBatch', o.microBatch);
+    // refuse a model that surely cannot fit before its first buffer is allocated
+    checkMemoryFits(backend, o, { parts: 'model' });
     this.rnn = new MultiLayerRNN(backend, {
       cell: o.cell,
       inputSize: o.inputSize,
