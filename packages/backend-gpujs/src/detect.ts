@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '@bistable/core';
+import { BackendUnavailableError, probeWebgpuQuietly, quietDawnEnvironment } from '@bistable/core';
 import { firstLine, loadGl, loadGpujs, resolveWebgpu } from './gpujs/load.js';
 import type { GpuClass, GpuInstance, GpujsMode } from './gpujs/types.js';
 
@@ -88,6 +88,16 @@ async function installNavigatorGpu(name: string): Promise<void> {
         'pnpm add webgpu@^0.6.2',
       );
     }
+    // ask a child process first: where there is no adapter, Dawn's noise stays in the child
+    const probe = await probeWebgpuQuietly(pkg.path);
+    if (!probe.adapter) {
+      throw new BackendUnavailableError(
+        name,
+        `WebGPU found no adapter (${probe.reason ?? 'Dawn found no usable Vulkan device'})`,
+        'install a Vulkan driver; without a GPU, Mesa lavapipe works: eval "$(bash scripts/lavapipe.sh)"',
+      );
+    }
+    await quietDawnEnvironment();
     let create: (flags: string[]) => Nav['gpu'];
     try {
       const mod = (await import((await import('node:url')).pathToFileURL(pkg.path).href)) as {

@@ -12,6 +12,12 @@ export {
 } from './backend/registry.js';
 export type * from './backend/types.js';
 export {
+  dawnReason,
+  probeWebgpuQuietly,
+  quietDawnEnvironment,
+  type WebgpuProbe,
+} from './backend/webgpu-probe.js';
+export {
   type BenchOptions,
   type BenchResult,
   benchSideBySide,

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { BackendUnavailableError } from '@bistable/core';
+import { BackendUnavailableError, probeWebgpuQuietly, quietDawnEnvironment } from '@bistable/core';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { firstLine, type Importer, importFor, isMissingPackage, nativeImport } from '../init/import-error.js';
 import { missingInternals } from './tfjs-internals.js';
@@ -49,6 +49,20 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
     // tfjs-backend-webgpu tests `instanceof GPUBuffer` and reads GPUBufferUsage from globals
     for (const [k, val] of Object.entries(pkg.globals)) {
       if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = val;
+    }
+    // the real package only (tests inject their own): ask a child process for an adapter first,
+    // so that where there is none Dawn's messages stay out of this process's stderr
+    if (importer === nativeImport) {
+      const { createRequire } = await import('node:module');
+      const probe = await probeWebgpuQuietly(createRequire(import.meta.url).resolve('webgpu'));
+      if (!probe.adapter) {
+        throw new BackendUnavailableError(
+          NAME,
+          `no WebGPU adapter was found (${probe.reason ?? 'no usable Vulkan device'})`,
+          ADAPTER_HINT,
+        );
+      }
+      await quietDawnEnvironment();
     }
     installGpu(pkg.create([]));
   }
