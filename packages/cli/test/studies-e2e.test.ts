@@ -164,11 +164,12 @@ describe('bistable train / plot as a child process', () => {
     120_000,
   );
 
-  it('SIGTERM stops a run in the middle of an epoch within a second or two, not at its end', async () => {
+  it('SIGTERM stops a run in the middle of an epoch within seconds, not at its end', async () => {
     const out = join(root, 'long-epoch');
-    // one epoch of 500 steps at T = 100: several seconds on any backend
+    // one epoch of 1 000 steps at T = 100: tens of seconds on any backend, so that a stop at the
+    // epoch's end (as before) cannot pass for a prompt one, even on a loaded machine
     const args = ['train', 'copy-first-input', '--cell', 'GRU', '--length', '100', '--hidden', '64'];
-    const run = start([...args, '--samples', '50100', '--test-samples', '100', '--out', out]);
+    const run = start([...args, '--samples', '100100', '--test-samples', '100', '--out', out]);
     const log = join(out, 'log.txt');
     await waitFor(log);
     while (!(await readFile(log, 'utf8')).includes('Training network'))
@@ -178,7 +179,8 @@ describe('bistable train / plot as a child process', () => {
     run.child.kill('SIGTERM');
     const stopped = await run.done;
     expect(stopped.code, stopped.err).toBe(130);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    // about 0.1 s on a quiet machine; 4.4 s seen with five processes on two cores
+    expect(Date.now() - t0).toBeLessThan(10_000);
     // no epoch ended: nothing to resume from, nothing finished
     expect(await exists(join(out, 'runs', 'GRU-T100-2L', 'checkpoint.safetensors'))).toBe(false);
     const { invocations } = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8'));
