@@ -179,6 +179,9 @@ export async function plotResults(dir: string): Promise<string[]> {
   const provenance = provenanceLines(await readProvenance(dir));
   const unfinished = runs.filter((r) => !r.finished).map((r) => r.id);
   if (unfinished.length > 0) provenance.push(`still running or stopped early: ${unfinished.join(', ')}`);
+  const loaded = new Set(runs.map((r) => r.id));
+  const notStarted = manifest.runs.filter((id) => !loaded.has(id));
+  if (notStarted.length > 0) provenance.push(`not started yet: ${notStarted.join(', ')}`);
   return manifest.study.task === 'copy-first-input'
     ? copyFigures(out, runs, manifest.preset, provenance)
     : binaryFigures(out, runs, manifest.preset, provenance);
