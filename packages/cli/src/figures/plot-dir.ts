@@ -10,7 +10,7 @@ import {
 } from '@bistable/tasks';
 import { CliError } from '../exit-codes.js';
 import { type LoadedRun, loadResults } from '../studies/load-results.js';
-import { provenanceLines, readProvenance } from '../studies/provenance.js';
+import { provenanceLines, readProvenance, wrap } from '../studies/provenance.js';
 import { accuracyOverRepeats } from '../studies/summary.js';
 import { writeFigure } from './render.js';
 import {
@@ -24,7 +24,7 @@ import {
 /** What a preset's figure shows and what it does not, for presets that leave something out. */
 function presetNote(task: TaskName, name: string): string[] {
   const note = presetNotes(task, name);
-  return note ? [note] : [];
+  return note ? wrap(note) : [];
 }
 
 /** The README's windows: 20 steps for T = 5, 100 for the longer lengths. */
