@@ -16,28 +16,19 @@ describe('estimateTrainingMemory', () => {
       [1, false],
       [2, true],
     ] as const) {
-      const model = new SequenceModel(reference, {
+      const size = {
         cell,
         inputSize: 3,
         hiddenSize: 7,
         numLayers: layers,
         bidirectional,
         outputSize: 2,
-        readout: 'last',
-        loss: 'mse',
-        dtype: 'float64',
-      });
+        dtype: 'float64' as const,
+      };
+      const model = new SequenceModel(reference, { ...size, readout: 'last', loss: 'mse' });
       const named = await model.getParameters();
       const counted = Object.values(named).reduce((a, t) => a + t.data.length, 0);
-      const est = estimateTrainingMemory({
-        cell,
-        inputSize: 3,
-        hiddenSize: 7,
-        numLayers: layers,
-        bidirectional,
-        outputSize: 2,
-        dtype: 'float64',
-      });
+      const est = estimateTrainingMemory(size);
       expect(est.parameters, `${layers} layers, bidirectional ${bidirectional}`).toBe(counted);
       // weights and gradients, then Adam's two moments, 8 bytes each
       expect(est.modelBytes).toBe(16 * counted);

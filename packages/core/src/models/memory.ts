@@ -1,16 +1,13 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DType } from '../backend/types.js';
+import type { Backend } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
+import type { SequenceModelOptions } from './sequence-model.js';
 
-export interface ModelSize {
-  cell: CellName;
-  inputSize: number;
-  hiddenSize: number;
-  numLayers?: number;
-  bidirectional?: boolean;
-  outputSize?: number;
-  dtype?: DType;
-}
+/** The settings of a SequenceModel that decide its size. */
+export type ModelSize = Pick<
+  SequenceModelOptions,
+  'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'outputSize' | 'dtype'
+>;
 
 export interface MemoryEstimate {
   parameters: number;
