@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatDuration, type Invocation, studyWallSeconds } from '@bistable/cli';
 import {
   type BinaryAdditionResult,
+  bySeedOrder,
   type CopyFirstInputResult,
   formatPublished,
   mean,
+  movingAverageWindow,
   PUBLISHED_BINARY_ADDITION,
   PUBLISHED_COPY_FIRST_INPUT,
   plannedSteps,
@@ -40,6 +43,8 @@ export interface RunRow {
   solvedAtStep: number | null;
   stepsPerSecond: number | null;
   wallSeconds: number | null;
+  /** wallSeconds as the CLI prints it. */
+  wall: string;
 }
 
 export interface ComparisonRow {
@@ -53,15 +58,6 @@ export interface ComparisonRow {
   measure: string;
 }
 
-export interface Invocation {
-  command: string;
-  started: string;
-  seconds: number | null;
-  machine: string;
-  backend: string;
-  workers: number;
-}
-
 export interface PublishedStudy {
   name: string;
   task: TaskName;
@@ -71,6 +67,9 @@ export interface PublishedStudy {
   invocations: Invocation[];
   wallSeconds: number;
   runSeconds: number;
+  /** The two as the CLI prints them. */
+  wall: string;
+  runsWall: string;
   runs: RunRow[];
   /** Runs of the study with no finished result yet (still to run, or to resume). */
   pending: string[];
@@ -113,7 +112,7 @@ function copyComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
     const r = result as CopyFirstInputResult;
     const published = PUBLISHED_COPY_FIRST_INPUT[r.config.length]?.[r.config.cell];
     if (!published) continue;
-    const window = r.config.length <= 5 ? 20 : 100;
+    const window = movingAverageWindow(r.config.length);
     const ma = trailingMovingAverage(r.trainLoss, window);
     const at = Math.min(ma.length, 5400);
     const sofar = r.finished ? '' : ' (unfinished)';
@@ -135,9 +134,8 @@ function copyComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
           : `T = ${r.config.length}: bistable's moving-average training MSE (window ${window}) at the step the published curves end (or its last), and the test MSE after the run; brc_pytorch: ${published.where}`,
     });
   }
-  const order = ['LSTM', 'GRU', 'nBRC', 'BRC'];
   const T = (r: ComparisonRow) => Number(r.setting.replace(/\D/g, ''));
-  return rows.sort((a, b) => T(a) - T(b) || order.indexOf(a.cell) - order.indexOf(b.cell));
+  return rows.sort((a, b) => T(a) - T(b) || bySeedOrder(a.cell, b.cell));
 }
 
 /** Binary addition: mean ± SEM of test accuracy at the longest test length, per cell and depth. */
@@ -162,10 +160,7 @@ function binaryComparison(runs: ReturnType<typeof loadRuns>): ComparisonRow[] {
       measure: `test accuracy at L = ${testMax} (trained up to ${rs[0].config.trainMax}), mean ± SEM over repeats; brc_pytorch: its published figure, mean of 5 repeats`,
     });
   }
-  const order = ['LSTM', 'GRU', 'nBRC', 'BRC'];
-  return rows.sort(
-    (a, b) => a.setting.localeCompare(b.setting) || order.indexOf(a.cell) - order.indexOf(b.cell),
-  );
+  return rows.sort((a, b) => a.setting.localeCompare(b.setting) || bySeedOrder(a.cell, b.cell));
 }
 
 /** The paper preset's settings this study changed (cells and lengths subsets are not changes). */
@@ -214,16 +209,21 @@ export function loadPublishedStudies(root: string): PublishedStudy[] {
             ? (timing.totalSteps ?? result.steps) / (timing.totalSeconds ?? timing.seconds)
             : null,
           wallSeconds: timing ? (timing.totalSeconds ?? timing.seconds) : null,
+          wall: timing ? formatDuration(timing.totalSeconds ?? timing.seconds) : '-',
         };
       });
+      const wallSeconds = studyWallSeconds(provenance);
+      const runSeconds = rows.filter((r) => r.finished).reduce((a, r) => a + (r.wallSeconds ?? 0), 0);
       return {
         name,
         task: manifest.study.task,
         preset: manifest.preset,
         study: manifest.study,
         invocations: provenance,
-        wallSeconds: provenance.reduce((a, i) => a + (i.seconds ?? 0), 0),
-        runSeconds: rows.filter((r) => r.finished).reduce((a, r) => a + (r.wallSeconds ?? 0), 0),
+        wallSeconds,
+        runSeconds,
+        wall: formatDuration(wallSeconds),
+        runsWall: formatDuration(runSeconds),
         runs: rows,
         pending: manifest.runs.filter((id) => !finished.has(id)),
         figures: existsSync(figureDir)
@@ -252,6 +252,8 @@ export interface Projection {
   coreSeconds: number;
   /** With two runs side by side on two cores, as these were measured. */
   twoCoreSeconds: number;
+  core: string;
+  twoCore: string;
   basis: string;
 }
 
@@ -294,6 +296,8 @@ export function projectPaperPreset(studies: PublishedStudy[], task: TaskName): P
     measured,
     coreSeconds,
     twoCoreSeconds: coreSeconds / 2,
+    core: formatDuration(coreSeconds),
+    twoCore: formatDuration(coreSeconds / 2),
     basis:
       'finished runs as they took; the rest at their planned (largest) step count and the rate their cell ran at here, scaled by work per step',
   };

@@ -11,7 +11,15 @@ export {
   predictedBit,
   sequenceAccuracy,
 } from './metrics.js';
-export { PRESETS, type PresetName, preset, presetNotes } from './presets.js';
+export {
+  bySeedOrder,
+  movingAverageWindow,
+  PRESETS,
+  type PresetName,
+  preset,
+  presetNotes,
+  SEED_CELL_ORDER,
+} from './presets.js';
 export {
   type BinaryAdditionConfig,
   type BinaryAdditionResult,

@@ -1,6 +1,16 @@
 import { CELL_NAMES, InputError } from '@bistable/core';
 import type { BinaryAdditionStudy, CopyFirstInputStudy, Study, TaskName } from './study.js';
 
+/** The reference scripts' loop order, which their figures and tables keep. */
+export const SEED_CELL_ORDER: readonly string[] = ['LSTM', 'GRU', 'nBRC', 'BRC'];
+
+/** Sorts cells in SEED_CELL_ORDER (others after them). */
+export function bySeedOrder(a: string, b: string): number {
+  const rank = (c: string) =>
+    SEED_CELL_ORDER.includes(c) ? SEED_CELL_ORDER.indexOf(c) : SEED_CELL_ORDER.length;
+  return rank(a) - rank(b);
+}
+
 export const PRESETS = ['paper', 'quick'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
@@ -75,10 +85,9 @@ const quick = {
   } satisfies BinaryAdditionStudy,
 };
 
-/** The seed's loop order: LSTM, GRU, nBRC, BRC. */
-function bySeedOrder(a: string, b: string): number {
-  const order = ['LSTM', 'GRU', 'nBRC', 'BRC'];
-  return order.indexOf(a) - order.indexOf(b);
+/** The published copy-first-input figure's moving-average windows: 20 steps for T = 5, 100 above. */
+export function movingAverageWindow(length: number): number {
+  return length <= 5 ? 20 : 100;
 }
 
 /** A copy of a preset's study, to adjust before planning its runs. */

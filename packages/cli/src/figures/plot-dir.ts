@@ -4,6 +4,7 @@ import {
   type BinaryAdditionResult,
   type CopyFirstInputResult,
   mean,
+  movingAverageWindow,
   presetNotes,
   type TaskName,
   trailingMovingAverage,
@@ -25,11 +26,6 @@ import {
 function presetNote(task: TaskName, name: string): string[] {
   const note = presetNotes(task, name);
   return note ? wrap(note) : [];
-}
-
-/** The README's windows: 20 steps for T = 5, 100 for the longer lengths. */
-export function movingAverageWindow(length: number): number {
-  return length <= 5 ? 20 : 100;
 }
 
 /** At most `max` points of a long curve (the full series stays in the CSV files). */

@@ -1,7 +1,8 @@
+import { SEED_CELL_ORDER } from '@bistable/tasks';
 import type { TopLevelSpec } from 'vega-lite';
 
 /** Cells in the seed's order, each with a fixed colour in every figure. */
-const CELL_ORDER = ['LSTM', 'GRU', 'nBRC', 'BRC'];
+const CELL_ORDER = SEED_CELL_ORDER;
 const CELL_COLOURS = ['#1f77b4', '#2ca02c', '#d62728', '#9467bd'];
 
 function cellScale(present: string[]) {

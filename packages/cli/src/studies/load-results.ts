@@ -15,7 +15,8 @@ export interface LoadedRun {
 /** How far an unfinished run got, in a folder published without checkpoints. */
 export const PROGRESS_FILE = 'progress.json';
 
-const exists = (path: string) =>
+/** Whether a path exists (a missing file is an answer, not an error). */
+export const exists = (path: string) =>
   access(path).then(
     () => true,
     () => false,

@@ -111,6 +111,11 @@ export async function recordInvocation(
   };
 }
 
+/** A study's wall time: its invocations end to end (those killed before they could say count 0). */
+export function studyWallSeconds(invocations: readonly Pick<Invocation, 'seconds'>[]): number {
+  return invocations.reduce((a, i) => a + (i.seconds ?? 0), 0);
+}
+
 /** "1 h 23 min", "4 min 05 s", "12.3 s". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '-';
@@ -135,7 +140,7 @@ export function provenanceLines(p: Provenance | null): string[] {
   const machines = [...new Set(inv.map((i) => i.machine))];
   const machine = machines.length === 1 ? machines[0] : `${machines.length} machines: ${machines.join('; ')}`;
   const backends = [...new Set(inv.map((i) => i.backend))].join(', ');
-  const wall = inv.reduce((a, i) => a + (i.seconds ?? 0), 0);
+  const wall = studyWallSeconds(inv);
   const untimed = inv.filter((i) => i.seconds === null).length;
   const over = inv.length === 1 ? '' : ` over ${inv.length} invocations`;
   const lost = untimed > 0 ? ` (${untimed} not ended, not counted)` : '';

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getBackend, writeFileAtomic } from '@bistable/core';
 import {
@@ -10,6 +10,7 @@ import {
   type StepInfo,
 } from '@bistable/tasks';
 import { discoverBackends } from '../discover.js';
+import { exists } from './load-results.js';
 import { type RunResult, readRunResult, writeRunOutputs } from './outputs.js';
 
 export interface JobInput {
@@ -49,12 +50,6 @@ async function readTiming(dir: string): Promise<JobTiming | null> {
     return null;
   }
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 export interface JobHooks {
   onStep?(info: StepInfo): void;

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '@bistable/core';
 import { type BinaryAdditionResult, mean, standardError } from '@bistable/tasks';
 import { csv } from './csv.js';
 import type { LoadedRun } from './load-results.js';
-import { readProvenance } from './provenance.js';
+import { readProvenance, studyWallSeconds } from './provenance.js';
 import type { JobTiming } from './run-job.js';
 
 export interface AccuracyPoint {
@@ -96,7 +96,7 @@ export async function writeSummary(
   const summary: Record<string, unknown> = {
     task,
     /** The study's wall time: every invocation that worked on this folder, end to end. */
-    wallSeconds: invocations.reduce((a, i) => a + (i.seconds ?? 0), 0),
+    wallSeconds: studyWallSeconds(invocations),
     /** The runs' own wall times added up (more than wallSeconds when runs went side by side). */
     runSeconds: lines.reduce((a, r) => a + (r.wallSeconds ?? 0), 0),
     invocations: invocations.length,
