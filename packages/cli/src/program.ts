@@ -5,6 +5,7 @@ import { registerPlotCommand } from './commands/plot.js';
 import { registerReproduceCommand } from './commands/reproduce.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerVerifyCommand } from './commands/verify.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 /** The `bistable` program. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
   registerReproduceCommand(program);
   registerPlotCommand(program);
   registerBenchCommand(program);
+  registerWorkerCommand(program);
   return program;
 }

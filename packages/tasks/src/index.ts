@@ -1,4 +1,4 @@
-export { fileCheckpointer, readProgress } from './checkpoints.js';
+export { type CheckpointSlots, fileCheckpointer, readProgress, slotCheckpointer } from './checkpoints.js';
 export { cellName, dtypeName } from './checks.js';
 export { batchCount, batchesOf, epochOrder, sequentialOrder } from './data/batches.js';
 export { BinaryAddition } from './data/binary-addition.js';

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { planRuns, preset, type Study, taskName } from '@bistable/tasks';
 import type { Command } from 'commander';
 import { CliError } from '../exit-codes.js';
+import { DEFAULT_QUEUE_NAME, parseQueueUrl, queueName } from '../queue/keys.js';
 import { executeStudy } from '../studies/execute-study.js';
 import { intList, nonNegativeInt, positiveInt, stringList, usage } from '../studies/options.js';
 import { printStudySummary } from '../studies/print-summary.js';
@@ -20,6 +21,8 @@ interface ReproduceOptions {
   resume?: boolean;
   plot: boolean;
   json?: boolean;
+  queue?: string;
+  queueName: string;
 }
 
 /** A preset's study with the command line's changes; bad values are usage errors. */
@@ -63,10 +66,24 @@ export function registerReproduceCommand(program: Command): void {
     .option('--seed <n>', 'seed of the whole study; every run derives its own', '0')
     .option('--out <dir>', 'results folder (default: results/<task>-<preset>)')
     .option('--resume', 'continue the study in --out from its last checkpoints (or start it there)')
+    .option(
+      '--queue <url>',
+      'run through a Redis job queue (redis://host:port): each run is a job that `bistable worker` takes, on any machine',
+    )
+    .option(
+      '--queue-name <name>',
+      'the queue within Redis, one study at a time per queue',
+      DEFAULT_QUEUE_NAME,
+    )
     .option('--no-plot', 'skip the figures')
     .option('--json', 'print a machine-readable summary on stdout')
-    .action(async (task: string, o: ReproduceOptions) => {
+    .action(async (task: string, o: ReproduceOptions, cmd: Command) => {
       const study = studyFromOptions(task, o);
+      if (o.queue && cmd.getOptionValueSource('workers') === 'cli')
+        throw new CliError(
+          '--workers applies to a local study; with --queue, start workers with `bistable worker`',
+        );
+      const queue = o.queue ? { url: parseQueueUrl(o.queue), name: queueName(o.queueName) } : undefined;
       const runs = usage(() => planRuns(study));
       const summary = await executeStudy({
         command: 'reproduce',
@@ -79,6 +96,7 @@ export function registerReproduceCommand(program: Command): void {
         resume: Boolean(o.resume),
         plot: o.plot,
         json: Boolean(o.json),
+        queue,
       });
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else printStudySummary(summary);

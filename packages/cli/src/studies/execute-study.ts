@@ -4,12 +4,18 @@ import { checkMemoryFits, getBackend } from '@bistable/core';
 import { type RunSpec, runModelSize, type Study } from '@bistable/tasks';
 import { discoverBackends } from '../discover.js';
 import { plotResults } from '../figures/plot-dir.js';
+import { displayUrl } from '../queue/keys.js';
 import { loadResults } from './load-results.js';
-import { manifestFor, prepareOutDir } from './out-dir.js';
+import { manifestFor, prepareOutDir, studyId } from './out-dir.js';
 import { createReporter, LogFile } from './progress.js';
 import { recordInvocation } from './provenance.js';
 import { executeRuns } from './schedule.js';
+
 import { writeSummary } from './summary.js';
+
+// the queue's client (BullMQ, ioredis) loads only for a queued study
+const runQueuedStudy: typeof import('../queue/follow-study.js').runQueuedStudy = async (...args) =>
+  (await import('../queue/follow-study.js')).runQueuedStudy(...args);
 
 export interface ExecuteOptions {
   command: 'train' | 'reproduce';
@@ -22,6 +28,20 @@ export interface ExecuteOptions {
   resume: boolean;
   plot: boolean;
   json: boolean;
+  /** Run through a Redis job queue instead of on this machine (`--queue`). */
+  queue?: { url: URL; name: string };
+}
+
+/**
+ * Resolves 'auto' once, here: an unavailable backend is a one-line error before anything runs,
+ * and a run that surely cannot fit is refused before its folder or any buffer exists.
+ */
+async function checkedBackend(o: ExecuteOptions): Promise<string> {
+  await discoverBackends();
+  const be = await getBackend(o.backend, { dtype: o.study.dtype });
+  const limitBytes = be.memoryLimits?.[o.study.dtype] ?? totalmem();
+  for (const run of o.runs) checkMemoryFits(be, runModelSize(run), { limitBytes });
+  return be.name;
 }
 
 /**
@@ -30,20 +50,19 @@ export interface ExecuteOptions {
  */
 export async function executeStudy(o: ExecuteOptions): Promise<Record<string, unknown>> {
   const out = resolve(o.out);
-  await discoverBackends();
-  // resolve 'auto' once, here: an unavailable backend is a one-line error before anything runs
-  const be = await getBackend(o.backend, { dtype: o.study.dtype });
-  const backend = be.name;
-  // a run that surely cannot fit is refused here, before its folder or any buffer exists
-  const limitBytes = be.memoryLimits?.[o.study.dtype] ?? totalmem();
-  for (const run of o.runs) checkMemoryFits(be, runModelSize(run), { limitBytes });
+  // a queued study's backend is the workers' to resolve, and its memory theirs to check
+  const backend = o.queue ? o.backend : await checkedBackend(o);
   const state = await prepareOutDir(out, manifestFor(o.command, o.preset, o.study, o.runs), o.resume);
   const log = new LogFile(join(out, 'log.txt'));
   log.write(
     'study',
     `${state === 'resumed' ? 'resuming' : 'starting'} ${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs, backend ${backend}, ${o.workers} worker(s)`,
   );
-  const ended = await recordInvocation(out, { backend, workers: o.workers });
+  const ended = await recordInvocation(out, {
+    backend,
+    workers: o.queue ? 0 : o.workers,
+    ...(o.queue ? { queue: `${displayUrl(o.queue.url)} (queue '${o.queue.name}')` } : {}),
+  });
   const reporter = createReporter({ log, ids: o.runs.map((r) => r.id) });
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -51,13 +70,26 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
   process.once('SIGTERM', onSignal);
   let outputs: Awaited<ReturnType<typeof executeRuns>>;
   try {
-    outputs = await executeRuns(o.runs, {
-      out,
-      backend,
-      workers: o.workers,
-      reporter,
-      signal: controller.signal,
-    });
+    outputs = o.queue
+      ? await runQueuedStudy(o.runs, {
+          url: o.queue.url,
+          queue: o.queue.name,
+          study: {
+            id: studyId(o.study),
+            label: `${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs`,
+          },
+          out,
+          backend,
+          reporter,
+          signal: controller.signal,
+        })
+      : await executeRuns(o.runs, {
+          out,
+          backend,
+          workers: o.workers,
+          reporter,
+          signal: controller.signal,
+        });
   } catch (err) {
     log.write('study', `stopped: ${(err as Error).message}`);
     await ended(controller.signal.aborted ? 'interrupted' : 'failed');

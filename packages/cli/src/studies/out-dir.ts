@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@bistable/core';
+import { sha256Hex, writeFileAtomic } from '@bistable/core';
 import { canonicalJson, changedSettings, type RunSpec, type Study } from '@bistable/tasks';
 import { CliError } from '../exit-codes.js';
 
@@ -118,4 +118,9 @@ export async function prepareOutDir(
   await mkdir(join(dir, 'runs'), { recursive: true });
   await writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return 'fresh';
+}
+
+/** A short id of a study's settings (runs in any order): what a queue's jobs are tagged with. */
+export function studyId(study: Study): string {
+  return sha256Hex(new TextEncoder().encode(canonicalJson(asSets(study)))).slice(0, 16);
 }

@@ -19,6 +19,8 @@ export interface Invocation {
   machine: string;
   backend: string;
   workers: number;
+  /** For a study run through a job queue: where (its workers name their own machines). */
+  queue?: string;
   /** How the invocation ended: every run done, interrupted, or failed. */
   outcome: 'running' | 'finished' | 'interrupted' | 'failed';
 }
@@ -86,7 +88,7 @@ export async function readProvenance(dir: string): Promise<Provenance | null> {
  */
 export async function recordInvocation(
   dir: string,
-  what: { backend: string; workers: number },
+  what: { backend: string; workers: number; queue?: string },
 ): Promise<(outcome: Exclude<Invocation['outcome'], 'running'>) => Promise<void>> {
   const p = (await readProvenance(dir)) ?? { format: 'bistable-provenance', version: 1, invocations: [] };
   const t0 = performance.now();
@@ -98,6 +100,7 @@ export async function recordInvocation(
     machine: describeMachine(),
     backend: what.backend,
     workers: what.workers,
+    ...(what.queue ? { queue: what.queue } : {}),
     outcome: 'running',
   };
   p.invocations.push(me);

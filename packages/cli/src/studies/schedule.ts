@@ -19,7 +19,7 @@ export interface ScheduleOptions {
 /** Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
-function summaryLine(o: JobOutput): string {
+export function summaryLine(o: JobOutput): string {
   const r = o.result;
   const speed = o.timing
     ? `, ${o.timing.stepsPerSecond.toFixed(2)} steps/s on ${o.timing.backend}`
@@ -37,14 +37,14 @@ function summaryLine(o: JobOutput): string {
  * Core's cpu backend starts its own threads, one per core by default; with several runs at once
  * each gets its share of the cores instead (unless BISTABLE_CPU_THREADS is set).
  */
-function workerEnv(workers: number): Record<string, string | undefined> {
+export function workerEnv(workers: number): Record<string, string | undefined> {
   if (process.env.BISTABLE_CPU_THREADS) return { ...process.env };
   const share = Math.max(1, Math.floor(availableParallelism() / workers));
   return { ...process.env, BISTABLE_CPU_THREADS: String(share) };
 }
 
 /** Errors from a worker thread arrive as plain errors; user errors keep their one-line form. */
-function asUserError(err: unknown): unknown {
+export function asUserError(err: unknown): unknown {
   const e = err as Error;
   if (e instanceof CliError || e instanceof InputError) return e;
   if (e?.name === 'InputError' || e?.name === 'BackendUnavailableError')
