@@ -32,6 +32,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'The bistable CLI', link: '/guide/cli' },
       { text: 'Reproducing the studies', link: '/guide/reproduce' },
+      { text: 'Across machines (job queue)', link: '/guide/queue' },
       { text: 'CLI reference', link: '/guide/cli-reference' },
     ],
   },

@@ -1,69 +1,25 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CopyFirstInputStudy, type Study, trailingMovingAverage } from '@bistable/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, start as startCli } from './cli-helpers.js';
 
-/**
- * The CLI as users run it: a child process of the built dist/ (worker threads load worker.js from
- * there too). Built once here so that this file also runs on its own.
- */
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(pkg, 'dist', 'bin.js');
+
 let root: string;
 
-/** Newest modification time under a folder (ms), 0 when it does not exist. */
-function newest(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  return Math.max(
-    0,
-    ...readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs),
-  );
-}
-
 beforeAll(async () => {
-  // rebuild only when dist/ is older than src/ (the root test script builds first; other test
-  // files spawn dist/bin.js at the same time, so dist/ is not rewritten needlessly)
-  if (newest(join(pkg, 'src')) > newest(join(pkg, 'dist'))) {
-    try {
-      execFileSync(
-        process.execPath,
-        [join(pkg, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-        {
-          cwd: pkg,
-          stdio: 'pipe',
-        },
-      );
-    } catch (err) {
-      // a type error elsewhere still emits JavaScript; only a missing entry point is fatal
-      if (!existsSync(bin)) throw err;
-    }
-  }
+  ensureBuilt();
   root = await mkdtemp(join(tmpdir(), 'bistable-e2e-'));
 }, 120_000);
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-function start(args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: string | null; out: string; err: string }>;
-} {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })),
-  );
-  return { child, done };
-}
+/** The CLI as users run it: a child process of the built dist/ (worker threads load worker.js from there too). */
+const start = (args: string[]) => startCli(args);
 
 const exists = (p: string) =>
   access(p).then(

@@ -6,14 +6,14 @@ import { DEFAULT_QUEUE_NAME, parseQueueUrl, queueName } from '../queue/keys.js';
 import { executeStudy } from '../studies/execute-study.js';
 import { intList, nonNegativeInt, positiveInt, stringList, usage } from '../studies/options.js';
 import { printStudySummary } from '../studies/print-summary.js';
+import { addSizeOptions, applySizeOptions, type SizeOptions } from '../studies/size-options.js';
 
-interface ReproduceOptions {
+interface ReproduceOptions extends SizeOptions {
   preset: string;
   cells?: string;
   lengths?: string;
   layers?: string;
   repeats?: string;
-  hidden?: string;
   backend: string;
   workers: string;
   seed: string;
@@ -31,7 +31,7 @@ export function studyFromOptions(task: string, o: ReproduceOptions): Study {
   const study = usage(() => preset(t, o.preset));
   if (o.cells !== undefined) study.cells = stringList(o.cells) as Study['cells'];
   if (o.layers !== undefined) study.layers = intList('--layers', o.layers);
-  if (o.hidden !== undefined) study.hidden = positiveInt('--hidden', o.hidden);
+  applySizeOptions(study, o);
   study.seed = nonNegativeInt('--seed', o.seed);
   if (o.lengths !== undefined) {
     if (study.task !== 'copy-first-input') {
@@ -49,7 +49,7 @@ export function studyFromOptions(task: string, o: ReproduceOptions): Study {
 }
 
 export function registerReproduceCommand(program: Command): void {
-  program
+  const cmd = program
     .command('reproduce')
     .description(
       "rerun one of the seed's validation studies (copy-first-input, binary-addition) and draw its figures",
@@ -59,8 +59,9 @@ export function registerReproduceCommand(program: Command): void {
     .option('--cells <list>', 'cells to compare, e.g. nBRC,GRU (default: LSTM,GRU,nBRC,BRC)')
     .option('--lengths <list>', "copy-first-input sequence lengths T, e.g. 5,100,300 (default: the preset's)")
     .option('--layers <list>', "layer counts, e.g. 1,2 (default: the preset's)")
-    .option('--repeats <n>', "binary-addition repeats per cell, for the mean ± SEM (default: the preset's)")
-    .option('--hidden <n>', "hidden units per layer (default: the preset's)")
+    .option('--repeats <n>', "binary-addition repeats per cell, for the mean ± SEM (default: the preset's)");
+  // the protocol stays the seed's; these shorten (or grow) its budget and data
+  addSizeOptions(cmd)
     .option('--backend <name>', "backend name, or 'auto'", 'auto')
     .option('--workers <n>', 'independent runs at once, in worker threads', '1')
     .option('--seed <n>', 'seed of the whole study; every run derives its own', '0')

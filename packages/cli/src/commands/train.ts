@@ -1,27 +1,16 @@
 import { join } from 'node:path';
 import { cellName, planRuns, preset, type RunSpec, type Study, taskName } from '@bistable/tasks';
 import type { Command } from 'commander';
-import { CliError } from '../exit-codes.js';
 import { executeStudy } from '../studies/execute-study.js';
-import { dtypeOption, nonNegativeInt, positiveInt, positiveNumber, usage } from '../studies/options.js';
+import { nonNegativeInt, positiveInt, usage } from '../studies/options.js';
 import { printStudySummary } from '../studies/print-summary.js';
+import { addSizeOptions, applySizeOptions, onlyFor, type SizeOptions } from '../studies/size-options.js';
 
-interface TrainOptions {
+interface TrainOptions extends SizeOptions {
   cell: string;
   preset: string;
   length?: string;
   layers?: string;
-  hidden?: string;
-  samples?: string;
-  testSamples?: string;
-  validSamples?: string;
-  batch?: string;
-  epochs?: string;
-  threshold?: string;
-  trainLengths?: string;
-  testLengths?: string;
-  lr?: string;
-  dtype?: string;
   microBatch?: string;
   backend: string;
   seed: string;
@@ -29,17 +18,6 @@ interface TrainOptions {
   resume?: boolean;
   json?: boolean;
 }
-
-/** `3..20` → [3, 20]. */
-function range(name: string, text: string): [number, number] {
-  const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new CliError(`${name} must be a range like 3..20, got '${text}'`);
-  const [lo, hi] = [Number(m[1]), Number(m[2])];
-  if (hi < lo) throw new CliError(`${name}: ${hi} is below ${lo}`);
-  return [lo, hi];
-}
-
-const onlyFor = (flag: string, task: string) => new CliError(`${flag} applies to ${task} only`);
 
 /** The one-run study `train` runs: a preset's sizes with every given setting changed. */
 export function trainStudy(task: string, o: TrainOptions): Study {
@@ -49,31 +27,13 @@ export function trainStudy(task: string, o: TrainOptions): Study {
   study.cells = [cell];
   study.seed = nonNegativeInt('--seed', o.seed);
   study.layers = [o.layers === undefined ? study.layers[0] : positiveInt('--layers', o.layers)];
-  if (o.hidden !== undefined) study.hidden = positiveInt('--hidden', o.hidden);
-  if (o.batch !== undefined) study.batchSize = positiveInt('--batch', o.batch);
-  if (o.lr !== undefined) study.lr = positiveNumber('--lr', o.lr);
-  if (o.dtype !== undefined) study.dtype = dtypeOption('--dtype', o.dtype);
+  applySizeOptions(study, o);
   if (study.task === 'copy-first-input') {
-    if (o.validSamples !== undefined) throw onlyFor('--valid-samples', 'binary-addition');
-    if (o.trainLengths !== undefined) throw onlyFor('--train-lengths', 'binary-addition');
-    if (o.testLengths !== undefined) throw onlyFor('--test-lengths', 'binary-addition');
     study.lengths = [o.length === undefined ? study.lengths[0] : Number(o.length)];
-    if (o.samples !== undefined) study.samples = positiveInt('--samples', o.samples);
-    if (o.testSamples !== undefined) study.testSamples = positiveInt('--test-samples', o.testSamples);
-    if (o.epochs !== undefined) study.maxEpochs = positiveInt('--epochs', o.epochs);
-    if (o.threshold !== undefined) study.threshold = positiveNumber('--threshold', o.threshold);
     return study;
   }
   if (o.length !== undefined) throw onlyFor('--length', 'copy-first-input');
-  if (o.threshold !== undefined) throw onlyFor('--threshold', 'copy-first-input');
   study.repeats = 1;
-  if (o.samples !== undefined) study.trainSamples = positiveInt('--samples', o.samples);
-  if (o.validSamples !== undefined) study.validSamples = positiveInt('--valid-samples', o.validSamples);
-  if (o.testSamples !== undefined) study.testSamples = positiveInt('--test-samples', o.testSamples);
-  if (o.epochs !== undefined) study.epochsPerLength = positiveInt('--epochs', o.epochs);
-  if (o.trainLengths !== undefined)
-    [study.trainMin, study.trainMax] = range('--train-lengths', o.trainLengths);
-  if (o.testLengths !== undefined) [study.testMin, study.testMax] = range('--test-lengths', o.testLengths);
   return study;
 }
 
@@ -86,7 +46,7 @@ export function trainRuns(study: Study, o: Pick<TrainOptions, 'microBatch'>): Ru
 }
 
 export function registerTrainCommand(program: Command): void {
-  program
+  const cmd = program
     .command('train')
     .description(
       'train one cell on one task (copy-first-input or binary-addition), on any backend, with any settings',
@@ -95,21 +55,8 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption('--cell <name>', 'BRC, nBRC, GRU or LSTM')
     .option('--preset <name>', "defaults for every setting not given: 'paper' or 'quick'", 'paper')
     .option('--length <T>', 'copy-first-input: sequence length (>= 2)')
-    .option('--layers <n>', 'layers')
-    .option('--hidden <n>', 'hidden units per layer')
-    .option(
-      '--samples <n>',
-      'copy-first-input: all samples (train + test); binary-addition: training samples per length',
-    )
-    .option('--test-samples <n>', 'copy-first-input: test split; binary-addition: test samples per length')
-    .option('--valid-samples <n>', 'binary-addition: validation samples per length')
-    .option('--batch <n>', 'batch size')
-    .option('--epochs <n>', 'copy-first-input: most epochs; binary-addition: epochs per curriculum length')
-    .option('--threshold <mse>', 'copy-first-input: early stop below this test MSE')
-    .option('--train-lengths <a..b>', 'binary-addition: curriculum, e.g. 3..20')
-    .option('--test-lengths <a..b>', 'binary-addition: test lengths, e.g. 3..60')
-    .option('--lr <rate>', 'Adam learning rate')
-    .option('--dtype <dtype>', 'float32 or float64')
+    .option('--layers <n>', 'layers');
+  addSizeOptions(cmd)
     .option(
       '--micro-batch <n>',
       "most rows per forward/backward pass, gradients accumulated (default: what the backend's buffer limit allows)",

@@ -29,14 +29,18 @@ export async function connectChecked(url: URL): Promise<Redis> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  // ioredis also emits what connect() rejects with; without a listener it prints it
-  probe.on('error', () => {});
+  // ioredis emits the socket's own error (ECONNREFUSED, ENOTFOUND) and rejects connect() with a
+  // vaguer one; the first is the reason a user can act on
+  let socketError: Error | null = null;
+  probe.on('error', (err: Error) => {
+    socketError ??= err;
+  });
   try {
     await probe.connect();
     await probe.ping();
   } catch (err) {
     probe.disconnect();
-    const reason = (err as Error).message || String(err);
+    const reason = (socketError as Error | null)?.message || (err as Error).message || String(err);
     throw new CliError(`cannot reach Redis at ${displayUrl(url)}: ${reason}`);
   } finally {
     probe.disconnect();

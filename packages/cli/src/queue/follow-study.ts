@@ -45,9 +45,12 @@ const ATTEMPTS = 3;
  * A queue serves one study at a time: a queue still holding another study's jobs is refused, so
  * that two studies' runs (and results) never mix.
  */
-async function claimQueue(redis: Redis, queue: Queue, o: QueuedStudyOptions): Promise<void> {
-  const key = studyKey(o.queue);
-  const text = await redis.get(key);
+async function checkQueueFree(
+  redis: Redis,
+  queue: Queue,
+  o: Pick<QueuedStudyOptions, 'url' | 'queue' | 'study'>,
+): Promise<void> {
+  const text = await redis.get(studyKey(o.queue));
   const current = text ? (JSON.parse(text) as { id: string; label: string }) : null;
   if (current && current.id !== o.study.id) {
     const counts = await queue.getJobCounts(...ANY_STATE);
@@ -59,7 +62,22 @@ async function claimQueue(redis: Redis, queue: Queue, o: QueuedStudyOptions): Pr
       );
     }
   }
-  await redis.set(key, JSON.stringify(o.study));
+}
+
+/**
+ * Checks, before anything is written, that Redis answers and that the queue is free for this
+ * study: an unreachable server or a busy queue is a one-line error and no results folder.
+ */
+export async function preflightQueue(o: Pick<QueuedStudyOptions, 'url' | 'queue' | 'study'>): Promise<void> {
+  const redis = await connectChecked(o.url);
+  redis.on('error', () => {});
+  const queue = new Queue(o.queue, { connection: redis });
+  try {
+    await checkQueueFree(redis, queue, o);
+  } finally {
+    await queue.close().catch(() => {});
+    redis.disconnect();
+  }
 }
 
 /** Writes a finished job's outputs into the run's folder, result.json last as for a local run. */
@@ -88,10 +106,13 @@ export async function runQueuedStudy(runs: RunSpec[], o: QueuedStudyOptions): Pr
   const redis = await connectChecked(o.url);
   redis.on('error', () => {});
   const queue = new Queue(o.queue, { connection: redis });
-  const events = new QueueEvents(o.queue, { connection: connect(o.url) });
+  const eventsConnection = connect(o.url);
+  eventsConnection.on('error', () => {});
+  const events = new QueueEvents(o.queue, { connection: eventsConnection });
   events.on('error', () => {});
   try {
-    await claimQueue(redis, queue, o);
+    await checkQueueFree(redis, queue, o);
+    await redis.set(studyKey(o.queue), JSON.stringify(o.study));
     await events.waitUntilReady();
     const byJob = new Map<string, RunSpec>();
     const outputs = new Map<string, JobOutput>();
@@ -194,6 +215,8 @@ export async function runQueuedStudy(runs: RunSpec[], o: QueuedStudyOptions): Pr
   } finally {
     await events.close().catch(() => {});
     await queue.close().catch(() => {});
+    // connections handed to BullMQ stay open until closed here
+    eventsConnection.disconnect();
     redis.disconnect();
   }
 }

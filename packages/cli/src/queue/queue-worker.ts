@@ -57,7 +57,10 @@ export async function startQueueWorker(
     try {
       data = parseJobData(job.data);
     } catch (err) {
-      throw new UnrecoverableError(`job ${job.id}: ${(err as Error).message}`);
+      // bad settings fail the same way on every worker: no retry, and the reason stays on the job
+      const reason = `job ${job.id} rejected: ${(err as Error).message}`;
+      log(reason);
+      throw new UnrecoverableError(reason);
     }
     const id = data.spec.id;
     const backend = data.backend === 'auto' ? o.backend : data.backend;
@@ -111,8 +114,11 @@ export async function startQueueWorker(
     }
   };
 
+  // BullMQ leaves a connection it was handed open; stop() closes it so the process can end
+  const connection = connect(o.url);
+  connection.on('error', () => {});
   const worker = new Worker(o.queue, processJob, {
-    connection: connect(o.url),
+    connection,
     concurrency: o.concurrency,
     lockDuration: o.lockMs,
     stalledInterval: o.lockMs,
@@ -132,6 +138,7 @@ export async function startQueueWorker(
       stopping.abort();
       await worker.close();
       await pool.destroy();
+      await connection.quit().catch(() => connection.disconnect());
       closed();
     },
   };

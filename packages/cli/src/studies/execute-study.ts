@@ -16,6 +16,8 @@ import { writeSummary } from './summary.js';
 // the queue's client (BullMQ, ioredis) loads only for a queued study
 const runQueuedStudy: typeof import('../queue/follow-study.js').runQueuedStudy = async (...args) =>
   (await import('../queue/follow-study.js')).runQueuedStudy(...args);
+const preflightQueue: typeof import('../queue/follow-study.js').preflightQueue = async (...args) =>
+  (await import('../queue/follow-study.js')).preflightQueue(...args);
 
 export interface ExecuteOptions {
   command: 'train' | 'reproduce';
@@ -50,7 +52,13 @@ async function checkedBackend(o: ExecuteOptions): Promise<string> {
  */
 export async function executeStudy(o: ExecuteOptions): Promise<Record<string, unknown>> {
   const out = resolve(o.out);
-  // a queued study's backend is the workers' to resolve, and its memory theirs to check
+  const queueStudy = {
+    id: studyId(o.study),
+    label: `${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs`,
+  };
+  // a queued study's backend is the workers' to resolve, and its memory theirs to check; Redis
+  // and the queue are checked before the results folder is touched
+  if (o.queue) await preflightQueue({ url: o.queue.url, queue: o.queue.name, study: queueStudy });
   const backend = o.queue ? o.backend : await checkedBackend(o);
   const state = await prepareOutDir(out, manifestFor(o.command, o.preset, o.study, o.runs), o.resume);
   const log = new LogFile(join(out, 'log.txt'));
@@ -74,10 +82,7 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
       ? await runQueuedStudy(o.runs, {
           url: o.queue.url,
           queue: o.queue.name,
-          study: {
-            id: studyId(o.study),
-            label: `${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs`,
-          },
+          study: queueStudy,
           out,
           backend,
           reporter,
