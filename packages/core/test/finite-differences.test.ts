@@ -142,7 +142,7 @@ describe('SequenceModel gradients against central finite differences (float64)',
       fc.asyncProperty(modelCase, async (k) => {
         const rng = new Rng(k.seed);
         const [B, Tn, I, H] = [2, 4, 2, 3];
-        // the two models of the seed's studies: binary addition (BCE per step), copy-first-input (MSE at the end)
+        // the two models of brc_pytorch's studies: binary addition (BCE per step), copy-first-input (MSE at the end)
         const loss = k.readout === 'sequence' ? 'bce' : 'mse';
         const model = new SequenceModel(be, {
           cell: k.cell,

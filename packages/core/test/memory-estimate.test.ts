@@ -54,7 +54,7 @@ describe('checkMemoryFits', () => {
     expect(() => checkMemoryFits(cpu, size)).toThrow(
       /nBRC model with hidden size 30000: .* parameters.* need [\d.]+ GiB .*more than backend 'cpu' can hold \(4\.0 GiB\)/,
     );
-    // the seed's model fits; so does the same model where no limit is known
+    // brc_pytorch's model fits; so does the same model where no limit is known
     expect(checkMemoryFits(cpu, { ...size, hiddenSize: 100, batch: 100, seqLen: 300 }).total).toBeLessThan(
       2 ** 30,
     );

@@ -15,7 +15,7 @@ export function meanBinaryCrossEntropy(logits: ArrayLike<number>, target: ArrayL
 }
 
 /**
- * The predicted bit of a logit as the seed computes it: torch.round(sigmoid(x)), round half to
+ * The predicted bit of a logit as brc_pytorch computes it: torch.round(sigmoid(x)), round half to
  * even, so p > 0.5 gives 1 and p = 0.5 gives 0. In float32 the sigmoid of a tiny positive logit
  * is exactly 0.5, so the probability is rounded to the model's precision before the comparison.
  */
@@ -25,7 +25,7 @@ export function predictedBit(logit: number, dtype: 'float32' | 'float64' = 'floa
 }
 
 /**
- * Number of samples whose every step is predicted right (the seed's `.all(dim=1)`), for logits and
+ * Number of samples whose every step is predicted right (brc_pytorch's `.all(dim=1)`), for logits and
  * targets laid out [B, S] (or [B, S, 1]).
  */
 export function correctSequences(
@@ -49,7 +49,7 @@ export function correctSequences(
   return correct;
 }
 
-/** Fraction of samples predicted right at every step (the seed's sequence accuracy). */
+/** Fraction of samples predicted right at every step (brc_pytorch's sequence accuracy). */
 export function sequenceAccuracy(
   logits: ArrayLike<number>,
   target: ArrayLike<number>,

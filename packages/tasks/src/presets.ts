@@ -14,7 +14,7 @@ export function bySeedOrder(a: string, b: string): number {
 export const PRESETS = ['paper', 'quick'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
-/** The seed's full sizes (brc_benchmark1.py, binary_addition_train.py, README). */
+/** brc_pytorch's full sizes (brc_benchmark1.py, binary_addition_train.py, README). */
 const paper = {
   'copy-first-input': {
     task: 'copy-first-input',
@@ -54,7 +54,7 @@ const paper = {
 
 /**
  * A first look in a few minutes on two CPU cores (core's cpu backend; the reference backend is
- * about eight times slower): the seed's protocol with smaller datasets and fewer steps, and for
+ * about eight times slower): brc_pytorch's protocol with smaller datasets and fewer steps, and for
  * binary addition a smaller network. At T = 5 every cell goes below 0.1 within 600 steps. At
  * T = 100, the paper's point: GRU and LSTM stay at the MSE of predicting 0 (≈ 1) while nBRC and
  * BRC fall (measured after 800 steps: nBRC 0.559, BRC 0.639, GRU 1.024, LSTM 1.025). In binary

@@ -15,7 +15,7 @@ describe('metrics', () => {
     expect(meanSquaredError([1, 2, 3], [1, 0, 0])).toBeCloseTo((0 + 4 + 9) / 3, 15);
   });
 
-  it("BCE on logits equals the seed's Sigmoid + BCELoss", () => {
+  it("BCE on logits equals brc_pytorch's Sigmoid + BCELoss", () => {
     const logits = [-3.2, -0.1, 0, 0.4, 5, -12];
     const target = [0, 1, 1, 0, 1, 0];
     const probs = logits.map((x) => 1 / (1 + Math.exp(-x)));

@@ -80,7 +80,7 @@ const tinyBinary: BinaryAdditionConfig = {
 };
 
 describe('copy-first-input protocol', () => {
-  it('records every series of the seed, and the test loss averages all test batches', async () => {
+  it('records every series of brc_pytorch, and the test loss averages all test batches', async () => {
     const r = await runCopyFirstInput(be, tinyCopy);
     expect(r.steps).toBe(40);
     expect(r.trainLoss).toHaveLength(40);

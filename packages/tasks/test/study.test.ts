@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveSeed, plannedSteps, planRuns, preset } from '../src/index.js';
 
 describe('study plans', () => {
-  it('paper preset: the seed sizes, 12 copy-first-input runs and 40 binary-addition runs', () => {
+  it("paper preset: brc_pytorch's sizes, 12 copy-first-input runs and 40 binary-addition runs", () => {
     const copy = planRuns(preset('copy-first-input', 'paper'));
     expect(copy).toHaveLength(12);
     expect(copy.map((r) => r.id).slice(0, 4)).toEqual(['LSTM-T5-2L', 'GRU-T5-2L', 'nBRC-T5-2L', 'BRC-T5-2L']);

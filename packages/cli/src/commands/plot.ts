@@ -4,7 +4,7 @@ import { plotResults } from '../figures/plot-dir.js';
 export function registerPlotCommand(program: Command): void {
   program
     .command('plot')
-    .description("draw the figures of a results folder (SVG and PNG), as the seed's published ones")
+    .description("draw the figures of a results folder (SVG and PNG), as brc_pytorch's published ones")
     .argument('<dir>', 'a folder written by `bistable reproduce` or `bistable train`')
     .option('--json', 'print the files written as JSON')
     .action(async (dir: string, o: { json?: boolean }) => {

@@ -52,15 +52,15 @@ export function registerReproduceCommand(program: Command): void {
   const cmd = program
     .command('reproduce')
     .description(
-      "rerun one of the seed's validation studies (copy-first-input, binary-addition) and draw its figures",
+      "rerun one of brc_pytorch's validation studies (copy-first-input, binary-addition) and draw its figures",
     )
     .argument('<task>', 'copy-first-input or binary-addition')
-    .option('--preset <name>', "'paper' (the seed's full sizes) or 'quick' (minutes on a laptop)", 'paper')
+    .option('--preset <name>', "'paper' (brc_pytorch's full sizes) or 'quick' (minutes on a laptop)", 'paper')
     .option('--cells <list>', 'cells to compare, e.g. nBRC,GRU (default: LSTM,GRU,nBRC,BRC)')
     .option('--lengths <list>', "copy-first-input sequence lengths T, e.g. 5,100,300 (default: the preset's)")
     .option('--layers <list>', "layer counts, e.g. 1,2 (default: the preset's)")
     .option('--repeats <n>', "binary-addition repeats per cell, for the mean ± SEM (default: the preset's)");
-  // the protocol stays the seed's; these shorten (or grow) its budget and data
+  // the protocol stays brc_pytorch's; these shorten (or grow) its budget and data
   addSizeOptions(cmd)
     .option('--backend <name>', "backend name, or 'auto'", 'auto')
     .option('--workers <n>', 'independent runs at once, in worker threads', '1')

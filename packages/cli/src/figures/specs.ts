@@ -1,7 +1,7 @@
 import { SEED_CELL_ORDER } from '@bistable/tasks';
 import type { TopLevelSpec } from 'vega-lite';
 
-/** Cells in the seed's order, each with a fixed colour in every figure. */
+/** Cells in brc_pytorch's order, each with a fixed colour in every figure. */
 const CELL_ORDER = SEED_CELL_ORDER;
 const CELL_COLOURS = ['#1f77b4', '#2ca02c', '#d62728', '#9467bd'];
 
@@ -167,7 +167,7 @@ export interface EpochCurve {
   points: { epoch: number; value: number }[];
 }
 
-/** The seed's TVLoss / TVAcc figures: train and validation per epoch over the curriculum. */
+/** brc_pytorch's TVLoss / TVAcc figures: train and validation per epoch over the curriculum. */
 export function curriculumSpec(
   curves: EpochCurve[],
   opts: { metric: 'loss' | 'accuracy'; layers: number; subtitle: string[] },

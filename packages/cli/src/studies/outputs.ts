@@ -8,7 +8,7 @@ export type RunResult = CopyFirstInputResult | BinaryAdditionResult;
 
 export const RESULT_FILE = 'result.json';
 
-/** Writes a run's result as JSON and every series as CSV (the seed's .npy files, readable). */
+/** Writes a run's result as JSON and every series as CSV (brc_pytorch's .npy files, readable). */
 export async function writeRunOutputs(dir: string, r: RunResult): Promise<void> {
   const write = (name: string, text: string) => writeFileAtomic(join(dir, name), text);
   await write(

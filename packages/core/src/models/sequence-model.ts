@@ -30,7 +30,7 @@ export interface SequenceModelOptions {
   bidirectional?: boolean;
   outputSize?: number;
   /**
-   * 'last': the seed's copy-first-input model, Linear on the last layer's final state → [B, out].
+   * 'last': brc_pytorch's copy-first-input model, Linear on the last layer's final state → [B, out].
    * 'sequence': the binary-addition model, Linear on every step's output → [B, T, out].
    */
   readout: Readout;
@@ -51,8 +51,8 @@ export interface SequenceModelOptions {
 }
 
 /**
- * An RNN with a Linear readout and a loss: the two models of the seed's validation studies.
- * Parameters are named as the seed's ModuleDict: `rnn.cells.k.*`, `fc.weight`, `fc.bias`.
+ * An RNN with a Linear readout and a loss: the two models of brc_pytorch's validation studies.
+ * Parameters are named as brc_pytorch's ModuleDict: `rnn.cells.k.*`, `fc.weight`, `fc.bias`.
  * The forward and backward stay on the backend; only the predictions come to the host.
  */
 export class SequenceModel {

@@ -69,7 +69,7 @@ export class MultiLayerRNN {
   readonly batchFirst: boolean;
   readonly returnSequences: boolean;
   readonly dtype: DType;
-  /** k = nd·layer + direction, as the seed's `cells.k`. */
+  /** k = nd·layer + direction, as brc_pytorch's `cells.k`. */
   readonly units: RecurrentUnit[] = [];
   private readonly ws: Workspace;
   private last: { T: number; B: number } | null = null;
@@ -108,7 +108,7 @@ export class MultiLayerRNN {
     return this.bidirectional ? 2 : 1;
   }
 
-  /** Default initialisation from a seed; backward cells copy the forward ones, as in the seed. */
+  /** Default initialisation from a seed; backward cells copy the forward ones, as in brc_pytorch. */
   initialize(seed: number): void {
     const rng = new Rng(seed);
     const named: Record<string, HostTensor> = {};
@@ -265,7 +265,7 @@ export class MultiLayerRNN {
       .map((u) => ({ buf: u.hAll, offset: u.outputOffset(B), width: this.hiddenSize }));
   }
 
-  /** The [B, H] final states of the last layer, one per direction (the seed's h_n[-nd:]). */
+  /** The [B, H] final states of the last layer, one per direction (brc_pytorch's h_n[-nd:]). */
   finalStates(): FeaturePart[] {
     const { T, B } = this.need();
     return this.units

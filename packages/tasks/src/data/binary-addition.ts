@@ -3,7 +3,7 @@ import { deriveSeed } from '../seeds.js';
 import type { Batch, Dataset } from './types.js';
 
 /**
- * The seed's BinaryAddition in 'single' mode. L is the total number of operand bits: l1 is
+ * brc_pytorch's BinaryAddition in 'single' mode. L is the total number of operand bits: l1 is
  * uniform in [1, L−1], l2 = L − l1, and each operand has exactly its number of bits (top bit 1).
  * Step t carries the 2^t bits (least significant first); there are L + 1 steps, the last always
  * 0. Inputs [L+1, 2] (the two operands), target [L+1, 1] (their sum).

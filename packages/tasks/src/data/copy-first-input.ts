@@ -5,7 +5,7 @@ import type { Batch, Dataset } from './types.js';
 /**
  * Copy-first-input (Vecoven et al., benchmark 1): a sequence of T draws from N(0, 1); the target
  * is the first one, the other T−1 are distractors. Sample i is drawn from its own stream, so any
- * subset can be generated in any order with the same values (float32, as the seed casts them).
+ * subset can be generated in any order with the same values (float32, as brc_pytorch casts them).
  */
 export class CopyFirstInput implements Dataset {
   constructor(

@@ -22,14 +22,14 @@ export interface BinaryAdditionConfig {
   cell: CellName;
   layers: number;
   hidden: number;
-  /** Curriculum lengths trainMin..trainMax (total operand bits; the seed: 3..20). */
+  /** Curriculum lengths trainMin..trainMax (total operand bits; brc_pytorch: 3..20). */
   trainMin: number;
   trainMax: number;
   epochsPerLength: number;
   trainSamples: number;
   validSamples: number;
   batchSize: number;
-  /** Test lengths testMin..testMax (the seed: 3..60), `testSamples` each. */
+  /** Test lengths testMin..testMax (brc_pytorch: 3..60), `testSamples` each. */
   testMin: number;
   testMax: number;
   testSamples: number;
@@ -62,12 +62,12 @@ export interface BinaryAdditionResult {
   config: BinaryAdditionConfig;
   /** Loss of every training step. */
   trainLoss: number[];
-  /** One entry per epoch over the whole curriculum (the seed's train/valid loss and accuracy series). */
+  /** One entry per epoch over the whole curriculum (brc_pytorch's train/valid loss and accuracy series). */
   epochs: CurriculumEpoch[];
   steps: number;
   bestEpoch: number;
   bestValidLoss: number;
-  /** Test loss and accuracy per length (the seed's test_loss / test_acc). */
+  /** Test loss and accuracy per length (brc_pytorch's test_loss / test_acc). */
   test: TestPoint[];
   finished: boolean;
 }
@@ -132,7 +132,7 @@ export function binaryAdditionSets(
 }
 
 /**
- * The seed's binary-addition study for one cell: one Adam across the curriculum L = trainMin..
+ * brc_pytorch's binary-addition study for one cell: one Adam across the curriculum L = trainMin..
  * trainMax (`epochsPerLength` epochs each, never reset), validation after every epoch, then the
  * final model tested at every L in testMin..testMax. Checkpoints at every epoch end and after
  * every test length, so a killed run resumes exactly.
@@ -200,7 +200,7 @@ export async function runBinaryAddition(
         `L=${L} epoch [${epochInLength + 1}/${c.epochsPerLength}] train loss ${e.trainLoss.toPrecision(5)} acc ${e.trainAccuracy.toFixed(4)}` +
           ` | valid loss ${e.validLoss.toPrecision(5)} acc ${e.validAccuracy.toFixed(4)}`,
       );
-      // the seed's "best" checkpoint compares validation losses across lengths; kept for fidelity
+      // brc_pytorch's "best" checkpoint compares validation losses across lengths; kept for fidelity
       if (e.validLoss < r.bestValidLoss) {
         r.bestValidLoss = e.validLoss;
         r.bestEpoch = epoch;

@@ -23,12 +23,12 @@ export interface CopyFirstInputConfig {
   length: number;
   layers: number;
   hidden: number;
-  /** Samples in all; the last `testSamples` of them are the test set (the seed: 50 000 and 5 000). */
+  /** Samples in all; the last `testSamples` of them are the test set (brc_pytorch: 50 000 and 5 000). */
   samples: number;
   testSamples: number;
   batchSize: number;
   maxEpochs: number;
-  /** Early stop at the end of the first epoch whose test MSE is below this (the seed: 0.1). */
+  /** Early stop at the end of the first epoch whose test MSE is below this (brc_pytorch: 0.1). */
   threshold: number;
   lr: number;
   dtype: DType;
@@ -42,11 +42,11 @@ export interface CopyFirstInputConfig {
   microBatch?: number;
 }
 
-/** Every series the seed saves, without its bugs (the test loss is the mean over all batches). */
+/** Every series brc_pytorch saves, without its bugs (the test loss is the mean over all batches). */
 export interface CopyFirstInputResult {
   task: 'copy-first-input';
   config: CopyFirstInputConfig;
-  /** Loss of every training step (the seed's TrainLoss_AllE). */
+  /** Loss of every training step (brc_pytorch's TrainLoss_AllE). */
   trainLoss: number[];
   /** Mean training loss of each epoch (TrainAvgLoss_AllE). */
   trainEpochLoss: number[];
@@ -105,7 +105,7 @@ function emptyResult(config: CopyFirstInputConfig): CopyFirstInputResult {
 }
 
 /**
- * The seed's benchmark 1 for one (cell, T): up to `maxEpochs` epochs of shuffled batches with
+ * brc_pytorch's benchmark 1 for one (cell, T): up to `maxEpochs` epochs of shuffled batches with
  * Adam and MSE, the test MSE over the whole test set after each epoch, a checkpoint at each epoch
  * end, and an early stop once the test MSE is below the threshold. With `hooks.checkpoints` a
  * killed run resumes from its last epoch end and ends exactly as an uninterrupted one.

@@ -15,7 +15,7 @@ export interface Evaluation {
 
 /**
  * The loss (and sequence accuracy) of a model over a whole dataset, batch by batch: every batch
- * counts, unlike the seed's binary-addition validation, which kept only its last batch.
+ * counts, unlike brc_pytorch's binary-addition validation, which kept only its last batch.
  */
 export async function evaluate(
   model: SequenceModel,

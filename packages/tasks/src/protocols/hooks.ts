@@ -9,7 +9,7 @@ export interface Checkpointer {
   load(model: SequenceModel, optimizer: Adam): Promise<Record<string, unknown> | null>;
   /** Saves the state at an epoch boundary (model, optimiser, and progress for an exact resume). */
   save(model: SequenceModel, optimizer: Adam, progress: Record<string, unknown>): Promise<void>;
-  /** Saves the model with the best validation loss so far (the seed's checkpoint). */
+  /** Saves the model with the best validation loss so far (brc_pytorch's checkpoint). */
   saveBest?(model: SequenceModel, optimizer: Adam, info: Record<string, unknown>): Promise<void>;
 }
 
