@@ -36,8 +36,8 @@ function progressOf(c: Checkpoint, where: string): Record<string, unknown> {
 
 /**
  * A Checkpointer on any byte store: `last` is rewritten at every epoch end with the progress
- * needed for an exact resume; `best` holds the model of the lowest validation loss, as the
- * seed's checkpoint does.
+ * needed for an exact resume; `best` holds the model of the lowest validation loss, as
+ * brc_pytorch's checkpoint does.
  */
 export function slotCheckpointer(slots: CheckpointSlots, opts: { best?: boolean } = {}): Checkpointer {
   const save = async (

@@ -6,8 +6,8 @@ export function meanSquaredError(pred: ArrayLike<number>, target: ArrayLike<numb
 }
 
 /**
- * Mean binary cross-entropy over every time step of every sample, from logits. Equal to the
- * seed's Sigmoid + BCELoss (mean over B × (L+1)), computed without ever taking log(0) by core's
+ * Mean binary cross-entropy over every time step of every sample, from logits. Equal to
+ * brc_pytorch's Sigmoid + BCELoss (mean over B × (L+1)), computed without ever taking log(0) by core's
  * stable BCE-on-logits.
  */
 export function meanBinaryCrossEntropy(logits: ArrayLike<number>, target: ArrayLike<number>): number {
