@@ -7,8 +7,8 @@ export function meanSquaredError(pred: ArrayLike<number>, target: ArrayLike<numb
 
 /**
  * Mean binary cross-entropy over every time step of every sample, from logits. Equal to
- * brc_pytorch's Sigmoid + BCELoss (mean over B × (L+1)), computed without ever taking log(0) by core's
- * stable BCE-on-logits.
+ * brc_pytorch's Sigmoid + BCELoss (mean over B × (L+1)), computed without ever taking log(0)
+ * by core's stable BCE-on-logits.
  */
 export function meanBinaryCrossEntropy(logits: ArrayLike<number>, target: ArrayLike<number>): number {
   return bceWithLogitsLoss(logits, target);
