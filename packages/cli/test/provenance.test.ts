@@ -73,6 +73,20 @@ describe('the provenance lines of a figure', () => {
     ]);
   });
 
+  it('puts each machine of a study run on several on a line of its own', () => {
+    const lines = provenanceLines(
+      provenance(
+        invocation({ machine: 'AMD EPYC, 2 cores, 24 GiB, Linux 6.18.44-fc-v1098, Node v20.20.2' }),
+        invocation({ machine: 'AMD EPYC, 2 cores, 24 GiB, Linux 6.18.44-fc-v1272, Node v20.20.2' }),
+      ),
+    );
+    expect(lines.slice(0, 3)).toEqual([
+      'run 2026-12-02 on 2 machines:',
+      'AMD EPYC, 2 cores, 24 GiB, Linux 6.18.44-fc-v1098, Node v20.20.2',
+      'AMD EPYC, 2 cores, 24 GiB, Linux 6.18.44-fc-v1272, Node v20.20.2',
+    ]);
+  });
+
   it('breaks a long command at spaces into lines of at most 110 characters', () => {
     const command = `bistable reproduce copy-first-input ${'--cells nBRC,BRC,GRU,LSTM '.repeat(8)}--resume`;
     const lines = provenanceLines(provenance(invocation({ command }))).slice(2);

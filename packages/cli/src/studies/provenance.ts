@@ -141,14 +141,18 @@ export function provenanceLines(p: Provenance | null): string[] {
   const days = [...new Set(inv.map((i) => i.started.slice(0, 10)))];
   const dates = days.length === 1 ? days[0] : `${days[0]} to ${days.at(-1)}`;
   const machines = [...new Set(inv.map((i) => i.machine))];
-  const machine = machines.length === 1 ? machines[0] : `${machines.length} machines: ${machines.join('; ')}`;
+  // one machine a line: a subtitle does not wrap, and a long one shrinks the whole figure
+  const where =
+    machines.length === 1
+      ? wrap(`run ${dates} on ${machines[0]}`)
+      : [`run ${dates} on ${machines.length} machines:`, ...machines.flatMap((m) => wrap(m))];
   const backends = [...new Set(inv.map((i) => i.backend))].join(', ');
   const wall = studyWallSeconds(inv);
   const untimed = inv.filter((i) => i.seconds === null).length;
   const over = inv.length === 1 ? '' : ` over ${inv.length} invocations`;
   const lost = untimed > 0 ? ` (${untimed} not ended, not counted)` : '';
   return [
-    `run ${dates} on ${machine}`,
+    ...where,
     `backend ${backends} · wall time ${formatDuration(wall)}${over}${lost}`,
     ...wrap(inv[0].command),
   ];
