@@ -42,6 +42,16 @@ describe('the command line a study records', () => {
   });
 });
 
+it('never records a Redis password given on the command line', () => {
+  setCommandLine(['reproduce', 'binary-addition', '--queue', 'redis://:s3cr3t@10.0.0.5:6379/2']);
+  expect(commandLine()).toMatch(/ --queue 'redis:\/\/:\*\*\*@10\.0\.0\.5:6379\/2'$/);
+  setCommandLine(['worker', '--queue=rediss://user:p@ss:w0rd@host:6380']);
+  expect(commandLine()).not.toContain('w0rd');
+  expect(commandLine()).toContain('rediss://user:***@host:6380');
+  setCommandLine(['reproduce', 'binary-addition', '--queue', 'redis://10.0.0.5:6379']);
+  expect(commandLine()).toMatch(/ --queue redis:\/\/10\.0\.0\.5:6379$/);
+});
+
 describe('the provenance lines of a figure', () => {
   it('states date, machine, backend, wall time and the command of a single invocation', () => {
     expect(provenanceLines(provenance(invocation()))).toEqual([

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CopyFirstInputStudy, type Study, trailingMovingAverage } from '@bistable/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, start as startCli } from './cli-helpers.js';
+import { ensureBuilt, start } from './cli-helpers.js';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -17,9 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
-
-/** The CLI as users run it: a child process of the built dist/ (worker threads load worker.js from there too). */
-const start = (args: string[]) => startCli(args);
 
 const exists = (p: string) =>
   access(p).then(

@@ -111,6 +111,7 @@ export async function runQueuedStudy(runs: RunSpec[], o: QueuedStudyOptions): Pr
   const events = new QueueEvents(o.queue, { connection: eventsConnection });
   events.on('error', () => {});
   try {
+    // checked again as it is claimed: another study may have queued since preflightQueue
     await checkQueueFree(redis, queue, o);
     await redis.set(studyKey(o.queue), JSON.stringify(o.study));
     await events.waitUntilReady();

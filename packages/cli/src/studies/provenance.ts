@@ -51,6 +51,12 @@ export function setCommandLine(argv: string[]): void {
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
 
 /**
+ * A Redis URL's password (`--queue redis://:secret@host`) as `***`: the command line goes into
+ * provenance.json and every figure's subtitle.
+ */
+const hidePassword = (a: string) => a.replace(/(rediss?:\/\/[^:@/\s]*:)[^/\s]+@/g, '$1***@');
+
+/**
  * The command line of this process as `bistable …`, shell-quoted where needed, led by the
  * BISTABLE_* environment settings that change how it runs (threads, tile, …).
  */
@@ -59,7 +65,7 @@ export function commandLine(): string {
     .filter(([k, v]) => k.startsWith('BISTABLE_') && v !== undefined)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${quote(v ?? '')}`);
-  return [...env, 'bistable', ...(argvOfThisProcess ?? []).map(quote)].join(' ');
+  return [...env, 'bistable', ...(argvOfThisProcess ?? []).map((a) => quote(hidePassword(a)))].join(' ');
 }
 
 export async function readProvenance(dir: string): Promise<Provenance | null> {
