@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { adamOnTensors } from './adam.js';
 import { assign, range, type TensorOwner, TfjsBuffer, tfjsBuffer } from './buffer.js';
 import { gemmOnTensors } from './gemm.js';
+import { activeTfjsBackend, switchTfjsBackend } from './global-backend.js';
 import { registerFusedStepKernels } from './kernels/fused-step.js';
 import { registerStridedKernels } from './kernels/strided.js';
 
@@ -23,7 +24,7 @@ registerFusedStepKernels();
  * single active backend per process, so every method first makes this backend's tfjs backend the
  * active one: several bistable tfjs backends can then be used in turn, and each keeps its
  * tensors on its own tfjs backend. All work inside a method is synchronous, so nothing can switch
- * the active backend half-way through.
+ * the active backend half-way through; the user's own active backend is put back afterwards.
  */
 export class TfjsBackend implements Backend, TensorOwner {
   readonly dtypes: readonly DType[] = ['float32'];
@@ -34,12 +35,14 @@ export class TfjsBackend implements Backend, TensorOwner {
     readonly tfName: string,
   ) {}
 
-  /** Makes `tfName` tfjs's active backend (synchronous once that backend is initialised). */
+  /**
+   * Makes `tfName` tfjs's active backend for the current synchronous work; the user's active
+   * backend comes back when it ends (see global-backend.ts).
+   */
   activate(): void {
-    if (tf.getBackend() === this.tfName) return;
-    // an initialised backend switches synchronously; the promise only carries failures
-    tf.setBackend(this.tfName).catch(() => {});
-    if (tf.getBackend() !== this.tfName || tf.findBackend(this.tfName) === null) {
+    if (activeTfjsBackend() === this.tfName) return;
+    switchTfjsBackend(this.tfName);
+    if (activeTfjsBackend() !== this.tfName || tf.findBackend(this.tfName) === null) {
       throw new Error(`tfjs backend '${this.tfName}' of '${this.name}' is not initialised`);
     }
   }

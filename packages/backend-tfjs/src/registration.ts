@@ -8,6 +8,7 @@ import {
   type SequenceForwardArgs,
   type StepKernels,
 } from '@bistable/core';
+import { importFor } from './init/import-error.js';
 
 /** The bistable backends this package provides, in order of preference for `auto`. */
 export interface TfjsBackendInfo {
@@ -61,6 +62,9 @@ export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
 
 type KernelsModule = typeof import('./kernels/index.js');
 
+const TFJS_CORE_HINT =
+  "install it with 'pnpm add @tensorflow/tfjs-core@^4.22.0', or add @tensorflow/tfjs, which includes it";
+
 /** Loaded by the first init: any call that reaches a kernel holds buffers, hence an init ran. */
 let kernels: KernelsModule | null = null;
 
@@ -69,8 +73,25 @@ function loaded(): KernelsModule {
   return kernels;
 }
 
+/** Starts a backend; the user's active tfjs backend is the same before and after. */
 async function init(name: TfjsBackendInfo['name']): Promise<Backend> {
-  kernels ??= await import('./kernels/index.js');
+  const { startingTfjsBackend } = await importFor<typeof import('./global-backend.js')>(
+    name,
+    '@tensorflow/tfjs-core',
+    TFJS_CORE_HINT,
+    () => import('./global-backend.js'),
+  );
+  return startingTfjsBackend(() => start(name));
+}
+
+async function start(name: TfjsBackendInfo['name']): Promise<Backend> {
+  // tfjs is a peer dependency: the user's own copy, or a clear message when there is none
+  kernels ??= await importFor<KernelsModule>(
+    name,
+    '@tensorflow/tfjs-core',
+    TFJS_CORE_HINT,
+    () => import('./kernels/index.js'),
+  );
   switch (name) {
     case 'tfjs-cpu':
       return (await import('./init/tfjs-cpu.js')).initTfjsCpu();

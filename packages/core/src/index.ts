@@ -85,8 +85,18 @@ export { Adam, type AdamOptions } from './optim/adam.js';
 export { adamHost } from './optim/adam-math.js';
 export type { Optimizer, OptimizerState, ParameterSource } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
+export {
+  type ForeignTensor,
+  hostView,
+  isForeignTensor,
+  registerTensorAdapter,
+  returnLike,
+  type TensorAdapter,
+  type TensorInput,
+  type TensorOutput,
+} from './params/foreign-tensor.js';
 export { type HostTensor, packNamed, unpackNamed } from './params/named.js';
-export { checkPositiveInt, checkTensor, type TensorLike } from './params/validate.js';
+export { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from './params/validate.js';
 export { ReferenceBackend, registerReferenceBackend } from './reference/backend.js';
 export { gemmHost, type HostGemm } from './reference/gemm.js';
 export { dataOf, HostBuffer, hostArray } from './reference/host-buffer.js';

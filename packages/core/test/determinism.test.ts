@@ -130,7 +130,7 @@ describe('initialisation', () => {
     const I = 5;
     const H = 6;
     const get = async (cell: CellName) =>
-      new MultiLayerRNN(be, { cell, inputSize: I, hiddenSize: H, seed: 3 }).getParameters();
+      new MultiLayerRNN(be, { cell, inputSize: I, hiddenSize: H, seed: 3, dtype: 'float64' }).getParameters();
     const brc = await get('BRC');
     for (const k of ['memoryz', 'memoryr'])
       expect(

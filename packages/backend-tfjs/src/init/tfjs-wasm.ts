@@ -1,7 +1,7 @@
 import { BackendUnavailableError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
-import { firstLine } from './import-error.js';
+import { firstLine, importFor } from './import-error.js';
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -18,15 +18,12 @@ async function wasmDistFolder(): Promise<string> {
 
 /** tfjs's WebAssembly backend (XNNPACK, SIMD where available), single-threaded in Node. */
 export async function initTfjsWasm(): Promise<TfjsBackend> {
-  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
-  try {
-    wasm = await import('@tensorflow/tfjs-backend-wasm');
-  } catch (err) {
-    throw new BackendUnavailableError(
-      'tfjs-wasm',
-      `@tensorflow/tfjs-backend-wasm failed to load: ${firstLine(err)}`,
-    );
-  }
+  const wasm = await importFor<typeof import('@tensorflow/tfjs-backend-wasm')>(
+    'tfjs-wasm',
+    '@tensorflow/tfjs-backend-wasm',
+    "install it with 'pnpm add @tensorflow/tfjs-backend-wasm@^4.22.0'",
+    () => import('@tensorflow/tfjs-backend-wasm'),
+  );
   if (isNode && tf.findBackend('wasm') === null) {
     try {
       wasm.setWasmPaths(await wasmDistFolder());

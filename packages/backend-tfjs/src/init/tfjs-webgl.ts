@@ -1,6 +1,7 @@
 import { BackendUnavailableError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
+import { importFor } from './import-error.js';
 
 /** Whether this environment can make a WebGL context at all (a browser, or a worker with OffscreenCanvas). */
 function webglReason(): string | null {
@@ -15,7 +16,12 @@ function webglReason(): string | null {
 export async function initTfjsWebgl(): Promise<TfjsBackend> {
   const reason = webglReason();
   if (reason) throw new BackendUnavailableError('tfjs-webgl', reason);
-  await import('@tensorflow/tfjs-backend-webgl');
+  await importFor(
+    'tfjs-webgl',
+    '@tensorflow/tfjs-backend-webgl',
+    "install it with 'pnpm add @tensorflow/tfjs-backend-webgl@^4.22.0', or add @tensorflow/tfjs, which includes it",
+    () => import('@tensorflow/tfjs-backend-webgl'),
+  );
   let ok = false;
   try {
     ok = await tf.setBackend('webgl');

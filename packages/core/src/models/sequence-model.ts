@@ -4,8 +4,9 @@ import { Rng } from '../init/rng.js';
 import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import type { HostTensor } from '../params/named.js';
-import { checkPositiveInt, checkTensor, type TensorLike } from '../params/validate.js';
+import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
 import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
 import { checkMemoryFits } from './memory.js';
@@ -71,7 +72,7 @@ export class SequenceModel {
       numLayers: 1,
       bidirectional: false,
       outputSize: 1,
-      dtype: 'float32',
+      dtype: DEFAULT_DTYPE,
       seed: 0,
       ...opts,
     };
@@ -121,20 +122,27 @@ export class SequenceModel {
     return out;
   }
 
-  setParameters(named: Record<string, TensorLike>): void {
+  setParameters(named: Record<string, TensorInput>): void {
     const rnn: Record<string, TensorLike> = {};
     const fc: Record<string, TensorLike> = {};
     for (const [k, v] of Object.entries(named)) {
-      if (k.startsWith('rnn.')) rnn[k.slice(4)] = v;
-      else if (k.startsWith('fc.')) fc[k.slice(3)] = v;
+      if (k.startsWith('rnn.')) rnn[k.slice(4)] = hostView(k, v);
+      else if (k.startsWith('fc.')) fc[k.slice(3)] = hostView(k, v);
       else throw new InputError(`unknown parameter '${k}' (expected rnn.* or fc.*)`);
     }
     this.rnn.setParameters(rnn);
     this.fc.setParameters(fc);
   }
 
-  /** Outputs before any sigmoid: [B, out] ('last') or [B, T, out] ('sequence'). */
-  async predict(x: TensorLike): Promise<HostTensor> {
+  /**
+   * Outputs before any sigmoid: [B, out] ('last') or [B, T, out] ('sequence'). A tf.Tensor in
+   * gives a new tf.Tensor out (see TensorInput), which the caller disposes.
+   */
+  async predict<X extends TensorInput>(x: X): Promise<TensorOutput<X>> {
+    return returnLike(x, await this.predictHost(hostView('input', x)));
+  }
+
+  private async predictHost(x: TensorLike): Promise<HostTensor> {
     const split = this.splitFor(x);
     if (split) return this.predictInParts(x, split.T, split.plan, () => {});
     const { T, B } = await this.rnn.forwardDevice(x);
@@ -225,14 +233,18 @@ export class SequenceModel {
   }
 
   /** The loss of a batch (no gradients). */
-  async evaluate(x: TensorLike, y: TensorLike): Promise<{ loss: number; predictions: HostTensor }> {
-    const predictions = await this.predict(x);
+  async evaluate<X extends TensorInput>(
+    x: X,
+    target: TensorInput,
+  ): Promise<{ loss: number; predictions: TensorOutput<X> }> {
+    const y = hostView('target', target);
+    const predictions = await this.predictHost(hostView('input', x));
     checkTensor('target', y, predictions.shape);
     const loss =
       this.options.loss === 'mse'
         ? mseLoss(predictions.data, y.data)
         : bceWithLogitsLoss(predictions.data, y.data);
-    return { loss, predictions };
+    return { loss, predictions: returnLike(x, predictions) };
   }
 
   /**
@@ -240,7 +252,18 @@ export class SequenceModel {
    * Split into micro-batches (see `microBatch`), the model's device state afterwards (final
    * states, layer outputs) is the last micro-batch's.
    */
-  async lossAndGradients(x: TensorLike, y: TensorLike): Promise<{ loss: number; predictions: HostTensor }> {
+  async lossAndGradients<X extends TensorInput>(
+    x: X,
+    y: TensorInput,
+  ): Promise<{ loss: number; predictions: TensorOutput<X> }> {
+    const r = await this.lossAndGradientsHost(hostView('input', x), hostView('target', y));
+    return { loss: r.loss, predictions: returnLike(x, r.predictions) };
+  }
+
+  private async lossAndGradientsHost(
+    x: TensorLike,
+    y: TensorLike,
+  ): Promise<{ loss: number; predictions: HostTensor }> {
     const split = this.splitFor(x);
     if (split) return this.lossAndGradientsInParts(x, y, split.T, split.plan);
     const { T, B } = await this.rnn.forwardDevice(x);
@@ -310,13 +333,22 @@ export class SequenceModel {
    * device: the predictions are read back last, instead of in the middle of the step, where a GPU
    * would sit idle while the host records the backward.
    */
-  async trainStep(
+  async trainStep<X extends TensorInput>(
+    input: X,
+    target: TensorInput,
+    optimizer: Optimizer,
+  ): Promise<{ loss: number; predictions: TensorOutput<X> }> {
+    const r = await this.trainStepHost(hostView('input', input), hostView('target', target), optimizer);
+    return { loss: r.loss, predictions: returnLike(input, r.predictions) };
+  }
+
+  private async trainStepHost(
     x: TensorLike,
     y: TensorLike,
     optimizer: Optimizer,
   ): Promise<{ loss: number; predictions: HostTensor }> {
     if (!this.backend.lossGradient || this.splitFor(x)) {
-      const r = await this.lossAndGradients(x, y);
+      const r = await this.lossAndGradientsHost(x, y);
       await optimizer.step();
       return r;
     }

@@ -1,5 +1,11 @@
 import { InputError } from '../backend/errors.js';
-import type { HostArray } from '../backend/types.js';
+import type { DType, HostArray } from '../backend/types.js';
+
+/**
+ * The dtype every model, RNN and cell takes when none is given: float32, as torch and tfjs do,
+ * and the one dtype every backend supports. Pass 'float64' for the reference vectors' precision.
+ */
+export const DEFAULT_DTYPE: DType = 'float32';
 
 export interface TensorLike {
   shape: readonly number[];

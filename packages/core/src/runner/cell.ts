@@ -1,6 +1,7 @@
 import type { Backend, CellName, DType, HostArray } from '../backend/types.js';
+import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import type { HostTensor } from '../params/named.js';
-import { checkTensor, type TensorLike } from '../params/validate.js';
+import { checkTensor } from '../params/validate.js';
 import { MultiLayerRNN } from './multilayer-rnn.js';
 
 /**
@@ -26,7 +27,15 @@ export class Cell {
     return this.rnn.hiddenSize;
   }
 
-  async step(x: TensorLike, h: TensorLike, c?: TensorLike): Promise<{ h: HostTensor; c: HostTensor | null }> {
+  /** One step; tf.Tensors in give tf.Tensors out (the caller disposes them). */
+  async step<X extends TensorInput>(
+    input: X,
+    state: TensorInput,
+    cellState?: TensorInput,
+  ): Promise<{ h: TensorOutput<X>; c: TensorOutput<X> | null }> {
+    const x = hostView('x', input);
+    const h = hostView('h', state);
+    const c = cellState && hostView('c', cellState);
     checkTensor('x', x, [-1, this.rnn.inputSize]);
     const B = x.shape[0];
     const H = this.rnn.hiddenSize;
@@ -37,8 +46,8 @@ export class Cell {
       { h: { shape: [1, B, H], data: h.data }, c: c ? { shape: [1, B, H], data: c.data } : undefined },
     );
     return {
-      h: { shape: [B, H], data: out.hN.data as HostArray },
-      c: out.cN ? { shape: [B, H], data: out.cN.data } : null,
+      h: returnLike(input, { shape: [B, H], data: out.hN.data as HostArray }),
+      c: out.cN ? returnLike(input, { shape: [B, H], data: out.cN.data }) : null,
     };
   }
 
@@ -46,8 +55,8 @@ export class Cell {
     return strip(await this.rnn.getParameters());
   }
 
-  setParameters(named: Record<string, TensorLike>): void {
-    const prefixed: Record<string, TensorLike> = {};
+  setParameters(named: Record<string, TensorInput>): void {
+    const prefixed: Record<string, TensorInput> = {};
     for (const [k, v] of Object.entries(named)) prefixed[`cells.0.${k}`] = v;
     this.rnn.setParameters(prefixed);
   }

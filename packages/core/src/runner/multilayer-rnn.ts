@@ -4,8 +4,9 @@ import { cellSpec } from '../cells/index.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { initParam } from '../init/initializers.js';
 import { Rng } from '../init/rng.js';
+import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
-import { checkPositiveInt, checkTensor, type TensorLike } from '../params/validate.js';
+import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
 import { addInto } from './gemm-helpers.js';
 import { type FeaturePart, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
@@ -20,6 +21,7 @@ export interface RNNOptions {
   batchFirst?: boolean;
   /** false: `output` is h_n of the last layer ([nd, B, H]) instead of the whole sequence. */
   returnSequences?: boolean;
+  /** float32 unless given (DEFAULT_DTYPE, as everywhere in bistable). */
   dtype?: DType;
   /** Seed of the default initialisation. */
   seed?: number;
@@ -29,23 +31,24 @@ export interface RNNOptions {
 
 export interface RNNState {
   /** [layers·nd, B, H] */
-  h?: TensorLike;
+  h?: TensorInput;
   /** [layers·nd, B, H], LSTM only */
-  c?: TensorLike;
+  c?: TensorInput;
 }
 
-export interface RNNOutput {
+/** Host tensors, or tf.Tensors when the input was one (`forward<X>` gives `RNNOutput<TensorOutput<X>>`). */
+export interface RNNOutput<T = HostTensor> {
   /** [B, T, nd·H] (batch-first) or [T, B, nd·H]; with returnSequences=false, [nd, B, H]. */
-  output: HostTensor;
-  hN: HostTensor;
-  cN: HostTensor | null;
+  output: T;
+  hN: T;
+  cN: T | null;
 }
 
 export interface RNNGradients {
   /** Gradient on `output`, same shape. */
-  output?: TensorLike;
-  hN?: TensorLike;
-  cN?: TensorLike;
+  output?: TensorInput;
+  hN?: TensorInput;
+  cN?: TensorInput;
 }
 
 /** A parameter as an optimiser sees it: a device buffer, its gradient and a stable name. */
@@ -85,7 +88,7 @@ export class MultiLayerRNN {
     this.bidirectional = opts.bidirectional ?? false;
     this.batchFirst = opts.batchFirst ?? true;
     this.returnSequences = opts.returnSequences ?? true;
-    this.dtype = opts.dtype ?? 'float64';
+    this.dtype = opts.dtype ?? DEFAULT_DTYPE;
     if (!backend.dtypes.includes(this.dtype)) {
       throw new InputError(
         `backend '${backend.name}' does not support ${this.dtype}; it supports ${backend.dtypes.join(', ')}`,
@@ -126,10 +129,12 @@ export class MultiLayerRNN {
   }
 
   /** Loads named parameters (`cells.k.name`, torch names and shapes). All must be present. */
-  setParameters(named: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+  setParameters(given: Record<string, TensorInput>): void {
     const known = new Set(this.parameterNames());
-    for (const name of Object.keys(named)) {
+    const named: Record<string, TensorLike> = {};
+    for (const [name, t] of Object.entries(given)) {
       if (!known.has(name)) throw new InputError(`unknown parameter '${name}' for a ${this.describe()}`);
+      named[name] = hostView(name, t);
     }
     this.units.forEach((u, k) => {
       const prefix = `cells.${k}.`;
@@ -222,7 +227,8 @@ export class MultiLayerRNN {
   }
 
   /** Runs the network and keeps everything on the backend; returns T and B. */
-  async forwardDevice(x: TensorLike, state?: RNNState): Promise<{ T: number; B: number }> {
+  async forwardDevice(input: TensorInput, state?: RNNState): Promise<{ T: number; B: number }> {
+    const x = hostView('input', input);
     const { T, B } = this.dims(x);
     const { H } = { H: this.hiddenSize };
     const L = this.numLayers * this.nd;
@@ -230,15 +236,17 @@ export class MultiLayerRNN {
     let h0: DeviceBuffer | null = null;
     let c0: DeviceBuffer | null = null;
     if (state?.h) {
-      checkTensor('initial state h', state.h, [L, B, H]);
+      const h = hostView('initial state h', state.h);
+      checkTensor('initial state h', h, [L, B, H]);
       h0 = this.ws.get('h0', L * B * H);
-      this.backend.write(h0, state.h.data);
+      this.backend.write(h0, h.data);
     }
     if (state?.c) {
       if (!this.cell.hasCellState) throw new InputError(`${this.cell.name} has no cell state; pass only h`);
-      checkTensor('initial state c', state.c, [L, B, H]);
+      const c = hostView('initial state c', state.c);
+      checkTensor('initial state c', c, [L, B, H]);
       c0 = this.ws.get('c0', L * B * H);
-      this.backend.write(c0, state.c.data);
+      this.backend.write(c0, c.data);
     }
     for (let l = 0; l < this.numLayers; l++) {
       const parts: FeaturePart[] =
@@ -278,7 +286,17 @@ export class MultiLayerRNN {
     return this.last;
   }
 
-  async forward(x: TensorLike, state?: RNNState): Promise<RNNOutput> {
+  /** Runs the network and downloads its outputs; a tf.Tensor input gives tf.Tensors out. */
+  async forward<X extends TensorInput>(x: X, state?: RNNState): Promise<RNNOutput<TensorOutput<X>>> {
+    const r = await this.forwardHost(x, state);
+    return {
+      output: returnLike(x, r.output),
+      hN: returnLike(x, r.hN),
+      cN: r.cN ? returnLike(x, r.cN) : null,
+    };
+  }
+
+  private async forwardHost(x: TensorInput, state?: RNNState): Promise<RNNOutput> {
     const { T, B } = await this.forwardDevice(x, state);
     const H = this.hiddenSize;
     const nd = this.nd;
@@ -404,7 +422,7 @@ export class MultiLayerRNN {
 
   /** Backpropagation from host gradients on `output`, `hN`, `cN`; returns host gradients. */
   async backward(
-    grad: RNNGradients,
+    given: RNNGradients,
     opts: { inputGrad?: boolean } = {},
   ): Promise<{ x: HostTensor | null; h0: HostTensor; c0: HostTensor | null }> {
     const { T, B } = this.need();
@@ -413,6 +431,11 @@ export class MultiLayerRNN {
     const L = this.units.length;
     const BH = B * H;
     const be = this.backend;
+    const grad: { output?: TensorLike; hN?: TensorLike; cN?: TensorLike } = {
+      output: given.output && hostView('gradient on output', given.output),
+      hN: given.hN && hostView('gradient on hN', given.hN),
+      cN: given.cN && hostView('gradient on cN', given.cN),
+    };
     let dOut: DeviceBuffer[] | undefined;
     let dhN: DeviceBuffer | null = null;
     let dcN: DeviceBuffer | null = null;
