@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileIO, NeuromodulatedBistableRecurrentCell } from '@bistable/backend-tfjs/layers';
+import { NeuromodulatedBistableRecurrentCell } from '@bistable/backend-tfjs/layers';
+import { fileIO } from '@bistable/backend-tfjs/node';
 import { CopyFirstInput } from '@bistable/tasks';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';

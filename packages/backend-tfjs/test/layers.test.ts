@@ -6,7 +6,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BistableRecurrentCell, fileIO, NeuromodulatedBistableRecurrentCell } from '../src/layers/index.js';
+import { BistableRecurrentCell, NeuromodulatedBistableRecurrentCell } from '../src/layers/index.js';
+import { fileIO } from '../src/layers/node.js';
 
 const golden = await loadGolden(bundledGoldenPath());
 const tensor = (t: GoldenTensor) => tf.tensor(t.data, t.shape, 'float32');

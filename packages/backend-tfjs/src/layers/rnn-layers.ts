@@ -1,0 +1,226 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {
+  type BistableCellArgs,
+  type BistableCellBase,
+  type BistableCellLayerOptions,
+  type DropoutFunc,
+  OWNED_BY_LAYER,
+} from './bistable-cell.js';
+import { BistableRecurrentCell, NeuromodulatedBistableRecurrentCell } from './cells.js';
+import {
+  type ConstraintOption,
+  type Regularizer,
+  type RegularizerOption,
+  rejectUnsupported,
+  serialize,
+  toRegularizer,
+} from './options.js';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
+type Kwargs = Parameters<InstanceType<typeof tfl.layers.Layer>['call']>[1];
+type RegularizerFn = () => tf.Scalar;
+
+/** Options of bistableLayers.brc / bistableLayers.nbrc: tf.layers.gru's, less those refused. */
+export interface BistableLayerArgs extends LayerArgs {
+  /** Hidden size H (the state and the output have H units). */
+  units: number;
+  /** Seeds the initial weights; random when absent (under tf.layers.bidirectional both directions share it). */
+  seed?: number;
+  /** Fraction of the input's units dropped in training, one mask per sequence. */
+  dropout?: number;
+  /** Fraction of the state's units dropped where the state enters the gates and the candidate, in training. */
+  recurrentDropout?: number;
+  /** Makes a mask from ones (tf.dropout by default); not saved with the model, as in tfjs. */
+  dropoutFunc?: DropoutFunc;
+  /** Penalty on kernelz, kernelr, kernelh. */
+  kernelRegularizer?: RegularizerOption;
+  /** Penalty on the memories memoryz, memoryr. */
+  recurrentRegularizer?: RegularizerOption;
+  /** Penalty on the biases bz, br. */
+  biasRegularizer?: RegularizerOption;
+  /** Penalty on the layer's output (the sequence when returnSequences), divided by the batch size as in Keras. */
+  activityRegularizer?: RegularizerOption;
+  kernelConstraint?: ConstraintOption;
+  recurrentConstraint?: ConstraintOption;
+  biasConstraint?: ConstraintOption;
+  /** Output every step ([batch, time, H]) instead of the last ([batch, H]). */
+  returnSequences?: boolean;
+  /** Also output the final state. */
+  returnState?: boolean;
+  /** Read the sequence backwards (and with returnSequences output it in that order). */
+  goBackwards?: boolean;
+  /** Carry the final state of a batch over to the next one (needs batchInputShape). */
+  stateful?: boolean;
+  /** Size of each step's input; with inputLength, an alternative to inputShape. */
+  inputDim?: number;
+  /** Sequence length, with inputDim. */
+  inputLength?: number;
+}
+
+type CellClass = new (
+  args: BistableCellArgs & BistableCellLayerOptions,
+  owner: typeof OWNED_BY_LAYER,
+) => BistableCellBase;
+
+// Bidirectional builds its two layers from one getConfig() of the layer it is given, which it
+// keeps but never builds, and asks that layer for the losses: this key in the config object
+// (absent from its JSON) lets those two layers tell the template about themselves.
+const TEMPLATE: unique symbol = Symbol('bistable layer template');
+
+/**
+ * An RNN layer over a BRC or nBRC cell, as tf.layers.gru is one over GRUCell: serialisable, usable
+ * in tf.layers.bidirectional, with dropout, regularisers and constraints.
+ */
+export abstract class BistableLayerBase extends tfl.RNN {
+  private readonly activityRegularizer_: Regularizer | null;
+  /** The output of the last call, for the activity penalty. */
+  private lastOutput: tf.Tensor | null = null;
+  /** Layers built from this one's config while it was unbuilt (tf.layers.bidirectional's two). */
+  private readonly copies: BistableLayerBase[] = [];
+  private readonly activityLoss: RegularizerFn | null;
+
+  constructor(args: BistableLayerArgs, Cell: CellClass, className: string) {
+    if (args == null || typeof args !== 'object')
+      throw new Error(`${className}: options required ({ units })`);
+    rejectUnsupported(className, args, true);
+    const {
+      units,
+      seed,
+      dropout,
+      recurrentDropout,
+      dropoutFunc,
+      kernelRegularizer,
+      recurrentRegularizer,
+      biasRegularizer,
+      kernelConstraint,
+      recurrentConstraint,
+      biasConstraint,
+    } = args;
+    const cell = new Cell(
+      {
+        units,
+        seed,
+        dropout,
+        recurrentDropout,
+        dropoutFunc,
+        kernelRegularizer,
+        recurrentRegularizer,
+        biasRegularizer,
+        kernelConstraint,
+        recurrentConstraint,
+        biasConstraint,
+      },
+      OWNED_BY_LAYER,
+    );
+    let layerArgs: BistableLayerArgs & { cell: BistableCellBase } = { ...args, cell };
+    if (args.inputShape == null && args.batchInputShape == null && args.inputDim != null) {
+      // tfjs-layers' RNN takes inputDim / inputLength but does not use them
+      layerArgs = { ...layerArgs, inputShape: [args.inputLength ?? null, args.inputDim] };
+    }
+    super(layerArgs);
+    const regularizer = toRegularizer(className, 'activityRegularizer', args.activityRegularizer);
+    // not tfjs's own activityRegularizer field: Layer.apply refuses any layer that sets it
+    this.activityRegularizer_ = regularizer;
+    this.activityLoss = regularizer
+      ? () =>
+          tf.tidy(() => {
+            const y = this.lastOutput;
+            if (y == null || y.isDisposed) return tf.scalar(0);
+            return tf.div(regularizer.apply(y), y.shape[0] ?? 1) as tf.Scalar;
+          })
+      : null;
+    const template = (args as { [TEMPLATE]?: unknown })[TEMPLATE];
+    if (template instanceof BistableLayerBase) template.copies.push(this);
+  }
+
+  /** The BRC or nBRC cell this layer runs. */
+  get bistableCell(): BistableCellBase {
+    return this.cell as BistableCellBase;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    return tf.tidy(() => {
+      // a new sequence: new dropout masks (what tfjs's GRU layer does)
+      this.bistableCell.resetDropoutMasks();
+      const output = super.call(inputs, {
+        mask: kwargs?.mask,
+        training: kwargs?.training,
+        initialState: kwargs?.initialState,
+      }) as tf.Tensor | tf.Tensor[];
+      if (this.activityRegularizer_) this.lastOutput = Array.isArray(output) ? output[0] : output;
+      return output;
+    });
+  }
+
+  /**
+   * The regularisation penalties model.fit adds to the loss: the cell's weights' and the activity
+   * penalty (tfjs's RNN layers leave the cell's out). Under tf.layers.bidirectional this (unbuilt)
+   * layer is the one asked, and answers for both directions.
+   */
+  override get losses(): RegularizerFn[] {
+    const losses = [...super.losses, ...this.cell.losses];
+    if (this.built) {
+      if (this.activityLoss) losses.push(this.activityLoss);
+    } else {
+      for (const copy of this.copies) losses.push(...copy.losses);
+    }
+    return losses;
+  }
+
+  override dispose() {
+    this.bistableCell.resetDropoutMasks();
+    return super.dispose();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    // RNN's config: the cell's (units, seed, dropout, regularisers, constraints), the layer's, the RNN's
+    const config: tf.serialization.ConfigDict = {
+      ...super.getConfig(),
+      activityRegularizer: serialize(this.activityRegularizer_),
+    };
+    if (!this.built) Object.defineProperty(config, TEMPLATE, { value: this, enumerable: false });
+    return config;
+  }
+
+  /** @nocollapse */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(config);
+  }
+}
+
+/** BRC as a layer (brc_pytorch's BistableRecurrentCell over a sequence), like tf.layers.gru. */
+export class BRC extends BistableLayerBase {
+  static override className = 'BRC';
+  constructor(args: BistableLayerArgs) {
+    super(args, BistableRecurrentCell, BRC.className);
+  }
+}
+
+/** nBRC as a layer (brc_pytorch's NeuromodulatedBistableRecurrentCell over a sequence), like tf.layers.gru. */
+export class NBRC extends BistableLayerBase {
+  static override className = 'NBRC';
+  constructor(args: BistableLayerArgs) {
+    super(args, NeuromodulatedBistableRecurrentCell, NBRC.className);
+  }
+}
+
+// model.json names a layer by className; these make tf.loadLayersModel find them
+tf.serialization.registerClass(BRC);
+tf.serialization.registerClass(NBRC);
+
+/** Factories in the style of tf.layers: `bistableLayers.nbrc({ units: 32 })`. */
+export const bistableLayers = {
+  /** A BRC layer (memories are per-unit vectors). */
+  brc: (args: BistableLayerArgs): BRC => new BRC(args),
+  /** An nBRC layer (memories are H×H matrices). */
+  nbrc: (args: BistableLayerArgs): NBRC => new NBRC(args),
+  /** A bare BRC cell for tf.layers.rnn / tf.layers.stackedRNNCells. */
+  brcCell: (args: BistableCellArgs): BistableRecurrentCell => new BistableRecurrentCell(args),
+  /** A bare nBRC cell for tf.layers.rnn / tf.layers.stackedRNNCells. */
+  nbrcCell: (args: BistableCellArgs): NeuromodulatedBistableRecurrentCell =>
+    new NeuromodulatedBistableRecurrentCell(args),
+};
