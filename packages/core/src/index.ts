@@ -64,6 +64,7 @@ export { CPU_PRIORITY, registerCpuBackend } from './cpu/register.js';
 export type { TileRows } from './cpu/tile-choice.js';
 export { constant, initParam, orthogonal, uniform, xavierUniform } from './init/initializers.js';
 export { Rng } from './init/rng.js';
+export { deriveSeed } from './init/seeds.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
 export { mseLoss } from './loss/mse.js';
 export { Linear } from './models/linear.js';
@@ -114,6 +115,40 @@ export { type FeaturePart, packedLengths, RecurrentUnit } from './runner/recurre
 export type { RecurrentCarry, RecurrentWeights } from './runner/step-loop.js';
 export { backwardSteps, forwardSteps, type StepDriver, type StepScratch, slots } from './runner/step-loop.js';
 export { Workspace } from './runner/workspace.js';
+export {
+  type Batch,
+  type BatchEndInfo,
+  type BatchResult,
+  batchCount,
+  batchesOf,
+  type ClipOptions,
+  type ClipResult,
+  clipGradients,
+  type DataEvaluation,
+  type EpochBeginInfo,
+  type EpochEndInfo,
+  type EvaluableModel,
+  type EvaluateDataOptions,
+  type EvaluationBatch,
+  epochOrder,
+  evaluateData,
+  type FitCallbacks,
+  type FitData,
+  type FitOptions,
+  fit,
+  type History,
+  type IndexedDataset,
+  type LrSchedule,
+  type LrScheduleSpec,
+  lrSchedule,
+  type StopSignal,
+  sequentialOrder,
+  type TensorPair,
+  type TrainableModel,
+  type TrainBeginInfo,
+  TrainingAborted,
+  type ValidationBatchEndInfo,
+} from './training/index.js';
 
 import { registerCpuBackend } from './cpu/register.js';
 import { registerReferenceBackend } from './reference/backend.js';

@@ -1,6 +1,7 @@
+// the epoch orders and seeds moved to core, whose `fit` runs the same loop; kept here for callers
+export { batchCount, batchesOf, deriveSeed, epochOrder, sequentialOrder } from '@bistable/core';
 export { type CheckpointSlots, fileCheckpointer, readProgress, slotCheckpointer } from './checkpoints.js';
 export { cellName, dtypeName } from './checks.js';
-export { batchCount, batchesOf, epochOrder, sequentialOrder } from './data/batches.js';
 export { BinaryAddition } from './data/binary-addition.js';
 export { CopyFirstInput } from './data/copy-first-input.js';
 export type { Batch, Dataset } from './data/types.js';
@@ -50,7 +51,6 @@ export {
   PUBLISHED_COPY_FIRST_INPUT,
   type PublishedValue,
 } from './published.js';
-export { deriveSeed } from './seeds.js';
 export { mean, sampleStd, standardError, trailingMovingAverage } from './stats.js';
 export {
   type BinaryAdditionStudy,

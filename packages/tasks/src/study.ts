@@ -1,15 +1,15 @@
 import {
+  batchCount,
   type CellName,
   checkPositiveInt,
+  deriveSeed,
   InputError,
   type ModelSize,
   trainingMultiplyAdds,
 } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from './checks.js';
-import { batchCount } from './data/batches.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
 import { type CopyFirstInputConfig, checkCopyFirstInputConfig } from './protocols/copy-first-input.js';
-import { deriveSeed } from './seeds.js';
 
 export const TASKS = ['copy-first-input', 'binary-addition'] as const;
 export type TaskName = (typeof TASKS)[number];

@@ -1,6 +1,7 @@
 import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceBuffer, HostArray } from '../backend/types.js';
 import { adamHost } from './adam-math.js';
+import { checkLearningRate } from './learning-rate.js';
 import type { Optimizer, OptimizerState, ParameterSource } from './optimizer.js';
 
 export interface AdamOptions {
@@ -15,7 +16,7 @@ export interface AdamOptions {
  * the backend when it has a fused `adam`; otherwise the update runs on the host.
  */
 export class Adam implements Optimizer {
-  readonly lr: number;
+  private rate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
@@ -34,7 +35,7 @@ export class Adam implements Optimizer {
     sources: ParameterSource[],
     opts: AdamOptions = {},
   ) {
-    this.lr = opts.lr ?? 1e-3;
+    this.rate = opts.lr ?? 1e-3;
     [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
@@ -53,6 +54,16 @@ export class Adam implements Optimizer {
 
   get stepCount(): number {
     return this.t;
+  }
+
+  /** The learning rate of the next step. */
+  get lr(): number {
+    return this.rate;
+  }
+
+  /** Sets the learning rate of the steps that follow (a schedule); the moments are kept. */
+  setLearningRate(lr: number): void {
+    this.rate = checkLearningRate('Adam', lr);
   }
 
   async step(): Promise<void> {

@@ -15,6 +15,14 @@ export interface OptimizerState {
 
 export interface Optimizer {
   readonly backend: Backend;
+  /** The learning rate of the next step, for optimisers that have one. */
+  readonly lr?: number;
+  /**
+   * Sets the learning rate of the steps that follow, leaving the optimiser's state (moments,
+   * step count) as it is. Learning-rate schedules need it; an InputError for a rate that is not
+   * a finite number >= 0.
+   */
+  setLearningRate?(lr: number): void;
   step(): Promise<void>;
   state(): Promise<OptimizerState>;
   loadState(s: OptimizerState): void;

@@ -1,5 +1,6 @@
 import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceBuffer, HostArray } from '../backend/types.js';
+import { checkLearningRate } from './learning-rate.js';
 import type { Optimizer, OptimizerState, ParameterSource } from './optimizer.js';
 
 export interface SGDOptions {
@@ -9,7 +10,7 @@ export interface SGDOptions {
 
 /** Plain SGD with optional (torch-style) momentum: buf ← μ·buf + g; p ← p − lr·buf. */
 export class SGD implements Optimizer {
-  readonly lr: number;
+  private rate: number;
   readonly momentum: number;
   private t = 0;
   private readonly params: { name: string; value: DeviceBuffer; grad: DeviceBuffer; buf: DeviceBuffer }[];
@@ -19,12 +20,22 @@ export class SGD implements Optimizer {
     sources: ParameterSource[],
     opts: SGDOptions,
   ) {
-    this.lr = opts.lr;
+    this.rate = opts.lr;
     this.momentum = opts.momentum ?? 0;
     if (!(this.lr > 0)) throw new InputError(`SGD learning rate must be positive, got ${this.lr}`);
     this.params = sources.flatMap((s) =>
       s.parameters().map((p) => ({ ...p, buf: backend.alloc(p.value.length, p.value.dtype) })),
     );
+  }
+
+  /** The learning rate of the next step. */
+  get lr(): number {
+    return this.rate;
+  }
+
+  /** Sets the learning rate of the steps that follow (a schedule); the momentum buffers are kept. */
+  setLearningRate(lr: number): void {
+    this.rate = checkLearningRate('SGD', lr);
   }
 
   async step(): Promise<void> {

@@ -1,5 +1,4 @@
-import { InputError, Rng } from '@bistable/core';
-import { deriveSeed } from '../seeds.js';
+import { deriveSeed, InputError, Rng } from '@bistable/core';
 import type { Batch, Dataset } from './types.js';
 
 /**

@@ -1,20 +1,21 @@
 import {
   Adam,
   type Backend,
+  batchCount,
   type CellName,
   checkPositiveInt,
   type DType,
+  deriveSeed,
+  fit,
   InputError,
   type KernelLevel,
   SequenceModel,
 } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
-import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
 import { BinaryAddition } from '../data/binary-addition.js';
 import { correctSequences } from '../metrics.js';
-import { deriveSeed } from '../seeds.js';
 import { evaluate } from './evaluate.js';
-import { betweenSteps, type RunHooks } from './hooks.js';
+import { asRunAborted, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
 
 /** One binary-addition run: a curriculum over L, then a test over a wider range of L. */
@@ -135,7 +136,7 @@ export function binaryAdditionSets(
  * brc_pytorch's binary-addition study for one cell: one Adam across the curriculum L = trainMin..
  * trainMax (`epochsPerLength` epochs each, never reset), validation after every epoch, then the
  * final model tested at every L in testMin..testMax. Checkpoints at every epoch end and after
- * every test length, so a killed run resumes exactly.
+ * every test length, so a killed run resumes exactly. Each length trains through core's `fit`.
  */
 export async function runBinaryAddition(
   backend: Backend,
@@ -169,54 +170,78 @@ export async function runBinaryAddition(
     const r: BinaryAdditionResult = saved ? restoreProgress(saved, c, 'binary-addition') : emptyResult(c);
     if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs.length} and ${r.test.length} test lengths`);
 
+    // one fit per curriculum length: its epochs are the length's, and its epoch orders are
+    // epochOrder(trainSamples, orderSeed of L, epoch within L), as they always were
     while (r.epochs.length < totalEpochs) {
-      const epoch = r.epochs.length;
-      const L = c.trainMin + Math.floor(epoch / c.epochsPerLength);
-      const epochInLength = epoch % c.epochsPerLength;
-      if (epochInLength === 0) hooks.onLog?.(`Training ${c.cell} on sequences of length ${L}`);
+      const first = r.epochs.length;
+      const L = c.trainMin + Math.floor(first / c.epochsPerLength);
+      const lengthStart = first - (first % c.epochsPerLength);
+      if (first === lengthStart) hooks.onLog?.(`Training ${c.cell} on sequences of length ${L}`);
       const sets = binaryAdditionSets(c.dataSeed, L, sizes);
-      let lossSum = 0;
       let correct = 0;
-      for (const idx of batchesOf(epochOrder(c.trainSamples, sets.orderSeed, epochInLength), c.batchSize)) {
-        await betweenSteps(hooks.signal);
-        const { x, y } = sets.train.batch(idx);
-        const { loss, predictions } = await model.trainStep(x, y, optimizer);
-        correct += correctSequences(predictions.data, y.data, idx.length, c.dtype);
-        r.trainLoss.push(loss);
-        lossSum += loss * idx.length;
-        r.steps++;
-        hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
-      }
-      const ev = await evaluate(model, sets.valid, c.batchSize, hooks.signal);
-      const e: CurriculumEpoch = {
-        length: L,
-        trainLoss: lossSum / c.trainSamples,
-        trainAccuracy: correct / c.trainSamples,
-        validLoss: ev.loss,
-        validAccuracy: ev.accuracy ?? Number.NaN,
-      };
-      r.epochs.push(e);
-      hooks.onLog?.(
-        `L=${L} epoch [${epochInLength + 1}/${c.epochsPerLength}] train loss ${e.trainLoss.toPrecision(5)} acc ${e.trainAccuracy.toFixed(4)}` +
-          ` | valid loss ${e.validLoss.toPrecision(5)} acc ${e.validAccuracy.toFixed(4)}`,
-      );
-      // brc_pytorch's "best" checkpoint compares validation losses across lengths; kept for fidelity
-      if (e.validLoss < r.bestValidLoss) {
-        r.bestValidLoss = e.validLoss;
-        r.bestEpoch = epoch;
-        await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, length: L, validLoss: e.validLoss });
-      }
-      await save(r);
-      hooks.onEpoch?.({
-        epoch,
-        totalEpochs,
-        step: r.steps,
-        trainLoss: e.trainLoss,
-        validLoss: e.validLoss,
-        trainAccuracy: e.trainAccuracy,
-        validAccuracy: e.validAccuracy,
-        length: L,
+      let validCorrect = 0;
+      const run = fit(model, optimizer, sets.train, {
+        epochs: c.epochsPerLength,
+        initialEpoch: first - lengthStart,
+        // fit refuses a batch larger than the data; one batch of every sample is what it meant
+        batchSize: Math.min(c.batchSize, c.trainSamples),
+        seed: sets.orderSeed,
+        validationData: sets.valid,
+        validationBatchSize: c.batchSize,
+        signal: hooks.signal,
+        callbacks: {
+          onEpochBegin() {
+            correct = 0;
+            validCorrect = 0;
+          },
+          onBatchEnd({ epoch: epochInLength, loss, size, y, predictions }) {
+            correct += correctSequences(predictions.data, y.data, size, c.dtype);
+            r.trainLoss.push(loss);
+            r.steps++;
+            hooks.onStep?.({ step: r.steps, totalSteps, epoch: lengthStart + epochInLength, loss });
+          },
+          onValidationBatchEnd({ size, y, predictions }) {
+            validCorrect += correctSequences(predictions.data, y.data, size, c.dtype);
+          },
+          async onEpochEnd({ epoch: epochInLength, trainLoss, validLoss }) {
+            const epoch = lengthStart + epochInLength;
+            const e: CurriculumEpoch = {
+              length: L,
+              trainLoss,
+              trainAccuracy: correct / c.trainSamples,
+              validLoss: validLoss as number,
+              validAccuracy: validCorrect / c.validSamples,
+            };
+            r.epochs.push(e);
+            hooks.onLog?.(
+              `L=${L} epoch [${epochInLength + 1}/${c.epochsPerLength}] train loss ${e.trainLoss.toPrecision(5)} acc ${e.trainAccuracy.toFixed(4)}` +
+                ` | valid loss ${e.validLoss.toPrecision(5)} acc ${e.validAccuracy.toFixed(4)}`,
+            );
+            // brc_pytorch's "best" checkpoint compares validation losses across lengths; kept for fidelity
+            if (e.validLoss < r.bestValidLoss) {
+              r.bestValidLoss = e.validLoss;
+              r.bestEpoch = epoch;
+              await hooks.checkpoints?.saveBest?.(model, optimizer, {
+                epoch,
+                length: L,
+                validLoss: e.validLoss,
+              });
+            }
+            await save(r);
+            hooks.onEpoch?.({
+              epoch,
+              totalEpochs,
+              step: r.steps,
+              trainLoss: e.trainLoss,
+              validLoss: e.validLoss,
+              trainAccuracy: e.trainAccuracy,
+              validAccuracy: e.validAccuracy,
+              length: L,
+            });
+          },
+        },
       });
+      await asRunAborted(run);
     }
 
     while (c.testMin + r.test.length <= c.testMax) {

@@ -1,19 +1,19 @@
 import {
   Adam,
   type Backend,
+  batchCount,
   type CellName,
   checkPositiveInt,
   type DType,
+  deriveSeed,
+  fit,
   InputError,
   type KernelLevel,
   SequenceModel,
 } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
-import { batchCount, batchesOf, epochOrder } from '../data/batches.js';
 import { CopyFirstInput } from '../data/copy-first-input.js';
-import { deriveSeed } from '../seeds.js';
-import { evaluate } from './evaluate.js';
-import { betweenSteps, type RunHooks } from './hooks.js';
+import { asRunAborted, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
 
 /** One copy-first-input run: one cell, one sequence length, a fresh model and optimiser. */
@@ -108,7 +108,8 @@ function emptyResult(config: CopyFirstInputConfig): CopyFirstInputResult {
  * brc_pytorch's benchmark 1 for one (cell, T): up to `maxEpochs` epochs of shuffled batches with
  * Adam and MSE, the test MSE over the whole test set after each epoch, a checkpoint at each epoch
  * end, and an early stop once the test MSE is below the threshold. With `hooks.checkpoints` a
- * killed run resumes from its last epoch end and ends exactly as an uninterrupted one.
+ * killed run resumes from its last epoch end and ends exactly as an uninterrupted one. The loop
+ * is core's `fit`; this adds the study's series, logs, checkpoints and stopping rule.
  */
 export async function runCopyFirstInput(
   backend: Backend,
@@ -142,47 +143,56 @@ export async function runCopyFirstInput(
     if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs} (${r.steps} steps)`);
     else hooks.onLog?.(`Training network with cells of type ${c.cell} with a lag of ${c.length} time-steps`);
 
-    while (!r.finished) {
-      const epoch = r.epochs;
-      let sum = 0;
-      for (const idx of batchesOf(epochOrder(trainN, orderSeed, epoch), c.batchSize)) {
-        await betweenSteps(hooks.signal);
-        const { x, y } = train.batch(idx);
-        const { loss } = await model.trainStep(x, y, optimizer);
-        r.trainLoss.push(loss);
-        sum += loss * idx.length;
-        r.steps++;
-        hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
-      }
-      const ev = await evaluate(model, test, c.batchSize, hooks.signal);
-      const trainEpoch = sum / trainN;
-      r.trainEpochLoss.push(trainEpoch);
-      r.validBatchLoss.push(ev.batchLosses);
-      r.validLoss.push(ev.loss);
-      r.epochs = epoch + 1;
-      hooks.onLog?.(
-        `=== Epoch [${epoch + 1}/${c.maxEpochs}] Train Loss = ${trainEpoch.toPrecision(6)} Test Loss = ${ev.loss.toPrecision(6)}`,
-      );
-      if (ev.loss < r.bestValidLoss) {
-        r.bestValidLoss = ev.loss;
-        r.bestEpoch = epoch;
-        await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, validLoss: ev.loss });
-      }
-      if (ev.loss < c.threshold) {
-        r.solvedAtEpoch = epoch;
-        r.solvedAtStep = r.steps;
-        hooks.onLog?.(`test loss below ${c.threshold} after epoch ${epoch + 1}: early stop`);
-      }
-      r.finished = r.solvedAtEpoch !== null || r.epochs >= c.maxEpochs;
-      await hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
-      hooks.onEpoch?.({
-        epoch,
-        totalEpochs: c.maxEpochs,
-        step: r.steps,
-        trainLoss: trainEpoch,
-        validLoss: ev.loss,
-      });
-    }
+    if (r.finished) return r;
+    const run = fit(model, optimizer, train, {
+      epochs: c.maxEpochs,
+      // the checkpoint holds the model and optimiser at the end of epoch r.epochs − 1
+      initialEpoch: r.epochs,
+      // fit refuses a batch larger than the data; one batch of every sample is what it meant
+      batchSize: Math.min(c.batchSize, trainN),
+      seed: orderSeed,
+      validationData: test,
+      validationBatchSize: c.batchSize,
+      signal: hooks.signal,
+      callbacks: {
+        onBatchEnd({ epoch, loss }) {
+          r.trainLoss.push(loss);
+          r.steps++;
+          hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
+        },
+        async onEpochEnd({ epoch, trainLoss: trainEpoch, validLoss, validBatchLosses }) {
+          const testLoss = validLoss as number;
+          r.trainEpochLoss.push(trainEpoch);
+          r.validBatchLoss.push(validBatchLosses as number[]);
+          r.validLoss.push(testLoss);
+          r.epochs = epoch + 1;
+          hooks.onLog?.(
+            `=== Epoch [${epoch + 1}/${c.maxEpochs}] Train Loss = ${trainEpoch.toPrecision(6)} Test Loss = ${testLoss.toPrecision(6)}`,
+          );
+          if (testLoss < r.bestValidLoss) {
+            r.bestValidLoss = testLoss;
+            r.bestEpoch = epoch;
+            await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, validLoss: testLoss });
+          }
+          if (testLoss < c.threshold) {
+            r.solvedAtEpoch = epoch;
+            r.solvedAtStep = r.steps;
+            hooks.onLog?.(`test loss below ${c.threshold} after epoch ${epoch + 1}: early stop`);
+          }
+          r.finished = r.solvedAtEpoch !== null || r.epochs >= c.maxEpochs;
+          await hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
+          hooks.onEpoch?.({
+            epoch,
+            totalEpochs: c.maxEpochs,
+            step: r.steps,
+            trainLoss: trainEpoch,
+            validLoss: testLoss,
+          });
+          return r.finished ? 'stop' : undefined;
+        },
+      },
+    });
+    await asRunAborted(run);
     return r;
   } finally {
     model.dispose();

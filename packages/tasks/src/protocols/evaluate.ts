@@ -1,8 +1,7 @@
-import type { SequenceModel } from '@bistable/core';
-import { batchesOf, sequentialOrder } from '../data/batches.js';
+import { evaluateData, type SequenceModel } from '@bistable/core';
 import type { Dataset } from '../data/types.js';
 import { correctSequences } from '../metrics.js';
-import { betweenSteps } from './hooks.js';
+import { asRunAborted } from './hooks.js';
 
 export interface Evaluation {
   /** Mean loss over every sample (batch losses weighted by batch size). */
@@ -15,7 +14,8 @@ export interface Evaluation {
 
 /**
  * The loss (and sequence accuracy) of a model over a whole dataset, batch by batch: every batch
- * counts, unlike brc_pytorch's binary-addition validation, which kept only its last batch.
+ * counts, unlike brc_pytorch's binary-addition validation, which kept only its last batch. Core's
+ * evaluateData computes the loss; this adds the accuracy.
  */
 export async function evaluate(
   model: SequenceModel,
@@ -23,19 +23,22 @@ export async function evaluate(
   batchSize: number,
   signal?: AbortSignal,
 ): Promise<Evaluation> {
-  const withAccuracy = model.options.loss === 'bce';
-  const batchLosses: number[] = [];
-  let weighted = 0;
-  let correct = 0;
-  for (const idx of batchesOf(sequentialOrder(data.size), batchSize)) {
-    await betweenSteps(signal);
-    const { x, y } = data.batch(idx);
-    const { loss, predictions } = await model.evaluate(x, y);
-    batchLosses.push(loss);
-    weighted += loss * idx.length;
-    if (withAccuracy) correct += correctSequences(predictions.data, y.data, idx.length, model.options.dtype);
-  }
-  const out: Evaluation = { loss: weighted / data.size, batchLosses };
-  if (withAccuracy) out.accuracy = correct / data.size;
+  const counter = accuracyCounter(model);
+  const ev = await asRunAborted(evaluateData(model, data, { batchSize, signal, onBatch: counter?.add }));
+  const out: Evaluation = { loss: ev.loss, batchLosses: ev.batchLosses };
+  if (counter) out.accuracy = counter.correct / data.size;
   return out;
+}
+
+/** Counts the samples predicted right at every step, batch by batch; null for a last-step (MSE) model. */
+export function accuracyCounter(model: SequenceModel) {
+  if (model.options.loss !== 'bce') return null;
+  const dtype = model.options.dtype;
+  const counter = {
+    correct: 0,
+    add(b: { predictions: { data: ArrayLike<number> }; y: { data: ArrayLike<number> }; size: number }) {
+      counter.correct += correctSequences(b.predictions.data, b.y.data, b.size, dtype);
+    },
+  };
+  return counter;
 }

@@ -1,4 +1,4 @@
-import type { Adam, SequenceModel } from '@bistable/core';
+import { type Adam, type SequenceModel, TrainingAborted } from '@bistable/core';
 
 /** Where a protocol keeps its resumable state. The protocol decides when; this decides where. */
 export interface Checkpointer {
@@ -54,25 +54,12 @@ export class RunAborted extends Error {
   }
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new RunAborted();
-}
-
-const YIELD_EVERY_MS = 100;
-let lastYield = 0;
-const macrotask: (f: () => void) => void =
-  typeof setImmediate === 'function' ? (f) => setImmediate(f) : (f) => setTimeout(f, 0);
-
-/**
- * Between two steps: lets the event loop run about every 100 ms, so that Ctrl-C, SIGTERM and a
- * progress display are served while a run trains (its steps are otherwise back to back, and a
- * signal would wait for the epoch's end), then stops if the run was aborted.
- */
-export async function betweenSteps(signal: AbortSignal | undefined): Promise<void> {
-  const now = performance.now();
-  if (now - lastYield >= YIELD_EVERY_MS) {
-    lastYield = now;
-    await new Promise<void>((resolve) => macrotask(resolve));
+/** `run`'s result, with core's TrainingAborted (fit's abort between two steps) as RunAborted. */
+export async function asRunAborted<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof TrainingAborted) throw new RunAborted();
+    throw err;
   }
-  throwIfAborted(signal);
 }

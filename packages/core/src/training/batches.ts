@@ -1,5 +1,6 @@
-import { InputError, Rng } from '@bistable/core';
-import { deriveSeed } from '../seeds.js';
+import { InputError } from '../backend/errors.js';
+import { Rng } from '../init/rng.js';
+import { deriveSeed } from '../init/seeds.js';
 
 /**
  * The order of one epoch: a permutation of 0..n−1 drawn from (seed, epoch) alone, as a DataLoader
