@@ -74,8 +74,8 @@ const TEMPLATE: unique symbol = Symbol('bistable layer template');
  */
 export abstract class BistableLayerBase extends tfl.RNN {
   private readonly activityRegularizer_: Regularizer | null;
-  /** The output of the last call, for the activity penalty. */
-  private lastOutput: tf.Tensor | null = null;
+  /** The activity penalty of the last call in training (kept: it is part of that step's graph). */
+  private activityPenalty: tf.Scalar | null = null;
   /** Layers built from this one's config while it was unbuilt (tf.layers.bidirectional's two). */
   private readonly copies: BistableLayerBase[] = [];
   private readonly activityLoss: RegularizerFn | null;
@@ -122,13 +122,10 @@ export abstract class BistableLayerBase extends tfl.RNN {
     const regularizer = toRegularizer(className, 'activityRegularizer', args.activityRegularizer);
     // not tfjs's own activityRegularizer field: Layer.apply refuses any layer that sets it
     this.activityRegularizer_ = regularizer;
+    // computed in call, while the output exists (under Bidirectional it is gone by the time
+    // model.fit asks for the losses), so that the gradient reaches the weights through it
     this.activityLoss = regularizer
-      ? () =>
-          tf.tidy(() => {
-            const y = this.lastOutput;
-            if (y == null || y.isDisposed) return tf.scalar(0);
-            return tf.div(regularizer.apply(y), y.shape[0] ?? 1) as tf.Scalar;
-          })
+      ? () => (this.activityPenalty && !this.activityPenalty.isDisposed ? this.activityPenalty : tf.scalar(0))
       : null;
     const template = (args as { [TEMPLATE]?: unknown })[TEMPLATE];
     if (template instanceof BistableLayerBase) template.copies.push(this);
@@ -148,7 +145,13 @@ export abstract class BistableLayerBase extends tfl.RNN {
         training: kwargs?.training,
         initialState: kwargs?.initialState,
       }) as tf.Tensor | tf.Tensor[];
-      if (this.activityRegularizer_) this.lastOutput = Array.isArray(output) ? output[0] : output;
+      if (this.activityRegularizer_ && kwargs?.training === true) {
+        const y = Array.isArray(output) ? output[0] : output;
+        this.activityPenalty?.dispose();
+        this.activityPenalty = tf.keep(
+          tf.div(this.activityRegularizer_.apply(y), y.shape[0] ?? 1) as tf.Scalar,
+        );
+      }
       return output;
     });
   }
@@ -160,7 +163,8 @@ export abstract class BistableLayerBase extends tfl.RNN {
    */
   override get losses(): RegularizerFn[] {
     const losses = [...super.losses, ...this.cell.losses];
-    if (this.built) {
+    // (Bidirectional builds its layers by calling build, which leaves their `built` false: ask the cell)
+    if (this.cell.built) {
       if (this.activityLoss) losses.push(this.activityLoss);
     } else {
       for (const copy of this.copies) losses.push(...copy.losses);
@@ -170,6 +174,7 @@ export abstract class BistableLayerBase extends tfl.RNN {
 
   override dispose() {
     this.bistableCell.resetDropoutMasks();
+    this.activityPenalty?.dispose();
     return super.dispose();
   }
 
@@ -179,7 +184,7 @@ export abstract class BistableLayerBase extends tfl.RNN {
       ...super.getConfig(),
       activityRegularizer: serialize(this.activityRegularizer_),
     };
-    if (!this.built) Object.defineProperty(config, TEMPLATE, { value: this, enumerable: false });
+    if (!this.cell.built) Object.defineProperty(config, TEMPLATE, { value: this, enumerable: false });
     return config;
   }
 
