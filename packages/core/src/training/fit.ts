@@ -64,7 +64,8 @@ export async function fit(
       let batch = 0;
       for (const idx of batchesOf(order, o.batchSize)) {
         await betweenSteps(o.signal);
-        const lr = lrAt(epoch);
+        // the first step's rate is the epoch's, asked once: a schedule is called once per step
+        const lr = batch === 0 ? epochLr : lrAt(epoch);
         if (schedule) optimizer.setLearningRate!(lr);
         const { x, y } = data.batch(idx);
         const { loss, predictions } = await model.trainStep(x, y, stepper ?? optimizer);

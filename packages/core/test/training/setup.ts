@@ -1,5 +1,6 @@
 import {
   Adam,
+  type Backend,
   batchesOf,
   epochOrder,
   getBackend,
@@ -15,8 +16,8 @@ export const reference = await getBackend('reference');
 export const [T, I, H, O] = [5, 2, 3, 2];
 
 /** A small float64 model with a last-step readout and MSE, the same weights for the same seed. */
-export function makeModel(seed = 4) {
-  const model = new SequenceModel(reference, {
+export function makeModel(seed = 4, backend: Backend = reference) {
+  const model = new SequenceModel(backend, {
     cell: 'nBRC',
     inputSize: I,
     hiddenSize: H,
@@ -27,7 +28,7 @@ export function makeModel(seed = 4) {
     dtype: 'float64',
     seed,
   });
-  return { model, adam: new Adam(reference, [model], { lr: 0.02 }) };
+  return { model, adam: new Adam(backend, [model], { lr: 0.02 }) };
 }
 
 /** N samples x [N, T, I], y [N, O]. */
