@@ -118,6 +118,18 @@ describe('the layers equal their cell stepped by hand', () => {
     expect(m.outputs[0].shape).toEqual([null, 3]);
   });
 
+  it("follows tf.layers.masking's mask: padded steps leave the state as it was", () => {
+    const x = tf.randomUniform([2, 4, 3], 0.1, 1, 'float32', 12);
+    const padded = tf.concat([x, tf.zeros([2, 3, 3])], 1);
+    const layer = bistableLayers.nbrc({ units: 4, seed: 6 });
+    const m = tfl.sequential({ layers: [tfl.layers.masking({ maskValue: 0, inputShape: [7, 3] }), layer] });
+    const unmasked = bistableLayers.nbrc({ units: 4, seed: 6 });
+    expect(
+      worstError((m.predict(padded) as tf.Tensor).dataSync(), (unmasked.apply(x) as tf.Tensor).dataSync()),
+    ).toBe(0);
+    expect(values(unmasked.apply(padded) as tf.Tensor)).not.toEqual(values(unmasked.apply(x) as tf.Tensor));
+  });
+
   it('trainable: false leaves no trainable weights', () => {
     const layer = bistableLayers.nbrc({ units: 3, trainable: false });
     tf.dispose(layer.apply(tf.zeros([1, 2, 2])) as tf.Tensor);

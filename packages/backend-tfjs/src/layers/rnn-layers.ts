@@ -188,7 +188,7 @@ export abstract class BistableLayerBase extends tfl.RNN {
     return config;
   }
 
-  /** @nocollapse */
+  /** Builds the layer from its getConfig() (a subclass of RNN has no `cell` entry to read). */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
