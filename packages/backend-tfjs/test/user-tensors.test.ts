@@ -1,4 +1,4 @@
-import { Adam, Cell, getBackend, MultiLayerRNN, SequenceModel } from '@bistable/core';
+import { Adam, Cell, fit, getBackend, MultiLayerRNN, SequenceModel } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,26 @@ for (const name of ['cpu', 'tfjs-cpu'] as const) {
         (await b.evaluate({ shape: [B, T, 1], data: xs }, { shape: [B, 1], data: ys })).loss,
       );
       ev.predictions.dispose();
+      tf.dispose([x, y]);
+      a.dispose();
+      b.dispose();
+    });
+
+    it('fit takes tf.Tensors and trains exactly as on host arrays', async () => {
+      const be = await getBackend(name);
+      const [a, b] = [await model(), await model()];
+      const x = tf.tensor3d(xs, [B, T, 1]);
+      const y = tf.tensor2d(ys, [B, 1]);
+      const opts = { epochs: 3, batchSize: 2, seed: 5 };
+      const ha = await fit(a, new Adam(be, [a], { lr: 0.01 }), { x, y }, opts);
+      const hb = await fit(
+        b,
+        new Adam(be, [b], { lr: 0.01 }),
+        { x: { shape: [B, T, 1], data: xs }, y: { shape: [B, 1], data: ys } },
+        opts,
+      );
+      expect(ha.stepLoss).toEqual(hb.stepLoss);
+      expect(ha.steps).toBe(6);
       tf.dispose([x, y]);
       a.dispose();
       b.dispose();

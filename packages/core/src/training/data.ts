@@ -1,4 +1,5 @@
 import { InputError } from '../backend/errors.js';
+import { hostView, type TensorInput } from '../params/foreign-tensor.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
 
 /** One batch, batch-first: x [B, …] and y [B, …]. */
@@ -7,8 +8,11 @@ export interface Batch {
   y: TensorLike;
 }
 
-/** Inputs and targets held whole, batch-first: x [N, …] and y [N, …]. */
-export type TensorPair = Batch;
+/** Inputs and targets held whole, batch-first: x [N, …] and y [N, …]; tf.Tensors too (see TensorInput). */
+export interface TensorPair {
+  x: TensorInput;
+  y: TensorInput;
+}
 
 /**
  * A dataset that makes any batch on demand from the samples' indices (0..size−1). The datasets
@@ -48,10 +52,13 @@ export function batchSource(name: string, data: unknown): BatchSource {
     }
     return { size, batch: (idx) => data.batch(Array.from(idx)) };
   }
-  const { x, y } = data as Partial<TensorPair>;
-  if (x === undefined || y === undefined) {
+  const pair = data as { x?: TensorInput; y?: TensorInput };
+  if (pair.x === undefined || pair.y === undefined) {
     throw new InputError(`${name} must be {x, y} tensors or a dataset {size, batch(indices)}`);
   }
+  // a tf.Tensor's values are copied out once, here, not per batch
+  const x = hostView(`${name}.x`, pair.x);
+  const y = hostView(`${name}.y`, pair.y);
   const anyShape = (t: TensorLike | undefined) => (Array.isArray(t?.shape) ? t.shape.map(() => -1) : []);
   checkTensor(`${name}.x`, x, anyShape(x));
   checkTensor(`${name}.y`, y, anyShape(y));

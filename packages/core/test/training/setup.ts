@@ -1,13 +1,13 @@
 import {
   Adam,
   type Backend,
+  type Batch,
   batchesOf,
   epochOrder,
   getBackend,
   type Optimizer,
   Rng,
   SequenceModel,
-  type TensorPair,
 } from '../../src/index.js';
 import { randn } from '../helpers.js';
 
@@ -32,7 +32,7 @@ export function makeModel(seed = 4, backend: Backend = reference) {
 }
 
 /** N samples x [N, T, I], y [N, O]. */
-export function makeData(n: number, seed = 9): TensorPair {
+export function makeData(n: number, seed = 9): Batch {
   const rng = new Rng(seed);
   return { x: randn(rng, [n, T, I]), y: randn(rng, [n, O]) };
 }
@@ -54,7 +54,7 @@ export function takeRows(t: { shape: readonly number[]; data: ArrayLike<number> 
 export async function handLoop(
   model: SequenceModel,
   optimizer: Optimizer,
-  data: TensorPair,
+  data: Batch,
   o: { epochs: number; batchSize: number; seed: number; from?: number },
   beforeStep?: (step: number, epoch: number) => void,
 ): Promise<number[]> {
