@@ -20,19 +20,11 @@ const REPO = realpathSync(join(here, '..', '..', '..'));
 const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
 /**
- * Node built-ins that the page's module graph reaches through a dynamic `import('node:…')` in
- * @bistable/core (its WebGPU probe and its atomic file write; neither runs in a browser, and Vite
- * turns them into empty modules with a warning). Kept exact: a new one, a static one, or one that
- * goes away all fail the test, so this list shrinks to nothing once core hides them from bundlers.
+ * Node built-ins that the page's module graph may reach through a dynamic import. None: core and
+ * tasks load Node's modules through `nodeModule`, whose specifier bundlers cannot see, so a new
+ * literal `import('node:…')` anywhere in the graph fails this test.
  */
-const KNOWN_DYNAMIC_BUILTINS = [
-  'packages/core/dist/backend/webgpu-probe.js → node:child_process',
-  'packages/core/dist/backend/webgpu-probe.js → node:fs',
-  'packages/core/dist/backend/webgpu-probe.js → node:os',
-  'packages/core/dist/backend/webgpu-probe.js → node:path',
-  'packages/core/dist/backend/webgpu-probe.js → node:url',
-  'packages/core/dist/checkpoint/atomic-write.js → node:fs/promises',
-];
+const KNOWN_DYNAMIC_BUILTINS: string[] = [];
 
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {

@@ -82,6 +82,7 @@ export {
   SequenceModel,
   type SequenceModelOptions,
 } from './models/sequence-model.js';
+export { nodeModule } from './node-module.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { adamHost } from './optim/adam-math.js';
 export type { Optimizer, OptimizerState, ParameterSource } from './optim/optimizer.js';

@@ -5,6 +5,7 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
   InputError,
+  nodeModule,
   readCheckpoint,
   readFileBytes,
   restoreCheckpoint,
@@ -76,7 +77,7 @@ export function fileCheckpointer(paths: { last: string; best?: string }): Checkp
     {
       async read(slot) {
         // no checkpoint yet is a fresh run; any other failure is the file's, named
-        const fs = await import('node:fs/promises');
+        const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
         const exists = await fs.access(path(slot)).then(
           () => true,
           () => false,

@@ -1,3 +1,5 @@
+import { nodeModule } from '../node-module.js';
+
 /**
  * Dawn (the `webgpu` package for Node) prints to the process's own stderr while it looks for a
  * Vulkan device ("Couldn't load Vulkan …" with a path on Dawn's build machine, "XDG_RUNTIME_DIR
@@ -39,10 +41,10 @@ export function dawnReason(stderr: string): string | null {
  * one's stderr. `moduleUrl` is the `webgpu` package's entry (a file: URL or path).
  */
 export async function probeWebgpuQuietly(moduleUrl: string, timeoutMs = 30_000): Promise<WebgpuProbe> {
-  const cp = (await import('node:child_process')) as ChildProcessModule;
+  const cp = await nodeModule<ChildProcessModule>('node:child_process');
   const url = moduleUrl.startsWith('file:')
     ? moduleUrl
-    : (await import('node:url')).pathToFileURL(moduleUrl).href;
+    : (await nodeModule<typeof import('node:url')>('node:url')).pathToFileURL(moduleUrl).href;
   return new Promise((resolve) => {
     cp.execFile(
       process.execPath,
@@ -70,9 +72,9 @@ let runtimeDirDone = false;
 export async function quietDawnEnvironment(): Promise<void> {
   if (runtimeDirDone || process.env.XDG_RUNTIME_DIR) return;
   runtimeDirDone = true;
-  const { mkdtempSync, chmodSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
+  const { mkdtempSync, chmodSync } = await nodeModule<typeof import('node:fs')>('node:fs');
+  const { tmpdir } = await nodeModule<typeof import('node:os')>('node:os');
+  const { join } = await nodeModule<typeof import('node:path')>('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'bistable-xdg-'));
   chmodSync(dir, 0o700);
   process.env.XDG_RUNTIME_DIR = dir;

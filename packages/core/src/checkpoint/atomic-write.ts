@@ -1,7 +1,8 @@
 import { InputError } from '../backend/errors.js';
+import { nodeModule } from '../node-module.js';
 
 /** Node's file system, loaded on first use so that importing core never needs it (browsers). */
-const nodeFs = () => import('node:fs/promises');
+const nodeFs = () => nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
 
 function reason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;

@@ -12,6 +12,7 @@ import type {
   SequenceBackwardArgs,
   SequenceForwardArgs,
 } from '../backend/types.js';
+import { nodeModule } from '../node-module.js';
 import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from '../reference/gemm.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
@@ -82,11 +83,7 @@ function defaultThreads(): number {
 
 async function nodeParallelism(): Promise<number> {
   try {
-    const spec = 'node:os';
-    const os = (await import(/* @vite-ignore */ spec)) as {
-      availableParallelism?: () => number;
-      cpus: () => unknown[];
-    };
+    const os = await nodeModule<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
     return os.availableParallelism?.() ?? os.cpus().length;
   } catch {
     return 1;

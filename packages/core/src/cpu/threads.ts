@@ -1,3 +1,4 @@
+import { nodeModule } from '../node-module.js';
 import type { WasmMemory, WasmModule } from './wasm/api.js';
 import { type CpuWasmExports, PARALLEL_KERNELS, type ParallelKernel } from './wasm/module.js';
 
@@ -95,9 +96,7 @@ export async function workerThreads(
   if (threads < 2) return null;
   let Worker: new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
   try {
-    // a variable specifier keeps bundlers for the browser from trying to resolve it
-    const spec = 'node:worker_threads';
-    ({ Worker } = (await import(/* @vite-ignore */ spec)) as { Worker: typeof Worker });
+    ({ Worker } = await nodeModule<{ Worker: typeof Worker }>('node:worker_threads'));
   } catch {
     return null;
   }
