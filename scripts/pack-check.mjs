@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 // Every package as a user gets it: `pnpm pack` each one, check what the tarball holds with
 // publint and @arethetypeswrong/cli, install the tarballs with npm into an empty folder outside
-// the monorepo, and run the README's examples there. Exits non-zero on the first failure.
+// the monorepo next to the user's own @tensorflow/tfjs, and run the README's examples and a tfjs
+// user's script there; then install them with pnpm and yarn and run that script again. Exits
+// non-zero on the first failure.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packAll } from './pack.mjs';
+import { installProject } from './pack-check/install.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const packages = ['core', 'tasks', 'cli', 'backend-tfjs', 'backend-gpujs'];
+const here = new URL('.', import.meta.url).pathname;
+/** The user's own tfjs: bistable's tfjs packages are its peers. */
+const TFJS = '@tensorflow/tfjs@4.22.0';
 /** Test-only and device-only modules: built for the scripts, never shipped. */
 const NOT_SHIPPED = [/\/webgpu\/check-main\./, /\/webgpu\/profile\./, /\/test\//, /\.test\./];
 
@@ -22,9 +28,7 @@ const run = (cmd, args, cwd, extra = {}) => {
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
 try {
-  for (const p of packages)
-    run('npx', ['-y', 'pnpm@10.34.9', 'pack', '--pack-destination', packs], join(root, 'packages', p));
-  const tarballs = readdirSync(packs).map((f) => join(packs, f));
+  const tarballs = packAll(packs, console.log);
   for (const t of tarballs) {
     const files = run('tar', ['tzf', t], work).trim().split('\n');
     const stray = files.filter((f) => NOT_SHIPPED.some((re) => re.test(f)));
@@ -37,10 +41,8 @@ try {
     process.stdout.write(run(bin('attw'), [t, '--profile', 'esm-only', '--format', 'ascii'], work));
   }
 
-  // a user's project: npm, no workspace, only the tarballs
-  run('mkdir', ['-p', user], work);
-  writeFileSync(join(user, 'package.json'), JSON.stringify({ name: 'user', private: true, type: 'module' }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], user);
+  // a user's project: npm, no workspace, the tarballs and the user's own tfjs from the registry
+  installProject('npm', user, tarballs, [TFJS], run);
 
   // the README's commands
   const backends = JSON.parse(run('npx', ['bistable', 'backends', '--json'], user));
@@ -95,6 +97,22 @@ for (const name of ['cpu', 'tfjs-cpu', 'gpujs-cpu']) {
 `,
   );
   process.stdout.write(run('node', ['example.mjs'], user));
+
+  // a tfjs user's script: bistable's layers in the user's tfjs, fit, save, load; GRU beside them
+  copyFileSync(join(here, 'pack-check', 'tfjs-user.mjs'), join(user, 'tfjs-user.mjs'));
+  process.stdout.write(run('node', ['tfjs-user.mjs'], user));
+
+  // pnpm and yarn install the same tarballs; the tfjs user's script runs there too
+  // (without backend-gpujs: gpu.js builds headless-gl from source, minutes that npm's run covers)
+  const withoutGpujs = tarballs.filter((t) => !/bistable-backend-gpujs-/.test(t));
+  for (const manager of ['pnpm', 'yarn']) {
+    const dir = join(work, `user-${manager}`);
+    const t0 = performance.now();
+    installProject(manager, dir, withoutGpujs, [TFJS], run);
+    console.log(`${manager} install: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    copyFileSync(join(here, 'pack-check', 'tfjs-user.mjs'), join(dir, 'tfjs-user.mjs'));
+    process.stdout.write(run('node', ['tfjs-user.mjs'], dir));
+  }
   const installed = JSON.parse(
     readFileSync(join(user, 'node_modules', '@bistable', 'cli', 'package.json'), 'utf8'),
   );
