@@ -47,6 +47,8 @@ export default defineConfig({
   title: 'bistable',
   description: 'Bistable recurrent cells (BRC, nBRC) with GRU and LSTM for TypeScript, on any backend.',
   cleanUrls: true,
+  // two wells and the ridge between them: a bistable cell's two stable states
+  head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
   // the package's README is for contributors, not a page of the site
   srcExclude: ['README.md'],
   lastUpdated: false,

@@ -22,6 +22,13 @@ afterEach(() => {
 });
 
 describe('the guides’ examples', () => {
+  it('home.ts (the home page) trains an nBRC with fit, and its test MSE falls', async () => {
+    const out = await runExample('home');
+    const losses = (out.match(/test MSE per epoch (.*)/)?.[1] ?? '').split(' ').map(Number);
+    expect(losses).toHaveLength(6);
+    expect(losses[5]).toBeLessThan(0.8 * losses[0]);
+  }, 120_000);
+
   it('cell-step.ts lists torch-named nBRC parameters and steps a batch', async () => {
     const out = await runExample('cell-step');
     expect(out).toContain('kernelz [3, 4]');
