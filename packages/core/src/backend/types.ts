@@ -5,9 +5,26 @@
  *   2. optional, per cell: fused step kernels (one time step, pointwise part, on the device).
  *   3. optional, per cell: whole-sequence kernels (one layer, one direction, all T steps).
  */
+
+/**
+ * The precision a backend stores and computes in.
+ *
+ * @category Tensors and parameters
+ */
 export type DType = 'float32' | 'float64';
+/**
+ * Host memory in one of the two precisions.
+ *
+ * @category Tensors and parameters
+ */
 export type HostArray = Float32Array | Float64Array;
+/**
+ * The four cells: BRC and nBRC (Vecoven, Ernst & Drion 2021), GRU and LSTM.
+ *
+ * @category Cells
+ */
 export type CellName = 'BRC' | 'nBRC' | 'GRU' | 'LSTM';
+/** How much of a cell a backend runs itself: 1 the GEMM only, 2 a whole step, 3 a whole sequence. */
 export type KernelLevel = 1 | 2 | 3;
 
 /** A flat buffer owned by a backend. Core never looks inside; it only passes buffers and offsets. */
