@@ -1,0 +1,340 @@
+// Splits each package's API into pages a reader can use: one per topic (core's Models, Training,
+// Backends, …), each with a title, a one-line description in its package's index, and an index of
+// its own symbols with their one-line summaries.
+//
+// A symbol lands on the first page of its package whose `from` names its source file (a path
+// under the package's src/, a folder when it ends in '/'), or on the page its `@category` tag
+// names. `module` instead takes a whole entry point of the package (`testing` is
+// `@bistable/core/testing`, '' the package's main entry). A symbol no page takes lands on a page
+// "Other", with a warning.
+import { sep } from 'node:path';
+import { Comment, Converter, DeclarationReflection, ReflectionKind } from 'typedoc';
+import { MarkdownPageEvent, ModuleRouter } from 'typedoc-plugin-markdown';
+
+/**
+ * @typedef {{ title: string, description: string, from?: string[], module?: string }} ApiPage
+ * @type {Record<string, ApiPage[]>}
+ */
+export const API_PAGES = {
+  '@bistable/core': [
+    {
+      title: 'Models',
+      from: ['models/'],
+      description:
+        '`SequenceModel` — recurrent layers, a readout and a loss, trained a step at a time — `Linear`, and memory estimates.',
+    },
+    {
+      title: 'Training',
+      from: ['training/'],
+      description:
+        '`fit`: shuffled epochs, validation, learning-rate schedules, gradient clipping, callbacks and exact resumption.',
+    },
+    {
+      title: 'Optimizers and losses',
+      from: ['optim/', 'loss/'],
+      description: '`Adam` and `SGD` over any model’s parameters, and the MSE and BCE losses.',
+    },
+    {
+      title: 'Checkpoints',
+      from: ['checkpoint/'],
+      description:
+        'Saving and restoring a model with its optimiser and progress, as safetensors-compatible files.',
+    },
+    {
+      title: 'Runner',
+      from: ['runner/'],
+      description:
+        'The layers under a model: one `Cell` stepped by hand, `MultiLayerRNN` with backpropagation through time, and their parts.',
+    },
+    {
+      title: 'Cells',
+      from: ['cells/'],
+      description: 'The math of BRC, nBRC, GRU and LSTM: gates, parameters and their initialisation.',
+    },
+    {
+      title: 'Backends',
+      from: [
+        'backend/registry.ts',
+        'backend/catalog.ts',
+        'backend/errors.ts',
+        'backend/webgpu-probe.ts',
+        'cpu/',
+        'reference/',
+        'node-module.ts',
+      ],
+      description:
+        '`getBackend`, the registry that backend packages add themselves to, core’s `cpu` and `reference` backends, and the errors the API throws.',
+    },
+    {
+      title: 'Backend interface',
+      from: ['backend/types.ts'],
+      description:
+        'What a backend implements: storage and a GEMM (level 1), fused step kernels (2) and whole-sequence kernels (3) per cell.',
+    },
+    {
+      title: 'Tensors and parameters',
+      from: ['params/', 'init/'],
+      description:
+        'What the API takes and returns (host arrays or, with an adapter, tf.Tensors), named parameters, seeds and initialisers.',
+    },
+    {
+      title: 'Benchmarks',
+      from: ['bench/'],
+      description: 'Timing training steps on a backend, as `bistable bench` does.',
+    },
+    {
+      title: 'Testing',
+      module: 'testing',
+      description:
+        '`@bistable/core/testing`: the conformance kit that checks a backend against the PyTorch reference vectors.',
+    },
+  ],
+  '@bistable/tasks': [
+    {
+      title: 'Datasets and metrics',
+      from: ['data/', 'metrics.ts'],
+      description:
+        'The two tasks’ seeded, on-the-fly datasets (`CopyFirstInput`, `BinaryAddition`) and the metrics that score them.',
+    },
+    {
+      title: 'Protocols',
+      from: ['protocols/', 'checkpoints.ts', 'checks.ts'],
+      description:
+        '`runCopyFirstInput` and `runBinaryAddition`: the studies’ resumable training protocols, with their hooks and checkpointers.',
+    },
+    {
+      title: 'Studies and presets',
+      from: ['study.ts', 'presets.ts', 'published.ts', 'stats.ts', '@bistable/core'],
+      description:
+        'The paper and quick presets, the runs a study plans, the published numbers they are compared with, and the statistics.',
+    },
+  ],
+  '@bistable/backend-tfjs': [
+    {
+      title: 'Backends',
+      module: '',
+      description:
+        '`@bistable/backend-tfjs`: importing it registers the TensorFlow.js backends (tfjs-cpu, -wasm, -webgl, -webgpu, -node, -node-gpu) and lets the API take tf.Tensors.',
+    },
+    {
+      title: 'Layers',
+      module: 'layers',
+      description:
+        '`@bistable/backend-tfjs/layers`: BRC and nBRC as tfjs-layers layers and cells (`bistableLayers`).',
+    },
+    {
+      title: 'Layers on Node',
+      module: 'node',
+      description: '`@bistable/backend-tfjs/node`: saving and loading tfjs-layers models with files on Node.',
+    },
+  ],
+};
+
+/** Where a symbol no page takes goes (with a warning). */
+const OTHER = { title: 'Other', description: 'Symbols not yet sorted onto a page.' };
+
+/** The URL segment of a page: its title in lower case, words joined by hyphens. */
+const slug = (title) =>
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+
+/**
+ * typedoc-plugin-markdown's module router, with two changes:
+ * - topic pages are named by their slug (…/core/optimizers-and-losses), titled by their name;
+ * - anchors are slugged as VitePress slugs headings (and typedoc-vitepress-theme every link's
+ *   anchor), with a hyphen for the dot between a symbol and its member. The router anchors a
+ *   member twice, first as `SequenceModel.options`, then by its own name, and keeps the second;
+ *   the stock slugger drops the dot, so the first pass took `sequencemodeloptions`, the interface
+ *   `SequenceModelOptions` became `sequencemodeloptions-1`, and its links pointed at no heading.
+ */
+class ApiPagesRouter extends ModuleRouter {
+  getReflectionAlias(reflection) {
+    if (reflection.kindOf(ReflectionKind.Module) && reflection.parent?.kindOf(ReflectionKind.Module)) {
+      return slug(reflection.name) || 'main';
+    }
+    return super.getReflectionAlias(reflection);
+  }
+
+  getSlugger(target) {
+    const slugger = super.getSlugger(target);
+    if (!slugger[PATCHED]) {
+      slugger[PATCHED] = true;
+      slugger.serialize = (value) => slugifyAnchor(value.replace(/\./g, '-')) || '_';
+    }
+    return slugger;
+  }
+}
+const PATCHED = Symbol('vitepress slugs');
+
+/** typedoc-vitepress-theme's slugifyAnchor (utils/utils.js, not exported), which its links go through. */
+function slugifyAnchor(str) {
+  return (
+    str
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036F]/g, '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+      .replace(/[\u0000-\u001f]/g, '')
+      .replace(/[\s~`!@#$%^&*()\-_+=[\]{}|\\;:"'“”‘’<>,.?/]+/g, '-')
+      .replace(/-{2,}/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .replace(/^(\d)/, '_$1')
+      .toLowerCase()
+  );
+}
+
+/** The first sentence of a summary, on one line. */
+function firstSentence(text) {
+  const para = text
+    .trim()
+    .split(/\n\s*\n/)[0]
+    .replace(/\s+/g, ' ');
+  const m = para.match(/^(.+?[.!?])(\s+(?=[A-Z`(*_[])|$)/);
+  return (m ? m[1] : para).replace(/\|/g, '\\|');
+}
+
+/** @param {import('typedoc').Application} app */
+export function load(app) {
+  app.renderer.defineRouter('api-pages', ApiPagesRouter);
+
+  /** each top-level declaration's source file, relative to its package's src/ */
+  const sourceOf = new WeakMap();
+  app.converter.on(Converter.EVENT_CREATE_DECLARATION, (context, reflection) => {
+    const decl = context.getSymbolFromReflection(reflection)?.declarations?.[0];
+    if (!decl) return;
+    sourceOf.set(reflection, decl.getSourceFile().fileName);
+  });
+
+  app.converter.on(
+    Converter.EVENT_RESOLVE_BEGIN,
+    (context) => {
+      const project = context.project;
+      const pages = API_PAGES[project.packageName ?? project.name];
+      // typedoc names a package's "." export with an empty string
+      const entryName = (m) => (m.name === '' || m.name === 'main' ? '' : m.name);
+      if (!pages) {
+        for (const mod of project.getChildrenByKind(ReflectionKind.Module))
+          if (mod.name === '') mod.name = 'main';
+        return;
+      }
+      const entries = project.getChildrenByKind(ReflectionKind.Module);
+      // a package with one entry point has its symbols straight on the project
+      const sources = entries.length > 0 ? entries : [project];
+      const made = new Map();
+      const pageModule = (page) => {
+        let mod = made.get(page);
+        if (!mod) {
+          mod = new DeclarationReflection(page.title, ReflectionKind.Module, project);
+          mod.comment = new Comment([{ kind: 'text', text: page.description }]);
+          context.registerReflection(mod, undefined);
+          project.addChild(mod);
+          made.set(page, mod);
+        }
+        return mod;
+      };
+      for (const source of sources) {
+        const whole = source !== project && pages.find((p) => p.module === entryName(source));
+        if (whole) {
+          source.name = whole.title;
+          source.comment = new Comment([{ kind: 'text', text: whole.description }]);
+          made.set(whole, source);
+          continue;
+        }
+        for (const child of [...(source.children ?? [])]) {
+          if (made.has(child) || [...made.values()].includes(child)) continue;
+          const tagged = categoryOf(child);
+          const file = sourceOf.get(child);
+          const rel = file ? sourceName(file, project.name) : undefined;
+          const page = tagged
+            ? pages.find((p) => p.title === tagged)
+            : pages.find((p) => rel !== undefined && (p.from ?? []).some((f) => matches(rel, f)));
+          if (!page) {
+            app.logger.warn(
+              `api-pages: no page of ${project.name} takes ${child.name} (${tagged ? `@category ${tagged}` : (rel ?? 'no source')}), it goes on "${OTHER.title}"; add its file to API_PAGES in typedoc/api-pages.mjs`,
+            );
+          }
+          source.removeChild(child);
+          const to = pageModule(page ?? OTHER);
+          child.parent = to;
+          to.addChild(child);
+        }
+        if (source !== project) project.removeReflection(source);
+      }
+      // in the order of API_PAGES, which reads from the most used to the least (with the option
+      // sortEntryPoints off, typedoc keeps it)
+      const rank = (c) => {
+        const i = [...made.entries()].find(([, m]) => m === c)?.[0];
+        return i ? (i === OTHER ? pages.length : pages.indexOf(i)) : -1;
+      };
+      const byPage = (a, b) => rank(a) - rank(b);
+      project.children?.sort(byPage);
+      project.childrenIncludingDocuments?.sort(byPage);
+    },
+    -100,
+  );
+
+  // each topic page opens with an index of its symbols and their one-line summaries (before
+  // typedoc-vitepress-theme's handler, which rewrites the links' anchors)
+  app.renderer.on(
+    MarkdownPageEvent.END,
+    (page) => {
+      const model = page.model;
+      if (
+        !page.contents ||
+        !model?.kindOf?.(ReflectionKind.Module) ||
+        !model.parent?.kindOf(ReflectionKind.Module)
+      ) {
+        return;
+      }
+      const router = app.renderer.router;
+      const rows = [];
+      for (const group of model.groups ?? []) {
+        for (const child of group.children) {
+          if (!router.hasUrl(child)) continue;
+          const comment = child.comment ?? child.signatures?.[0]?.comment;
+          const summary = comment ? firstSentence(Comment.combineDisplayParts(comment.summary)) : '';
+          const kind = ReflectionKind.singularString(child.kind).toLowerCase();
+          rows.push(`| [\`${child.name}\`](#${router.getAnchor(child)}) | ${kind} | ${summary || '—'} |`);
+        }
+      }
+      if (rows.length === 0) return;
+      const table = ['| Symbol | Kind | What it is |', '| --- | --- | --- |', ...rows].join('\n');
+      const at = page.contents.search(/^## /m);
+      page.contents =
+        at < 0
+          ? `${page.contents}\n\n${table}\n`
+          : `${page.contents.slice(0, at)}${table}\n\n${page.contents.slice(at)}`;
+    },
+    100,
+  );
+}
+
+/** The page a `@category` tag names, taken off the comment so typedoc does not group by it too. */
+function categoryOf(reflection) {
+  const comments = [reflection.comment, ...(reflection.signatures ?? []).map((s) => s.comment)].filter(
+    Boolean,
+  );
+  let title;
+  for (const c of comments) {
+    const tag = c.getTag('@category');
+    if (tag) title ??= Comment.combineDisplayParts(tag.content).trim();
+    c.removeTags('@category');
+  }
+  return title;
+}
+
+/**
+ * A file of the package `name` by its path under src/ ('models/linear.ts'); one of another
+ * workspace package (a re-export) by that package's name ('@bistable/core').
+ */
+function sourceName(file, name) {
+  const path = file.split(sep).join('/');
+  const m = path.match(/\/packages\/([^/]+)\/(?:src|dist)\/(.*)$/);
+  if (!m) return path;
+  return `@bistable/${m[1]}` === name ? m[2] : `@bistable/${m[1]}`;
+}
+
+function matches(rel, from) {
+  return from.endsWith('/') ? rel.startsWith(from) : rel === from;
+}
