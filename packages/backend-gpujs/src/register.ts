@@ -81,7 +81,19 @@ export function registerGpujsBackend(variant: GpujsVariant): void {
 
 let registered = false;
 
-/** Registers gpujs-webgpu, gpujs-headlessgl, gpujs-webasm and gpujs-cpu. Idempotent. */
+/**
+ * Registers gpujs-webgpu, gpujs-headlessgl, gpujs-webasm and gpujs-cpu. Idempotent.
+ *
+ * @example
+ * ```ts
+ * // importing the package calls this: its backends join core's registry
+ * import '@bistable/backend-gpujs';
+ * import { getBackend } from '@bistable/core';
+ *
+ * const backend = await getBackend('gpujs-webasm'); // or 'auto', which now considers them too
+ * console.log(backend.name);
+ * ```
+ */
 export function registerGpujsBackends(): void {
   if (registered) return;
   registered = true;

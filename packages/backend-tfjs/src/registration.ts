@@ -129,6 +129,16 @@ let registered = false;
  * heavy loads here: tfjs itself loads when a backend is first asked for with getBackend(name),
  * and a backend whose init fails is skipped by `auto`. Level 2 and 3 kernels written in tfjs ops
  * are registered for every name; tfjs-webgpu's init replaces them with fused WGSL ones.
+ *
+ * @example
+ * ```ts
+ * // importing the package calls this: its backends join core's registry
+ * import '@bistable/backend-tfjs';
+ * import { getBackend } from '@bistable/core';
+ *
+ * const backend = await getBackend('tfjs-cpu'); // or 'auto': tfjs-webgpu where a GPU answers
+ * console.log(backend.name);
+ * ```
  */
 export function registerTfjsBackends(): void {
   if (registered) return;

@@ -217,7 +217,31 @@ export class NBRC extends BistableLayerBase {
 tf.serialization.registerClass(BRC);
 tf.serialization.registerClass(NBRC);
 
-/** Factories in the style of tf.layers: `bistableLayers.nbrc({ units: 32 })`. */
+/**
+ * Factories in the style of tf.layers: `bistableLayers.nbrc({ units: 32 })`.
+ *
+ * @example
+ * ```ts
+ * import { bistableLayers } from '@bistable/backend-tfjs/layers';
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import * as tfl from '@tensorflow/tfjs-layers';
+ *
+ * // a bidirectional nBRC layer in an ordinary tfjs-layers model, trained with model.fit
+ * const model = tfl.sequential({
+ *   layers: [
+ *     tfl.layers.bidirectional({
+ *       layer: bistableLayers.nbrc({ units: 16, seed: 1 }),
+ *       inputShape: [5, 1],
+ *     }),
+ *     tfl.layers.dense({ units: 1 }),
+ *   ],
+ * });
+ * model.compile({ optimizer: tf.train.adam(0.02), loss: 'meanSquaredError' });
+ * const xs = tf.randomUniform([128, 5, 1], -1, 1);
+ * const ys = tf.reshape(tf.slice(xs, [0, 0, 0], [128, 1, 1]), [128, 1]);
+ * await model.fit(xs, ys, { epochs: 20, batchSize: 32 });
+ * ```
+ */
 export const bistableLayers = {
   /** A BRC layer (memories are per-unit vectors). */
   brc: (args: BistableLayerArgs): BRC => new BRC(args),

@@ -38,6 +38,19 @@ function asUnavailable(name: string, err: unknown): BackendUnavailableError {
 /**
  * Initialises (once) and returns the named backend, or for 'auto' the best available one (the
  * highest priority that initialises and, when `want.dtype` is given, computes in that dtype).
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from '@bistable/core';
+ *
+ * // the best backend that starts here: a GPU one where a backend package is imported and a GPU
+ * // answers, else core's `cpu`
+ * const backend = await getBackend('auto', { dtype: 'float32' });
+ * console.log(backend.name);
+ *
+ * // or one by name; a backend that cannot start here throws BackendUnavailableError
+ * const reference = await getBackend('reference');
+ * ```
  */
 export async function getBackend(name = 'auto', want: { dtype?: DType } = {}): Promise<Backend> {
   if (name === 'auto') {

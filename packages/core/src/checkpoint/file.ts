@@ -5,7 +5,23 @@ import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './format.js
 import type { CheckpointModel } from './model-config.js';
 import { captureCheckpoint, restoreCheckpoint } from './state.js';
 
-/** Saves model parameters (and optimiser state, and `extra`) atomically to `path` (Node only). */
+/**
+ * Saves model parameters (and optimiser state, and `extra`) atomically to `path` (Node only).
+ *
+ * @example
+ * ```ts
+ * import { Adam, getBackend, SequenceModel, saveCheckpoint } from '@bistable/core';
+ *
+ * const backend = await getBackend('auto');
+ * const model = new SequenceModel(backend, {
+ *   cell: 'BRC', inputSize: 1, hiddenSize: 16, readout: 'last', loss: 'mse', seed: 1,
+ * });
+ * const adam = new Adam(backend, [model]);
+ * // … train …
+ * // one safetensors file: the parameters, Adam's moments and step, and any JSON you add
+ * await saveCheckpoint('brc.safetensors', model, adam, { epoch: 3 });
+ * ```
+ */
 export async function saveCheckpoint(
   path: string,
   model: CheckpointModel,
@@ -29,6 +45,20 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 /**
  * Loads a checkpoint file into `model` (and `optimizer`), after checking that it was saved from a
  * model of the same configuration. Returns the checkpoint, for its `extra` and optimiser step.
+ *
+ * @example
+ * ```ts
+ * import { Adam, getBackend, loadCheckpoint, SequenceModel } from '@bistable/core';
+ *
+ * const backend = await getBackend('auto');
+ * // a model of the same configuration (any seed) takes up exactly where the saved one stopped
+ * const model = new SequenceModel(backend, {
+ *   cell: 'BRC', inputSize: 1, hiddenSize: 16, readout: 'last', loss: 'mse', seed: 99,
+ * });
+ * const adam = new Adam(backend, [model]);
+ * const saved = await loadCheckpoint('brc.safetensors', model, adam);
+ * console.log(saved.extra, adam.stepCount); // { epoch: 3 } and the step it was saved at
+ * ```
  */
 export async function loadCheckpoint(
   path: string,

@@ -55,6 +55,31 @@ export interface SequenceModelOptions {
  * An RNN with a Linear readout and a loss: the two models of brc_pytorch's validation studies.
  * Parameters are named as brc_pytorch's ModuleDict: `rnn.cells.k.*`, `fc.weight`, `fc.bias`.
  * The forward and backward stay on the backend; only the predictions come to the host.
+ *
+ * @example
+ * ```ts
+ * import { Adam, getBackend, SequenceModel } from '@bistable/core';
+ *
+ * const backend = await getBackend('auto');
+ * const model = new SequenceModel(backend, {
+ *   cell: 'nBRC',
+ *   inputSize: 1,
+ *   hiddenSize: 32,
+ *   numLayers: 2,
+ *   readout: 'last', // one output per sequence; 'sequence' gives one per step
+ *   loss: 'mse',
+ *   seed: 1,
+ * });
+ * const adam = new Adam(backend, [model], { lr: 1e-3 });
+ *
+ * // 16 sequences of 10 steps with one feature each, and one target per sequence
+ * const x = { shape: [16, 10, 1], data: new Float32Array(16 * 10).map(() => Math.random()) };
+ * const y = { shape: [16, 1], data: new Float32Array(16) };
+ * const { loss } = await model.trainStep(x, y, adam); // forward, loss, backward, update
+ * const predictions = await model.predict(x); // { shape: [16, 1], data: Float32Array }
+ * console.log(loss, predictions.shape);
+ * model.dispose();
+ * ```
  */
 export class SequenceModel {
   readonly rnn: MultiLayerRNN;

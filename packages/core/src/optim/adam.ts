@@ -14,6 +14,25 @@ export interface AdamOptions {
 /**
  * Adam over every parameter of the given sources, torch's defaults and update. Moments stay on
  * the backend when it has a fused `adam`; otherwise the update runs on the host.
+ *
+ * @example
+ * ```ts
+ * import { Adam, getBackend, type HostTensor, SequenceModel } from '@bistable/core';
+ *
+ * declare const x: HostTensor; // [B, T, 1]
+ * declare const y: HostTensor; // [B, 1]
+ *
+ * const backend = await getBackend('auto');
+ * const model = new SequenceModel(backend, {
+ *   cell: 'GRU', inputSize: 1, hiddenSize: 16, readout: 'last', loss: 'mse', seed: 1,
+ * });
+ * const adam = new Adam(backend, [model], { lr: 0.01, betas: [0.9, 0.999], weightDecay: 0 });
+ *
+ * await model.lossAndGradients(x, y); // fills every parameter's gradient
+ * await adam.step(); // updates every parameter of `model`
+ * adam.setLearningRate(0.005); // a schedule by hand (fit's `schedule` does this for you)
+ * console.log(adam.stepCount, adam.lr);
+ * ```
  */
 export class Adam implements Optimizer {
   private rate: number;

@@ -7,6 +7,23 @@ import { MultiLayerRNN } from './multilayer-rnn.js';
 /**
  * One cell stepped on its own, like torch's nn.GRUCell: `step(x [B,I], h [B,H]) → h'` (and c for
  * LSTM). Parameters carry the cell's own names (`kernelz`, `weight_ih`, …).
+ *
+ * @example
+ * ```ts
+ * import { Cell, getBackend, type HostTensor } from '@bistable/core';
+ *
+ * const backend = await getBackend('reference');
+ * const cell = new Cell(backend, { cell: 'nBRC', inputSize: 3, hiddenSize: 4, seed: 7 });
+ *
+ * // a batch of 2 sequences, fed one step at a time
+ * let h: HostTensor = { shape: [2, 4], data: new Float32Array(2 * 4) };
+ * for (let t = 0; t < 5; t++) {
+ *   const x = { shape: [2, 3], data: Float32Array.from({ length: 6 }, (_, i) => Math.sin(t + i)) };
+ *   ({ h } = await cell.step(x, h));
+ * }
+ * console.log(Object.keys(await cell.getParameters())); // kernelz, memoryz, bz, …
+ * cell.dispose();
+ * ```
  */
 export class Cell {
   private readonly rnn: MultiLayerRNN;

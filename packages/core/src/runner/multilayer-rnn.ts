@@ -62,6 +62,36 @@ export interface Parameter {
  * brc_pytorch's MultiLayerBase: layers run one after the other over the whole sequence;
  * bidirectional layers concatenate time-aligned forward and backward outputs; backward cells
  * start as copies of the forward ones. Sequences live time-major on the backend.
+ *
+ * @example
+ * ```ts
+ * import { getBackend, MultiLayerRNN } from '@bistable/core';
+ *
+ * const backend = await getBackend('reference');
+ * const rnn = new MultiLayerRNN(backend, {
+ *   cell: 'BRC',
+ *   inputSize: 3,
+ *   hiddenSize: 8,
+ *   numLayers: 2,
+ *   bidirectional: true,
+ *   seed: 1,
+ * });
+ * const [B, T] = [4, 12];
+ * const x = { shape: [B, T, 3], data: Float32Array.from({ length: B * T * 3 }, (_, i) => Math.cos(i)) };
+ *
+ * // batch-first: output [B, T, 2·8], hN [layers·2, B, 8]; the initial state defaults to zeros
+ * const { output, hN } = await rnn.forward(x);
+ * console.log(output.shape, hN.shape);
+ *
+ * // backpropagation through time from a gradient on the output
+ * const grads = await rnn.backward({
+ *   output: { shape: output.shape, data: new Float32Array(output.data.length).fill(1) },
+ * });
+ * console.log(grads.x?.shape); // dL/dx: [B, T, 3]
+ * const named = await rnn.getGradients(); // torch's names: cells.0.kernelz, …
+ * console.log(Object.keys(named));
+ * rnn.dispose();
+ * ```
  */
 export class MultiLayerRNN {
   readonly cell: CellSpec;

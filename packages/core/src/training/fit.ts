@@ -26,6 +26,36 @@ function checkParts(model: TrainableModel, optimizer: Optimizer): void {
  * epoch)`; after each epoch the loss over all validation samples, then onEpochEnd, which may stop
  * the fit. With neither a schedule nor clipping, every step is exactly `model.trainStep(x, y,
  * optimizer)`, so a fit equals the hand-written loop bit for bit.
+ *
+ * @example
+ * ```ts
+ * import { Adam, fit, getBackend, SequenceModel } from '@bistable/core';
+ * import { CopyFirstInput } from '@bistable/tasks';
+ *
+ * const backend = await getBackend('auto');
+ * const train = new CopyFirstInput(2021, 5, 1024); // seed, sequence length, samples
+ * const valid = new CopyFirstInput(2021, 5, 256, 1024); // the same stream after them
+ * const model = new SequenceModel(backend, {
+ *   cell: 'nBRC', inputSize: 1, hiddenSize: 32, readout: 'last', loss: 'mse', seed: 1,
+ * });
+ * const adam = new Adam(backend, [model], { lr: 0.01 });
+ *
+ * const history = await fit(model, adam, train, {
+ *   epochs: 8,
+ *   batchSize: 32,
+ *   seed: 7, // the epochs' orders
+ *   validationData: valid,
+ *   schedule: { name: 'cosine', lr: 0.01, minLr: 0.001 },
+ *   clipNorm: 1,
+ *   callbacks: {
+ *     onEpochEnd: ({ epoch, trainLoss, validLoss }) => {
+ *       console.log(epoch, trainLoss, validLoss);
+ *       return validLoss !== undefined && validLoss < 0.05 ? 'stop' : undefined;
+ *     },
+ *   },
+ * });
+ * console.log(history.steps, history.validLoss.at(-1));
+ * ```
  */
 export async function fit(
   model: TrainableModel,

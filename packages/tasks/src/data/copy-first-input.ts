@@ -5,6 +5,16 @@ import type { Batch, Dataset } from './types.js';
  * Copy-first-input (Vecoven et al., benchmark 1): a sequence of T draws from N(0, 1); the target
  * is the first one, the other T−1 are distractors. Sample i is drawn from its own stream, so any
  * subset can be generated in any order with the same values (float32, as brc_pytorch casts them).
+ *
+ * @example
+ * ```ts
+ * import { CopyFirstInput } from '@bistable/tasks';
+ *
+ * const train = new CopyFirstInput(2021, 5, 1024); // seed, sequence length T, samples
+ * const test = new CopyFirstInput(2021, 5, 256, 1024); // the same stream after the training samples
+ * const { x, y } = train.batch([0, 1, 2, 3]); // x: [4, 5, 1], y: [4, 1], the first step of each
+ * console.log(x.shape, y.shape, test.size);
+ * ```
  */
 export class CopyFirstInput implements Dataset {
   constructor(

@@ -110,6 +110,34 @@ function emptyResult(config: CopyFirstInputConfig): CopyFirstInputResult {
  * end, and an early stop once the test MSE is below the threshold. With `hooks.checkpoints` a
  * killed run resumes from its last epoch end and ends exactly as an uninterrupted one. The loop
  * is core's `fit`; this adds the study's series, logs, checkpoints and stopping rule.
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from '@bistable/core';
+ * import { runCopyFirstInput } from '@bistable/tasks';
+ *
+ * const backend = await getBackend('auto');
+ * const result = await runCopyFirstInput(
+ *   backend,
+ *   {
+ *     cell: 'nBRC',
+ *     length: 5, // T
+ *     layers: 2,
+ *     hidden: 100,
+ *     samples: 50_000,
+ *     testSamples: 5_000,
+ *     batchSize: 100,
+ *     maxEpochs: 30,
+ *     threshold: 0.1, // stop after the first epoch whose test MSE is below this
+ *     lr: 1e-3,
+ *     dtype: 'float32',
+ *     dataSeed: 1,
+ *     modelSeed: 1,
+ *   },
+ *   { onEpoch: ({ epoch, validLoss }) => console.log(`epoch ${epoch}: test MSE ${validLoss}`) },
+ * );
+ * console.log(result.epochs, result.bestValidLoss);
+ * ```
  */
 export async function runCopyFirstInput(
   backend: Backend,
