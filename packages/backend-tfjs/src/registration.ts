@@ -19,6 +19,7 @@ export interface TfjsBackendInfo {
   description: string;
 }
 
+/** The tfjs backends this package registers, with their priorities and what each needs. */
 export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
   {
     name: 'tfjs-node-gpu',

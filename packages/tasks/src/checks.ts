@@ -14,6 +14,7 @@ export function cellName(v: unknown): CellName {
   return hit;
 }
 
+/** `v` as a DType ('float32' or 'float64'), or an InputError saying what was expected. */
 export function dtypeName(v: unknown): DType {
   if (v !== 'float32' && v !== 'float64')
     throw new InputError(`unknown dtype '${String(v)}'; expected float32 or float64`);

@@ -11,7 +11,9 @@ export function bySeedOrder(a: string, b: string): number {
   return rank(a) - rank(b);
 }
 
+/** The presets every study has: `paper` (brc_pytorch's sizes) and `quick` (a first look in a few minutes on two CPU cores). */
 export const PRESETS = ['paper', 'quick'] as const;
+/** One of PRESETS. */
 export type PresetName = (typeof PRESETS)[number];
 
 /** brc_pytorch's full sizes (brc_benchmark1.py, binary_addition_train.py, README). */

@@ -18,6 +18,7 @@ const T5 =
   'moving-average training MSE (window 20) falls below the 0.1 line: LSTM and GRU by step ≈90, nBRC ≈270, BRC ≈630';
 const LONG = 'moving-average training MSE (window 100) where the published curves end, ≈5 400 steps';
 
+/** The published copy-first-input results per sequence length and cell, read off the paper's figures. */
 export const PUBLISHED_COPY_FIRST_INPUT: Record<number, Record<CellName, PublishedValue>> = {
   5: {
     LSTM: { value: [0, 0.1], where: T5, text: 'below 0.1 by step ≈90' },

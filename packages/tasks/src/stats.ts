@@ -17,6 +17,7 @@ export function trailingMovingAverage(values: readonly number[], window: number)
   return out;
 }
 
+/** The arithmetic mean; NaN for no values. */
 export function mean(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   return values.reduce((a, b) => a + b, 0) / values.length;

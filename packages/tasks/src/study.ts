@@ -11,9 +11,12 @@ import { cellName, dtypeName, positiveNumber, seedValue } from './checks.js';
 import { type BinaryAdditionConfig, checkBinaryAdditionConfig } from './protocols/binary-addition.js';
 import { type CopyFirstInputConfig, checkCopyFirstInputConfig } from './protocols/copy-first-input.js';
 
+/** The two validation studies. */
 export const TASKS = ['copy-first-input', 'binary-addition'] as const;
+/** One of TASKS. */
 export type TaskName = (typeof TASKS)[number];
 
+/** `v` as a TaskName, or an InputError listing the tasks. */
 export function taskName(v: unknown): TaskName {
   const hit = TASKS.find((t) => t === v);
   if (!hit) throw new InputError(`unknown task '${String(v)}'; expected one of ${TASKS.join(', ')}`);
@@ -44,8 +47,10 @@ export interface BinaryAdditionStudy extends Shared<BinaryAdditionConfig> {
   seed: number;
 }
 
+/** A study of either task: the cells, sizes and seeds whose runs `planRuns` lists. */
 export type Study = CopyFirstInputStudy | BinaryAdditionStudy;
 
+/** One run of a study: its folder-safe id, its task and the configuration its protocol takes. */
 export type RunSpec =
   | { id: string; task: 'copy-first-input'; config: CopyFirstInputConfig }
   | { id: string; task: 'binary-addition'; config: BinaryAdditionConfig };
@@ -54,6 +59,7 @@ export type RunSpec =
 export function copyRunId(cell: string, length: number, layers: number): string {
   return `${cell}-T${length}-${layers}L`;
 }
+/** A binary-addition run's folder-safe name, `nBRC-1L-r0` (see copyRunId). */
 export function binaryRunId(cell: string, layers: number, repeat: number): string {
   return `${cell}-${layers}L-r${repeat}`;
 }

@@ -45,6 +45,7 @@ tf.serialization.registerClass(NeuromodulatedBistableRecurrentCell);
 /** Factory in the style of tf.layers.gruCell. */
 export const brcCell = (args: { units: number } & ConstructorParameters<typeof BistableRecurrentCell>[0]) =>
   new BistableRecurrentCell(args);
+/** Factory in the style of tf.layers.gruCell. */
 export const nbrcCell = (
   args: { units: number } & ConstructorParameters<typeof NeuromodulatedBistableRecurrentCell>[0],
 ) => new NeuromodulatedBistableRecurrentCell(args);

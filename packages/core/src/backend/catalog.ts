@@ -5,6 +5,7 @@ export interface CatalogEntry {
   requires: string;
 }
 
+/** Every backend bistable knows of, with the package that has it and what it needs. */
 export const BACKEND_CATALOG: readonly CatalogEntry[] = [
   {
     name: 'reference',
@@ -48,6 +49,7 @@ export const BACKEND_CATALOG: readonly CatalogEntry[] = [
   },
 ];
 
+/** The catalog's entry for a backend name, if any. */
 export function catalogEntry(name: string): CatalogEntry | undefined {
   return BACKEND_CATALOG.find((e) => e.name === name);
 }

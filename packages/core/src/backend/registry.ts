@@ -19,12 +19,14 @@ const registrations = new Map<string, BackendRegistration>();
 const instances = new Map<string, Promise<Backend>>();
 const failures = new Map<string, BackendUnavailableError>();
 
+/** Adds a backend (or replaces one of the same name); nothing starts until it is asked for. */
 export function registerBackend(reg: BackendRegistration): void {
   registrations.set(reg.name, reg);
   instances.delete(reg.name);
   failures.delete(reg.name);
 }
 
+/** Every registered backend, highest priority first. */
 export function registeredBackends(): BackendRegistration[] {
   return [...registrations.values()].sort((a, b) => b.priority - a.priority);
 }
@@ -143,6 +145,7 @@ export function registerKernel<L extends 2 | 3>(spec: {
   kernels.set(kernelKey(spec.backendName, spec.cell, spec.level), spec.kernels);
 }
 
+/** The fused kernels a backend registered for a cell at level 2 or 3, if any. */
 export function getKernel<L extends 2 | 3>(
   backendName: string,
   cell: CellName,

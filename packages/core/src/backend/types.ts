@@ -214,6 +214,7 @@ export interface NarrowInputKernels {
   backward(args: NarrowSequenceBackwardArgs): void | Promise<void>;
 }
 
+/** A cell's fused step kernels (level 2): one time step forward and backward. */
 export interface StepKernels {
   forward(args: StepForwardArgs<DeviceBuffer>): void;
   backward(args: StepBackwardArgs<DeviceBuffer>): void;

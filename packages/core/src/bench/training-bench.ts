@@ -9,6 +9,7 @@ import { MemoryPeak } from './memory.js';
 import { summarize, type TimingStats } from './stats.js';
 import { inferenceMultiplyAdds, trainingMultiplyAdds } from './work.js';
 
+/** What a benchmark trains: the cell, sizes, precision and step counts. */
 export interface BenchOptions {
   cell: CellName;
   seqLen: number;
@@ -31,6 +32,7 @@ export interface BenchOptions {
   onStep?: (phase: 'warmup' | 'train' | 'inference', index: number, ms: number, backend: string) => void;
 }
 
+/** A benchmark's timings, work and memory on one backend. */
 export interface BenchResult {
   backend: string;
   cell: CellName;

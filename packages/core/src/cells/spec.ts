@@ -12,6 +12,7 @@ import type { CellName, HostArray, StepBackwardArgs, StepForwardArgs } from '../
  */
 export type PackedSlot = 'wx' | 'bx' | 'wh' | 'bh' | 'pw';
 
+/** How a parameter is initialised, as torch does it. */
 export type InitSpec =
   | { kind: 'xavierUniform' }
   | { kind: 'orthogonal' }
@@ -20,6 +21,7 @@ export type InitSpec =
   /** torch's RNN-cell default: U(-1/sqrt(H), 1/sqrt(H)) */
   | { kind: 'uniformInvSqrtHidden' };
 
+/** One parameter of a cell: its torch name, its shape and its initialisation. */
 export interface ParamSpec {
   /** torch's parameter name, in named_parameters() order. */
   name: string;
@@ -33,6 +35,7 @@ export interface ParamSpec {
   transposed: boolean;
 }
 
+/** Everything the runner needs to know of a cell: its parameters, projections and math. */
 export interface CellSpec {
   name: CellName;
   /** Input projection width, in units of H. */
@@ -54,4 +57,5 @@ export interface CellSpec {
   backward(a: StepBackwardArgs<HostArray>): void;
 }
 
+/** The logistic function 1 / (1 + e^−x). */
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));

@@ -17,7 +17,9 @@ import {
 } from './safetensors.js';
 import { sha256Hex } from './sha256.js';
 
+/** The format name in a checkpoint's safetensors metadata. */
 export const CHECKPOINT_FORMAT = 'bistable-checkpoint';
+/** The format version this core writes and reads. */
 export const CHECKPOINT_VERSION = '1';
 /** Optimiser slots are stored as tensors named `optim.<slot>`. */
 export const OPTIM_PREFIX = 'optim.';

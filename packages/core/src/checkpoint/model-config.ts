@@ -38,6 +38,7 @@ const RNNConfig = z.object({
 });
 
 export const ModelConfigSchema = z.discriminatedUnion('kind', [SequenceModelConfig, RNNConfig]);
+/** What a checkpoint records of its model, to refuse loading it into a different one. */
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
 /** Duck-typed so that two copies of core (src and dist) still recognise each other's models. */

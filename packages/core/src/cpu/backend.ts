@@ -27,6 +27,7 @@ import {
   instantiateCpuModule,
 } from './wasm/module.js';
 
+/** Settings of a `cpu` backend made by hand (`getBackend('cpu')` uses the defaults). */
 export interface CpuBackendOptions {
   /** Registered name (default 'cpu'). */
   name?: string;

@@ -8,18 +8,21 @@ function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
 }
 
+/** torch's xavier_uniform_: U(−a, a) with a = √(6 / (fan_in + fan_out)). */
 export function xavierUniform(shape: readonly number[], rng: Rng): Float64Array {
   const { fanIn, fanOut } = fans(shape);
   const bound = Math.sqrt(6 / (fanIn + fanOut));
   return uniform(shape, -bound, bound, rng);
 }
 
+/** Values drawn from U(lo, hi) with `rng`. */
 export function uniform(shape: readonly number[], lo: number, hi: number, rng: Rng): Float64Array {
   const out = new Float64Array(size(shape));
   for (let i = 0; i < out.length; i++) out[i] = rng.uniformIn(lo, hi);
   return out;
 }
 
+/** Every value `value`. */
 export function constant(shape: readonly number[], value: number): Float64Array {
   return new Float64Array(size(shape)).fill(value);
 }

@@ -9,6 +9,7 @@ export type ModelSize = Pick<
   'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'outputSize' | 'dtype'
 >;
 
+/** The memory a model needs to train, by what holds it. */
 export interface MemoryEstimate {
   parameters: number;
   /** Weights and their gradients: what a model holds once built. */

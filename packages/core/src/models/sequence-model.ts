@@ -20,9 +20,12 @@ import {
   swapLeadingAxes,
 } from './micro-batch.js';
 
+/** Where the Linear readout reads: the last step ('last') or every step ('sequence'). */
 export type Readout = 'last' | 'sequence';
+/** Mean squared error, or binary cross-entropy on logits. */
 export type LossKind = 'mse' | 'bce';
 
+/** A SequenceModel's cell, sizes, readout, loss, precision and seed. */
 export interface SequenceModelOptions {
   cell: CellName;
   inputSize: number;

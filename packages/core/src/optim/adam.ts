@@ -4,6 +4,7 @@ import { adamHost } from './adam-math.js';
 import { checkLearningRate } from './learning-rate.js';
 import type { Optimizer, OptimizerState, ParameterSource } from './optimizer.js';
 
+/** Adam's settings; torch's defaults (lr 1e-3, betas [0.9, 0.999], eps 1e-8, no weight decay). */
 export interface AdamOptions {
   lr?: number;
   betas?: [number, number];

@@ -13,6 +13,7 @@ export interface OptimizerState {
   slots: Record<string, HostArray>;
 }
 
+/** What `fit`, `trainStep` and checkpoints need of an optimiser; Adam and SGD implement it. */
 export interface Optimizer {
   readonly backend: Backend;
   /** The learning rate of the next step, for optimisers that have one. */

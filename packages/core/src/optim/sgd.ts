@@ -3,6 +3,7 @@ import type { Backend, DeviceBuffer, HostArray } from '../backend/types.js';
 import { checkLearningRate } from './learning-rate.js';
 import type { Optimizer, OptimizerState, ParameterSource } from './optimizer.js';
 
+/** SGD's learning rate and (torch-style) momentum. */
 export interface SGDOptions {
   lr: number;
   momentum?: number;

@@ -39,6 +39,7 @@ export function registerTensorAdapter(adapter: TensorAdapter): void {
   else adapters.push(adapter);
 }
 
+/** Whether `x` is another library's tensor (a tf.Tensor): it has a shape and `dataSync()`. */
 export function isForeignTensor(x: unknown): x is ForeignTensor {
   return (
     typeof x === 'object' &&

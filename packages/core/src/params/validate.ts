@@ -7,6 +7,7 @@ import type { DType, HostArray } from '../backend/types.js';
  */
 export const DEFAULT_DTYPE: DType = 'float32';
 
+/** Anything with a shape and flat data: what the checks accept. */
 export interface TensorLike {
   shape: readonly number[];
   data: ArrayLike<number>;
@@ -34,6 +35,7 @@ export function checkTensor(name: string, t: TensorLike | undefined | null, want
   }
 }
 
+/** `v` as a positive integer, or an InputError that names it. */
 export function checkPositiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
     throw new InputError(`${name} must be a positive integer, got ${String(v)}`);

@@ -1,5 +1,6 @@
 import type { HostArray } from '../backend/types.js';
 
+/** C = α·op(A)·op(B) + β·C on host arrays, row-major, with offsets and leading dimensions. */
 export interface HostGemm {
   transA: boolean;
   transB: boolean;

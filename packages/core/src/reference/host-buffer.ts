@@ -11,6 +11,7 @@ export class HostBuffer implements DeviceBuffer {
   }
 }
 
+/** A zero-filled host array of `length` in `dtype`. */
 export function hostArray(length: number, dtype: DType): HostArray {
   return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }

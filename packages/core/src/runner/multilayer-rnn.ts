@@ -11,6 +11,7 @@ import { addInto } from './gemm-helpers.js';
 import { type FeaturePart, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
 
+/** A MultiLayerRNN's cell, sizes, layout and precision. */
 export interface RNNOptions {
   cell: CellName;
   inputSize: number;
@@ -29,6 +30,7 @@ export interface RNNOptions {
   maxLevel?: KernelLevel;
 }
 
+/** Initial states of every layer and direction; zeros where absent. */
 export interface RNNState {
   /** [layers·nd, B, H] */
   h?: TensorInput;
@@ -44,6 +46,7 @@ export interface RNNOutput<T = HostTensor> {
   cN: T | null;
 }
 
+/** Gradients flowing into `backward`: on the output and on the final states. */
 export interface RNNGradients {
   /** Gradient on `output`, same shape. */
   output?: TensorInput;

@@ -13,8 +13,10 @@ import type {
 } from './golden-schema.js';
 import { toleranceFor, worstError } from './tolerance.js';
 
+/** What a conformance case runs: one cell step, a multi-layer RNN, or a training step. */
 export type CaseKind = 'cell' | 'multilayer' | 'training_step';
 
+/** One check of a backend against a reference vector at one kernel level. */
 export interface ConformanceCase {
   id: string;
   kind: CaseKind;
@@ -23,6 +25,7 @@ export interface ConformanceCase {
   run(backend: Backend, dtype: DType): Promise<CaseResult>;
 }
 
+/** How one conformance case went: its worst errors against the tolerance, and whether it passed. */
 export interface CaseResult {
   id: string;
   kind: CaseKind;

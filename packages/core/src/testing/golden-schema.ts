@@ -7,6 +7,7 @@ const Tensor = z
   .refine((t) => t.data.length === t.shape.reduce((a, b) => a * b, 1), {
     message: 'data length does not match shape',
   });
+/** A tensor of the reference file: shape and float64 data. */
 export type GoldenTensor = z.infer<typeof Tensor>;
 
 const Named = z.record(z.string(), Tensor);
@@ -81,6 +82,7 @@ const TrainingStepCase = z.object({
   params_after_step: z.array(Named),
 });
 
+/** The zod schema of the reference-vector file computed with brc_pytorch. */
 export const GoldenFileSchema = z.object({
   meta: z.object({ dtype: z.literal('float64') }).passthrough(),
   cells: z.array(CellCase),
@@ -88,9 +90,13 @@ export const GoldenFileSchema = z.object({
   training_step: z.array(TrainingStepCase).default([]),
 });
 
+/** The reference-vector file: cell steps, multi-layer runs and training steps. */
 export type GoldenFile = z.infer<typeof GoldenFileSchema>;
+/** A reference case of one cell over a short sequence: inputs, parameters, states, a loss and its gradients. */
 export type GoldenCellCase = z.infer<typeof CellCase>;
+/** A reference case of a multi-layer RNN over a sequence, with its gradients. */
 export type GoldenMultiLayerCase = z.infer<typeof MultiLayerCase>;
+/** A reference case of Adam training steps: the losses, gradients and parameters after each step. */
 export type GoldenTrainingStepCase = z.infer<typeof TrainingStepCase>;
 
 /** Validates parsed JSON against the schema; the error names the first offending path. */

@@ -1,5 +1,6 @@
 import type { DType } from '../backend/types.js';
 
+/** The largest error a case may show, on forward values and on gradients. */
 export interface Tolerance {
   forward: number;
   gradient: number;

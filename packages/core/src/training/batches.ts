@@ -26,6 +26,7 @@ export function* batchesOf(order: Uint32Array, size: number): Generator<Uint32Ar
   for (let i = 0; i < order.length; i += size) yield order.subarray(i, Math.min(i + size, order.length));
 }
 
+/** How many batches of `size` cover `n` samples (the last one may be smaller). */
 export function batchCount(n: number, size: number): number {
   return Math.ceil(n / size);
 }

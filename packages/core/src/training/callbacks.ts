@@ -3,6 +3,7 @@ import type { TensorLike } from '../params/validate.js';
 import type { EvaluationBatch } from './evaluate.js';
 import type { History } from './history.js';
 
+/** What `onTrainBegin` is told before the first step of a fit. */
 export interface TrainBeginInfo {
   /** The epoch the fit ends before (its `epochs` option). */
   epochs: number;
@@ -14,6 +15,7 @@ export interface TrainBeginInfo {
   validationSamples: number;
 }
 
+/** What `onEpochBegin` is told before the first step of each epoch. */
 export interface EpochBeginInfo {
   epoch: number;
   /** The 0-based index (from epoch 0) of the epoch's first step. */
@@ -22,6 +24,7 @@ export interface EpochBeginInfo {
   lr: number;
 }
 
+/** What `onBatchEnd` is told after every training step. */
 export interface BatchEndInfo {
   epoch: number;
   /** 0-based index of the batch within its epoch. */
@@ -42,10 +45,12 @@ export interface BatchEndInfo {
   predictions: TensorLike;
 }
 
+/** What `onValidationBatchEnd` is told after every validation batch. */
 export interface ValidationBatchEndInfo extends EvaluationBatch {
   epoch: number;
 }
 
+/** What `onEpochEnd` is told after each epoch's validation; it may return 'stop'. */
 export interface EpochEndInfo {
   epoch: number;
   /** Steps taken so far, counted from epoch 0. */

@@ -2,6 +2,7 @@ import { InputError } from '../backend/errors.js';
 import type { Backend, HostArray } from '../backend/types.js';
 import type { Optimizer, ParameterSource } from '../optim/optimizer.js';
 
+/** Gradient clipping, as `fit` and `clipGradients` take it. */
 export interface ClipOptions {
   /**
    * Rescales all gradients together when their global L2 norm exceeds this, to exactly this norm
@@ -12,6 +13,7 @@ export interface ClipOptions {
   clipValue?: number;
 }
 
+/** The gradients' norm before clipping, and whether clipping changed them. */
 export interface ClipResult {
   /** The global L2 norm of all gradients before clipping. */
   norm: number;

@@ -5,6 +5,7 @@ import { batchesOf, sequentialOrder } from './batches.js';
 import { type BatchSource, batchSource, type FitData } from './data.js';
 import type { EvaluableModel } from './model.js';
 
+/** One batch of an evaluation: its index, size, data, predictions and loss. */
 export interface EvaluationBatch {
   /** 0-based index of the batch. */
   batch: number;
@@ -16,6 +17,7 @@ export interface EvaluationBatch {
   predictions: TensorLike;
 }
 
+/** How `evaluateData` batches a dataset, and what it calls after each batch. */
 export interface EvaluateDataOptions {
   batchSize: number;
   signal?: AbortSignal;
@@ -23,6 +25,7 @@ export interface EvaluateDataOptions {
   onBatch?(info: EvaluationBatch): void | Promise<void>;
 }
 
+/** A model's loss over a whole dataset, and per batch. */
 export interface DataEvaluation {
   /** Mean loss over every sample: the batch losses weighted by their batch sizes. */
   loss: number;

@@ -4,6 +4,7 @@ import { type ClipOptions, checkClipOptions } from './clip.js';
 import type { FitData } from './data.js';
 import type { LrSchedule, LrScheduleSpec } from './schedules.js';
 
+/** `fit`'s settings: epochs, batch size and order, validation, schedule, clipping and callbacks. */
 export interface FitOptions extends ClipOptions {
   /** The epoch to end before: a fit runs epochs initialEpoch..epochs−1. */
   epochs: number;

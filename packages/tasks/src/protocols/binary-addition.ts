@@ -52,12 +52,14 @@ export interface CurriculumEpoch {
   validAccuracy: number;
 }
 
+/** The loss and accuracy of one test length after training (the study's generalisation curve). */
 export interface TestPoint {
   length: number;
   loss: number;
   accuracy: number;
 }
 
+/** Every series of a binary-addition run, as brc_pytorch saves them, with where it stopped. */
 export interface BinaryAdditionResult {
   task: 'binary-addition';
   config: BinaryAdditionConfig;
@@ -73,6 +75,7 @@ export interface BinaryAdditionResult {
   finished: boolean;
 }
 
+/** Checks a binary-addition configuration and returns it; the error names the first bad setting. */
 export function checkBinaryAdditionConfig(c: BinaryAdditionConfig): BinaryAdditionConfig {
   cellName(c.cell);
   for (const k of ['trainMin', 'trainMax', 'testMin', 'testMax'] as const) {

@@ -65,6 +65,7 @@ export interface CopyFirstInputResult {
   finished: boolean;
 }
 
+/** Checks a copy-first-input configuration and returns it; the error names the first bad setting. */
 export function checkCopyFirstInputConfig(c: CopyFirstInputConfig): CopyFirstInputConfig {
   cellName(c.cell);
   if (!Number.isInteger(c.length) || c.length < 2) {

@@ -3,6 +3,7 @@ import type { Dataset } from '../data/types.js';
 import { correctSequences } from '../metrics.js';
 import { asRunAborted } from './hooks.js';
 
+/** A model's loss (and, for sequence models, accuracy) over a whole dataset. */
 export interface Evaluation {
   /** Mean loss over every sample (batch losses weighted by batch size). */
   loss: number;

@@ -13,6 +13,7 @@ export interface Checkpointer {
   saveBest?(model: SequenceModel, optimizer: Adam, info: Record<string, unknown>): Promise<void>;
 }
 
+/** What `onStep` is told after every gradient step of a run. */
 export interface StepInfo {
   /** Gradient steps done so far in this run (1-based after the first step). */
   step: number;
@@ -22,6 +23,7 @@ export interface StepInfo {
   loss: number;
 }
 
+/** What `onEpoch` is told at the end of every epoch of a run. */
 export interface EpochInfo {
   /** 0-based epoch index over the whole run. */
   epoch: number;
@@ -35,6 +37,7 @@ export interface EpochInfo {
   length?: number;
 }
 
+/** How a caller follows, checkpoints and stops a run: all optional. */
 export interface RunHooks {
   onStep?(info: StepInfo): void;
   onEpoch?(info: EpochInfo): void;
