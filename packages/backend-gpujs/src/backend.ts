@@ -47,6 +47,11 @@ export class GpujsBackend implements Backend {
   private readonly queue: OpQueue;
   private readonly scratch = new Map<string, StepScratch>();
   private destroyed = false;
+  /**
+   * The device's name where the GPU is emulated on the CPU (lavapipe, SwiftShader): `auto` then
+   * prefers backends that run natively. Set for the WebGPU mode from its adapter's info.
+   */
+  softwareDevice?: string;
 
   constructor(
     readonly variant: GpujsVariant,

@@ -1,4 +1,10 @@
-import { BackendUnavailableError, probeWebgpuQuietly, quietDawnEnvironment } from '@bistable/core';
+import {
+  type AdapterDescription,
+  BackendUnavailableError,
+  probeWebgpuQuietly,
+  quietDawnEnvironment,
+  softwareAdapterName,
+} from '@bistable/core';
 import { firstLine, loadGl, loadGpujs, resolveWebgpu } from './gpujs/load.js';
 import type { GpuClass, GpuInstance, GpujsMode } from './gpujs/types.js';
 
@@ -124,6 +130,25 @@ async function installNavigatorGpu(name: string): Promise<void> {
       'install a Vulkan driver; without a GPU, Mesa lavapipe works: eval "$(bash scripts/lavapipe.sh)"',
     );
   }
+  // GPUAdapterInfo's fields are getters on its prototype: read each (a spread copies none)
+  const { info, isFallbackAdapter } = adapter as { info?: AdapterDescription; isFallbackAdapter?: boolean };
+  webgpuSoftware = softwareAdapterName({
+    vendor: info?.vendor,
+    architecture: info?.architecture,
+    device: info?.device,
+    description: info?.description,
+    isFallbackAdapter: info?.isFallbackAdapter ?? isFallbackAdapter,
+  });
+}
+
+let webgpuSoftware: string | null = null;
+
+/**
+ * The WebGPU adapter's name where it emulates the GPU on the CPU (lavapipe, SwiftShader, a
+ * fallback adapter), as seen by the last `openGpu(…, 'webgpu')`; null for a hardware adapter.
+ */
+export function webgpuSoftwareDevice(): string | null {
+  return webgpuSoftware;
 }
 
 function compareVersions(v: string, min: number[]): number {

@@ -12,7 +12,7 @@ import {
   type StepForwardArgs,
 } from '@bistable/core';
 import { GpujsBackend, ownerOf } from './backend.js';
-import { openGpu } from './detect.js';
+import { openGpu, webgpuSoftwareDevice } from './detect.js';
 import { firstLine } from './gpujs/load.js';
 import { GPUJS_VARIANTS, type GpujsVariant } from './variants.js';
 
@@ -23,6 +23,7 @@ import { GPUJS_VARIANTS, type GpujsVariant } from './variants.js';
 export async function createGpujsBackend(variant: GpujsVariant): Promise<GpujsBackend> {
   const gpu = await openGpu(variant.name, variant.mode);
   const be = new GpujsBackend(variant, gpu);
+  if (variant.mode === 'webgpu') be.softwareDevice = webgpuSoftwareDevice() ?? undefined;
   try {
     const a = be.alloc(6, 'float32');
     const b = be.alloc(6, 'float32');

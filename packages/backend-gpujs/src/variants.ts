@@ -27,7 +27,7 @@ export const GPUJS_VARIANTS: readonly GpujsVariant[] = [
   {
     name: 'gpujs-webgpu',
     mode: 'webgpu',
-    priority: 45,
+    priority: 22,
     storage: 'resident',
     sequenceKernels: true,
     description: "gpu.js 'webgpu' mode: WGSL compute shaders through Dawn (the webgpu package); float32",
@@ -35,7 +35,7 @@ export const GPUJS_VARIANTS: readonly GpujsVariant[] = [
   {
     name: 'gpujs-headlessgl',
     mode: 'headlessgl',
-    priority: 35,
+    priority: 20,
     storage: 'resident',
     sequenceKernels: true,
     description: "gpu.js 'headlessgl' mode: GLSL through the gl package (needs an X server); float32",
@@ -43,7 +43,7 @@ export const GPUJS_VARIANTS: readonly GpujsVariant[] = [
   {
     name: 'gpujs-webasm',
     mode: 'webasm',
-    priority: 8,
+    priority: 10,
     storage: 'host',
     sequenceKernels: false,
     description: "gpu.js 'webasm' mode: kernels compiled to WebAssembly with f32x4 SIMD; float32",
@@ -51,7 +51,7 @@ export const GPUJS_VARIANTS: readonly GpujsVariant[] = [
   {
     name: 'gpujs-cpu',
     mode: 'cpu',
-    priority: 5,
+    priority: 8,
     storage: 'host',
     sequenceKernels: false,
     description: "gpu.js 'cpu' mode: kernels compiled to plain JavaScript; float32",

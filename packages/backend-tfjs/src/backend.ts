@@ -29,6 +29,11 @@ registerFusedStepKernels();
 export class TfjsBackend implements Backend, TensorOwner {
   readonly dtypes: readonly DType[] = ['float32'];
   private readonly live = new Set<TfjsBuffer>();
+  /**
+   * Where tfjs's device is a GPU emulated on the CPU (SwiftShader, lavapipe): its name. `auto`
+   * then prefers every backend that runs natively (set by the WebGL and WebGPU inits).
+   */
+  softwareDevice?: string;
 
   constructor(
     readonly name: string,

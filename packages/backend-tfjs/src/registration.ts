@@ -22,13 +22,6 @@ export interface TfjsBackendInfo {
 /** The tfjs backends this package registers, with their priorities and what each needs. */
 export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
   {
-    name: 'tfjs-node-gpu',
-    tfjsBackend: 'tensorflow',
-    priority: 60,
-    description:
-      'libtensorflow on an NVIDIA GPU (optional peer @tensorflow/tfjs-node-gpu; CUDA 11.2, cuDNN 8.1)',
-  },
-  {
     name: 'tfjs-webgpu',
     tfjsBackend: 'webgpu',
     priority: 50,
@@ -36,15 +29,16 @@ export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
       'tfjs-backend-webgpu with fused WGSL kernels (browser WebGPU, or the webgpu package in Node)',
   },
   {
-    name: 'tfjs-webgl',
-    tfjsBackend: 'webgl',
-    priority: 45,
-    description: 'tfjs-backend-webgl in a browser (WebGL 2 shaders, op by op); float32',
+    name: 'tfjs-node-gpu',
+    tfjsBackend: 'tensorflow',
+    priority: 38,
+    description:
+      'libtensorflow on an NVIDIA GPU (optional peer @tensorflow/tfjs-node-gpu; CUDA 11.2, cuDNN 8.1)',
   },
   {
     name: 'tfjs-node',
     tfjsBackend: 'tensorflow',
-    priority: 40,
+    priority: 36,
     description: 'libtensorflow on the CPU (optional peer @tensorflow/tfjs-node)',
   },
   {
@@ -54,9 +48,15 @@ export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
     description: 'tfjs-backend-wasm (XNNPACK WebAssembly); float32',
   },
   {
+    name: 'tfjs-webgl',
+    tfjsBackend: 'webgl',
+    priority: 25,
+    description: 'tfjs-backend-webgl in a browser (WebGL 2 shaders, op by op); float32',
+  },
+  {
     name: 'tfjs-cpu',
     tfjsBackend: 'cpu',
-    priority: 10,
+    priority: 5,
     description: 'tfjs-backend-cpu (plain JavaScript); float32',
   },
 ];

@@ -38,6 +38,55 @@ describe('bistable bench', () => {
     }
   });
 
+  it('times several backends in one run, and says when, where and how it ran', () => {
+    const r = bistable(
+      'bench',
+      '--cell',
+      'GRU',
+      '--seq-len',
+      '3',
+      '--backend',
+      'cpu',
+      '--compare',
+      'reference,tfjs-cpu',
+      ...tiny,
+      '--no-inference',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.backends).toEqual(['cpu', 'reference', 'tfjs-cpu']);
+    expect(out.compare).toBe('reference');
+    expect(Date.parse(out.date)).toBeGreaterThan(Date.parse('2026-01-01'));
+    expect(out.machine).toMatch(/cores, .* GiB, .*Node v\d+/);
+    expect(out.command).toMatch(/^bistable bench --cell GRU .*--compare reference,tfjs-cpu/);
+    expect(out.loadAverage).toHaveLength(3);
+    const [row] = out.rows;
+    expect(row.results.map((x: { backend: string }) => x.backend)).toEqual(['cpu', 'reference', 'tfjs-cpu']);
+    expect(row.compare.backend).toBe('reference');
+    const table = bistable(
+      'bench',
+      '--cell',
+      'GRU',
+      '--seq-len',
+      '3',
+      '--backend',
+      'cpu',
+      '--compare',
+      'reference,tfjs-cpu',
+      ...tiny,
+    );
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/cpu train .*reference train .*speed-up .*tfjs-cpu train .*speed-up/);
+    expect(table.stderr).toMatch(/on cpu, reference and tfjs-cpu, steps alternating/);
+  });
+
+  it('refuses a backend named twice', () => {
+    const r = bistable('bench', ...tiny, '--backend', 'cpu', '--compare', 'reference,cpu');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/backend 'cpu' is timed twice/);
+  });
+
   it('prints a table with the speed-up column', () => {
     const r = bistable(
       'bench',

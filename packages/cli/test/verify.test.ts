@@ -84,4 +84,25 @@ describe('bistable backends', () => {
     expect(list.find((b) => b.name === 'reference')?.available).toBe(true);
     for (const b of list.filter((x) => !x.available)) expect(b.reason, b.name).toMatch(/\w/);
   });
+
+  it('marks as auto what getBackend picks: cpu, the fastest that starts on a machine without a GPU', () => {
+    const r = bistable('backends', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const list = JSON.parse(r.stdout) as {
+      name: string;
+      available: boolean;
+      auto: boolean;
+      priority: number | null;
+      softwareDevice?: string;
+    }[];
+    expect(list.filter((b) => b.auto)).toHaveLength(1);
+    const auto = list.find((b) => b.auto)!;
+    // a native backend outranking it would have been picked; an emulated GPU (lavapipe) may not be
+    for (const b of list.filter((x) => x.available && (x.priority ?? -1) > (auto.priority ?? 0)))
+      expect(b.softwareDevice, `${b.name} outranks ${auto.name}`).toBeTruthy();
+    if (!list.some((b) => b.available && !b.softwareDevice && b.name === 'tfjs-webgpu'))
+      expect(auto.name).toBe('cpu');
+    const table = bistable('backends');
+    expect(table.stdout).toMatch(new RegExp(`^${auto.name} \\(auto\\) `, 'm'));
+  });
 });

@@ -12,14 +12,17 @@ export {
 } from './backend/registry.js';
 export type * from './backend/types.js';
 export {
+  type AdapterDescription,
   dawnReason,
   probeWebgpuQuietly,
   quietDawnEnvironment,
+  softwareAdapterName,
   type WebgpuProbe,
 } from './backend/webgpu-probe.js';
 export {
   type BenchOptions,
   type BenchResult,
+  benchAlternating,
   benchSideBySide,
   benchTraining,
   inferenceMultiplyAdds,

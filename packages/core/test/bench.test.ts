@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../src/bench/stats.js';
 import {
+  benchAlternating,
   benchSideBySide,
   benchTraining,
   getBackend,
   inferenceMultiplyAdds,
   trainingMultiplyAdds,
 } from '../src/index.js';
+import { forwarding } from './helpers.js';
 
 describe('bench statistics', () => {
   it('gives the order statistics of the samples', () => {
@@ -99,6 +101,37 @@ describe('benchTraining', () => {
     expect([a.backend, b.backend]).toEqual(['cpu', 'reference']);
     expect(a.train.samples).toHaveLength(3);
     expect(b.inference?.samples).toHaveLength(2);
+  });
+
+  it('times any number of backends in rounds, forwards then backwards', async () => {
+    const order: string[] = [];
+    const cpu = await getBackend('cpu');
+    const ref = await getBackend('reference');
+    const slow = forwarding(ref, { name: 'reference-again' });
+    const results = await benchAlternating([cpu, ref, slow], {
+      cell: 'nBRC',
+      seqLen: 3,
+      batch: 2,
+      hidden: 3,
+      layers: 1,
+      steps: 2,
+      warmup: 0,
+      inferenceSteps: 0,
+      onStep: (phase, i, _ms, be) => order.push(`${phase}${i}:${be}`),
+    });
+    expect(order).toEqual([
+      'train0:cpu',
+      'train0:reference',
+      'train0:reference-again',
+      'train1:reference-again',
+      'train1:reference',
+      'train1:cpu',
+    ]);
+    expect(results.map((r) => r.backend)).toEqual(['cpu', 'reference', 'reference-again']);
+    expect(results.every((r) => r.inference === null && r.train.samples.length === 2)).toBe(true);
+    await expect(
+      benchAlternating([], { cell: 'BRC', seqLen: 1, batch: 1, hidden: 1, layers: 1 }),
+    ).rejects.toThrow(/at least one backend/);
   });
 
   it('reports the micro-batch a step ran with', async () => {

@@ -18,6 +18,18 @@ registerBackend({
   },
 });
 
+// the highest of all, but its GPU is emulated on the CPU (lavapipe, SwiftShader): auto puts it last
+registerBackend({
+  name: 'test-emulated',
+  priority: 3000,
+  init: () =>
+    forwarding(reference, {
+      name: 'test-emulated',
+      dtypes: ['float32', 'bfloat16' as 'float32'],
+      softwareDevice: 'llvmpipe (LLVM 15.0.6, 256 bits)',
+    }),
+});
+
 // only when named: auto must not pick it even where it is the only one that fits
 registerBackend({
   name: 'test-explicit-only',
@@ -30,6 +42,16 @@ describe("getBackend('auto')", () => {
     expect((await getBackend('auto')).name).toBe('test-gpu-like');
     await expect(getBackend('test-broken')).rejects.toThrow(BackendUnavailableError);
     await expect(getBackend('test-broken')).rejects.toThrow(/no device here/);
+  });
+
+  it('ranks a backend on an emulated GPU after every native one, whatever its priority', async () => {
+    expect((await getBackend('test-emulated')).softwareDevice).toMatch(/llvmpipe/);
+    expect((await getBackend('auto')).name).toBe('test-gpu-like');
+    expect((await getBackend('auto', { dtype: 'float32' })).name).toBe('test-gpu-like');
+  });
+
+  it('takes the emulated one where no native backend fits', async () => {
+    expect((await getBackend('auto', { dtype: 'bfloat16' as 'float32' })).name).toBe('test-emulated');
   });
 
   it('with a dtype, skips backends that do not compute in it', async () => {

@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '@bistable/core';
+import { BackendUnavailableError, softwareAdapterName } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
 import { importFor } from './import-error.js';
@@ -31,5 +31,27 @@ export async function initTfjsWebgl(): Promise<TfjsBackend> {
   if (!ok || tf.getBackend() !== 'webgl') {
     throw new BackendUnavailableError('tfjs-webgl', 'this browser could not create a WebGL context for tfjs');
   }
-  return new TfjsBackend('tfjs-webgl', 'webgl');
+  const be = new TfjsBackend('tfjs-webgl', 'webgl');
+  const software = softwareAdapterName({ description: webglRenderer() ?? undefined });
+  if (software) be.softwareDevice = software;
+  return be;
+}
+
+type GlWithDebugInfo = {
+  getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
+  getParameter(p: number): unknown;
+  RENDERER: number;
+};
+
+/** The renderer string of tfjs's WebGL context ("ANGLE (Google, Vulkan … SwiftShader …)"), if it says. */
+function webglRenderer(): string | null {
+  try {
+    const gl = (tf.backend() as unknown as { gpgpu?: { gl?: GlWithDebugInfo } }).gpgpu?.gl;
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const r = gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+    return typeof r === 'string' ? r : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,3 +1,4 @@
+import { softwareAdapterName } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfjsBackend } from '../backend.js';
 import * as webgpu from '../webgpu/index.js';
@@ -10,6 +11,9 @@ import * as webgpu from '../webgpu/index.js';
 export async function initTfjsWebgpu(): Promise<TfjsBackend> {
   await webgpu.initWebgpu(tf);
   const be = new webgpu.WebgpuTfjsBackend('tfjs-webgpu');
+  // lavapipe, SwiftShader or a fallback adapter: auto then prefers the backends that run natively
+  const software = softwareAdapterName(webgpu.webgpuAdapter());
+  if (software) be.softwareDevice = software;
   webgpu.registerWebgpuKernels(be.name);
   return be;
 }

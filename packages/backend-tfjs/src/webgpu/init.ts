@@ -1,5 +1,10 @@
 /// <reference types="@webgpu/types" />
-import { BackendUnavailableError, probeWebgpuQuietly, quietDawnEnvironment } from '@bistable/core';
+import {
+  type AdapterDescription,
+  BackendUnavailableError,
+  probeWebgpuQuietly,
+  quietDawnEnvironment,
+} from '@bistable/core';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { firstLine, type Importer, importFor, isMissingPackage, nativeImport } from '../init/import-error.js';
 import { missingInternals } from './tfjs-internals.js';
@@ -33,6 +38,30 @@ function installGpu(gpu: GPU): void {
   } else {
     Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
   }
+}
+
+let adapterSeen: AdapterDescription | null = null;
+
+/** What the adapter tfjs-webgpu started on says about itself; null before the first start. */
+export function webgpuAdapter(): AdapterDescription | null {
+  return adapterSeen;
+}
+
+/** GPUAdapterInfo (`adapter.info`, or the older `requestAdapterInfo()`), and whether it is a fallback. */
+async function describeAdapter(adapter: GPUAdapter): Promise<AdapterDescription> {
+  const a = adapter as GPUAdapter & {
+    info?: AdapterDescription;
+    requestAdapterInfo?: () => Promise<AdapterDescription>;
+    isFallbackAdapter?: boolean;
+  };
+  const info = a.info ?? (await a.requestAdapterInfo?.().catch(() => undefined)) ?? {};
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallbackAdapter: info.isFallbackAdapter ?? a.isFallbackAdapter,
+  };
 }
 
 /**
@@ -83,6 +112,7 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
       'no WebGPU adapter was found (no usable Vulkan device)',
       ADAPTER_HINT,
     );
+  adapterSeen = await describeAdapter(adapter);
 
   let mod: { WebGPUBackend?: new (device: GPUDevice, info?: unknown) => tfc.KernelBackend };
   try {

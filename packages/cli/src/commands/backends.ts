@@ -13,6 +13,10 @@ export interface BackendReport {
   levels: Record<string, number>;
   /** Why it is not available, and how to get it. */
   reason?: string;
+  /** Where its GPU is emulated on the CPU: the device (auto then prefers native backends). */
+  softwareDevice?: string;
+  /** Whether `auto` picks it here (with no dtype asked for). */
+  auto: boolean;
   requires: string;
 }
 
@@ -33,6 +37,7 @@ export async function backendReports(): Promise<BackendReport[]> {
       out.push({
         ...base,
         available: false,
+        auto: false,
         dtypes: [],
         levels: {},
         reason: `${pkg} ${why}; install it with 'pnpm add ${pkg}'`,
@@ -44,11 +49,22 @@ export async function backendReports(): Promise<BackendReport[]> {
       const levels: Record<string, number> = {};
       for (const cell of CELL_NAMES)
         levels[cell] = getKernel(name, cell, 3) ? 3 : getKernel(name, cell, 2) ? 2 : 1;
-      out.push({ ...base, available: true, dtypes: [...be.dtypes], levels });
+      const soft = be.softwareDevice ? { softwareDevice: be.softwareDevice } : {};
+      out.push({ ...base, available: true, auto: false, dtypes: [...be.dtypes], levels, ...soft });
     } catch (err) {
-      out.push({ ...base, available: false, dtypes: [], levels: {}, reason: (err as Error).message });
+      out.push({
+        ...base,
+        available: false,
+        auto: false,
+        dtypes: [],
+        levels: {},
+        reason: (err as Error).message,
+      });
     }
   }
+  // what getBackend('auto') takes: priorities, then native devices before emulated ones
+  const auto = await getBackend('auto').catch(() => null);
+  for (const r of out) r.auto = auto !== null && r.name === auto.name;
   return out;
 }
 
@@ -63,17 +79,18 @@ export function registerBackendsCommand(program: Command): void {
         console.log(JSON.stringify(reports, null, 2));
         return;
       }
-      const auto = reports
-        .filter((r) => r.available)
-        .sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0))[0];
       printTable(
         ['backend', 'status', 'dtypes', 'kernel levels (BRC nBRC GRU LSTM)', 'notes'],
         reports.map((r) => [
-          r.name + (auto && r.name === auto.name ? ' (auto)' : ''),
+          r.name + (r.auto ? ' (auto)' : ''),
           r.available ? 'available' : 'unavailable',
           r.dtypes.join(','),
           r.available ? CELL_NAMES.map((c) => r.levels[c]).join(' ') : '',
-          r.available ? '' : (r.reason ?? ''),
+          r.available
+            ? r.softwareDevice
+              ? `emulated on the CPU (${r.softwareDevice}): auto prefers native backends`
+              : ''
+            : (r.reason ?? ''),
         ]),
       );
     });

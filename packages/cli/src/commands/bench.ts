@@ -1,8 +1,8 @@
+import { loadavg } from 'node:os';
 import {
   type Backend,
   type BenchResult,
-  benchSideBySide,
-  benchTraining,
+  benchAlternating,
   type CellName,
   type DType,
   getBackend,
@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { discoverBackends } from '../discover.js';
 import { CliError, EXIT_USAGE } from '../exit-codes.js';
 import { dtypeOption, nonNegativeInt, positiveInt, stringList, usage } from '../studies/options.js';
+import { commandLine, describeMachine } from '../studies/provenance.js';
 import { printTable } from '../table.js';
 
 export interface BenchCliOptions {
@@ -37,19 +38,33 @@ export interface BenchRow {
   cell: CellName;
   seqLen: number;
   result: BenchResult;
+  /** The first backend of --compare; null without it. */
   compare: BenchResult | null;
   /** compare's median / backend's median: how many times faster `backend` is. */
   trainSpeedup: number | null;
   inferenceSpeedup: number | null;
+  /** Every backend's result, in the order of `backends` (the first is `result`). */
+  results: BenchResult[];
 }
 
 export interface BenchReport {
+  /** When the run started (ISO 8601). */
+  date: string;
+  /** CPU model, cores, memory, OS and Node version (as provenance.json states it). */
+  machine: string;
+  /** The command line, as typed (`bistable bench …`), led by any BISTABLE_* settings. */
+  command: string;
+  /** os.loadavg() when the run started: how busy the machine already was. */
+  loadAverage: number[];
   backend: string;
+  /** Every backend timed, `backend` first, then those of --compare; their steps alternate. */
+  backends: string[];
   threads: number | null;
   /** Whether the backend's GEMM fuses multiply-adds (cpu with relaxed SIMD); null where not told. */
   fma: boolean | null;
   /** Rows of the backend's GEMM register tile (cpu: 4 or 6, measured at start); null where not told. */
   tileRows: number | null;
+  /** The first backend of --compare; null without it. */
   compare: string | null;
   compareThreads: number | null;
   dtype: DType;
@@ -104,10 +119,22 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   const microBatch =
     opts.microBatch === undefined ? undefined : positiveInt('--micro-batch', opts.microBatch);
   const dtype: DType = opts.dtype === undefined ? 'float32' : dtypeOption('--dtype', opts.dtype);
+  const compareNames = opts.compare === undefined ? [] : stringList(opts.compare);
+  if (opts.compare !== undefined && compareNames.length === 0) {
+    throw new CliError('--compare needs at least one backend', EXIT_USAGE);
+  }
+  const date = new Date().toISOString();
+  const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
   await discoverBackends();
   const be = await getBackend(opts.backend, { dtype });
-  const cmp = opts.compare ? await getBackend(opts.compare, { dtype }) : null;
-  for (const b of cmp ? [be, cmp] : [be]) {
+  const others: Backend[] = [];
+  for (const name of compareNames) others.push(await getBackend(name, { dtype }));
+  const all = [be, ...others];
+  const names = all.map((b) => b.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new CliError(`backend '${twice}' is timed twice; name each backend once`, EXIT_USAGE);
+  const cmp = others[0] ?? null;
+  for (const b of all) {
     if (!b.dtypes.includes(dtype)) {
       throw new CliError(
         `backend '${b.name}' does not support ${dtype}; it supports ${b.dtypes.join(', ')}`,
@@ -133,11 +160,14 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
         microBatch,
         inferenceSteps: opts.inference === false ? 0 : steps,
       };
-      say(
-        `bench: ${cell} T=${seqLen} on ${cmp ? `${be.name} and ${cmp.name}, steps alternating` : be.name}` +
-          ` (${warmup} warm-up + ${steps} steps)`,
-      );
-      const [result, compare] = cmp ? await benchSideBySide(be, cmp, o) : [await benchTraining(be, o), null];
+      const on =
+        all.length === 1
+          ? be.name
+          : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}, steps alternating`;
+      say(`bench: ${cell} T=${seqLen} on ${on} (${warmup} warm-up + ${steps} steps)`);
+      const results = await benchAlternating(all, o);
+      const [result] = results;
+      const compare = results[1] ?? null;
       rows.push({
         cell,
         seqLen,
@@ -145,11 +175,17 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
         compare,
         trainSpeedup: compare ? ratio(compare.train, result.train) : null,
         inferenceSpeedup: compare ? ratio(compare.inference, result.inference) : null,
+        results,
       });
     }
   }
   return {
+    date,
+    machine: describeMachine(),
+    command: commandLine(),
+    loadAverage,
     backend: be.name,
+    backends: names,
     threads: threadsOf(be),
     fma: fmaOf(be),
     tileRows: tileRowsOf(be),
@@ -191,35 +227,41 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
     `bench: copy-first-input model, ${r.layers} layers × ${r.hidden} units, batch ${r.batch}, input 1, ${r.dtype}; ` +
       `median (min–max) of ${r.steps} steps after ${r.warmup} warm-up, ms`,
   );
+  const compared = r.backends.slice(1);
   write(
     `backend: ${describeBackend(r.backend, r.threads, r.fma, r.tileRows)}` +
-      (r.compare ? `; compared with ${describeBackend(r.compare, r.compareThreads)}` : ''),
+      (compared.length === 1 ? `; compared with ${describeBackend(compared[0], r.compareThreads)}` : '') +
+      (compared.length > 1 ? `; compared with ${compared.join(', ')}` : ''),
   );
   const head = ['cell', 'T', `${r.backend} train`, 'infer', 'GMAC/s', 'mem MiB'];
-  if (r.compare) head.push(`${r.compare} train`, 'infer', 'train speed-up', 'infer speed-up');
+  for (const name of compared) {
+    head.push(`${name} train`, 'infer', compared.length === 1 ? 'train speed-up' : 'speed-up');
+    if (compared.length === 1) head.push('infer speed-up');
+  }
   const rows = r.rows.map((row) => {
+    const first = row.results[0] ?? row.result;
     const cells = [
       row.cell,
       String(row.seqLen),
-      spread(row.result.train),
-      row.result.inference ? ms(row.result.inference.median) : '',
-      gmacs(row.result),
-      mib(row.result.memory.rssDelta),
+      spread(first.train),
+      first.inference ? ms(first.inference.median) : '',
+      gmacs(first),
+      mib(first.memory.rssDelta),
     ];
-    if (row.compare) {
+    for (const other of row.results.slice(1)) {
       cells.push(
-        spread(row.compare.train),
-        row.compare.inference ? ms(row.compare.inference.median) : '',
-        times(row.trainSpeedup),
-        times(row.inferenceSpeedup),
+        spread(other.train),
+        other.inference ? ms(other.inference.median) : '',
+        times(ratio(other.train, first.train)),
       );
+      if (compared.length === 1) cells.push(times(ratio(other.inference, first.inference)));
     }
     return cells;
   });
   printTable(head, rows, write);
   const split = r.rows.flatMap((row) =>
-    [row.result, row.compare]
-      .filter((x): x is BenchResult => x !== null && x.microBatches > 1)
+    row.results
+      .filter((x) => x.microBatches > 1)
       .map(
         (x) =>
           `${row.cell} T=${row.seqLen} on ${x.backend}: ${x.microBatches} passes of ${x.microBatch} rows`,
@@ -229,9 +271,9 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
     const why = r.microBatch === null ? "the backend's buffer limit" : `--micro-batch ${r.microBatch}`;
     write(`micro-batches (${why}; each step accumulates its passes' gradients): ${split.join('; ')}`);
   }
-  if (r.compare) {
+  if (compared.length > 0) {
     write(
-      `speed-up: ${r.compare}'s median time divided by ${r.backend}'s; same process and data, steps alternating`,
+      `speed-up: ${compared.length === 1 ? `${compared[0]}'s` : 'each backend’s'} median time divided by ${r.backend}'s; same process and data, steps alternating`,
     );
   }
 }
@@ -248,7 +290,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--hidden <n>', 'hidden units per layer', '100')
     .option('--layers <n>', 'stacked layers', '2')
     .option('--backend <name>', "backend name, or 'auto'", 'auto')
-    .option('--compare <name>', 'a second backend timed side by side (speed-up = its time / the first one’s)')
+    .option(
+      '--compare <list>',
+      'more backends, comma-separated, timed side by side with the first, steps alternating (speed-up = its time / the first one’s)',
+    )
     .option('--steps <n>', 'timed training steps (and forward passes) per size', '5')
     .option('--warmup <n>', 'untimed steps before timing', '2')
     .option('--dtype <dtype>', 'float32 or float64', 'float32')

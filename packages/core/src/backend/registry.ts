@@ -4,7 +4,9 @@ import type { Backend, CellName, DType, KernelLevel, SequenceKernels, StepKernel
 
 /**
  * Backends register a lazy factory with a priority (tfjs-core's model); `auto` tries them from
- * the highest priority down and skips any whose init fails (onnxruntime-web's model).
+ * the highest priority down and skips any whose init fails (onnxruntime-web's model). Priorities
+ * follow measured training speed (apps/docs/guide/choosing-backend.md has the table and the run
+ * it came from): a backend ranks above another only where it trained faster.
  */
 export interface BackendRegistration {
   name: string;
@@ -38,8 +40,9 @@ function asUnavailable(name: string, err: unknown): BackendUnavailableError {
 }
 
 /**
- * Initialises (once) and returns the named backend, or for 'auto' the best available one (the
- * highest priority that initialises and, when `want.dtype` is given, computes in that dtype).
+ * Initialises (once) and returns the named backend, or for 'auto' the best available one: the
+ * highest priority that initialises and, when `want.dtype` is given, computes in that dtype. A
+ * backend whose GPU is emulated on the CPU (`softwareDevice`) comes after all the others.
  *
  * @example
  * ```ts
@@ -58,6 +61,7 @@ export async function getBackend(name = 'auto', want: { dtype?: DType } = {}): P
   if (name === 'auto') {
     // a negative priority means "only when asked for by name" (a test double, a debugging aid)
     const why: string[] = [];
+    const software: Backend[] = [];
     for (const reg of registeredBackends().filter((r) => r.priority >= 0)) {
       let be: Backend;
       try {
@@ -68,9 +72,15 @@ export async function getBackend(name = 'auto', want: { dtype?: DType } = {}): P
         continue;
       }
       // a float64 run skips GPU backends that only compute in float32
-      if (!want.dtype || be.dtypes.includes(want.dtype)) return be;
-      why.push(`${reg.name}: computes only in ${be.dtypes.join(', ')}`);
+      if (want.dtype && !be.dtypes.includes(want.dtype)) {
+        why.push(`${reg.name}: computes only in ${be.dtypes.join(', ')}`);
+        continue;
+      }
+      // a GPU rendered on the CPU trains slower than any backend that runs natively: last resort
+      if (be.softwareDevice) software.push(be);
+      else return be;
     }
+    if (software.length > 0) return software[0];
     const what = want.dtype
       ? `no registered backend that computes in ${want.dtype}`
       : 'no registered backend';

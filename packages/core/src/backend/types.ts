@@ -281,6 +281,12 @@ export interface Backend {
   readonly memoryLimits?: Partial<Record<DType, number>>;
   /** Whether `gemm` honours `GemmArgs.bias` (otherwise core adds biases with a separate GEMM). */
   readonly gemmBias?: boolean;
+  /**
+   * Set by a GPU backend whose device is emulated on the CPU (Mesa's lavapipe or llvmpipe,
+   * SwiftShader, a WebGPU fallback adapter): the device's name. `auto` then ranks it below every
+   * backend that runs natively, since such a device trains far slower than the `cpu` backend.
+   */
+  readonly softwareDevice?: string;
   /** A zero-filled buffer. */
   alloc(length: number, dtype: DType): DeviceBuffer;
   /** Copies host data into `buf` at `offset`. */

@@ -79,3 +79,33 @@ export async function quietDawnEnvironment(): Promise<void> {
   chmodSync(dir, 0o700);
   process.env.XDG_RUNTIME_DIR = dir;
 }
+
+/** What a GPU adapter says about itself (WebGPU's GPUAdapterInfo, or WebGL's renderer string). */
+export interface AdapterDescription {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  /** WebGPU's fallback adapter: always a software one. */
+  isFallbackAdapter?: boolean;
+}
+
+/** Mesa's lavapipe, llvmpipe and softpipe, Google's SwiftShader, Microsoft's WARP. */
+const SOFTWARE_RENDERERS = /\b(llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|warp)\b/i;
+
+/**
+ * The name of a GPU adapter that emulates the GPU on the CPU (lavapipe, SwiftShader, a fallback
+ * adapter), or null for a hardware one. A backend on such an adapter sets `softwareDevice`, and
+ * `auto` then prefers every backend that runs natively.
+ */
+export function softwareAdapterName(info: AdapterDescription | null | undefined): string | null {
+  if (!info) return null;
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(
+    (p): p is string => typeof p === 'string' && p.length > 0,
+  );
+  const said = parts.join(' ');
+  const match = SOFTWARE_RENDERERS.exec(said);
+  if (match) return (info.description || info.device || match[1]).trim();
+  if (info.isFallbackAdapter) return said || 'a fallback adapter';
+  return null;
+}

@@ -3,6 +3,7 @@ export { summarize, type TimingStats } from './stats.js';
 export {
   type BenchOptions,
   type BenchResult,
+  benchAlternating,
   benchSideBySide,
   benchTraining,
   TrainingBench,

@@ -225,10 +225,25 @@ export async function benchSideBySide(
   b: Backend,
   o: BenchOptions,
 ): Promise<[BenchResult, BenchResult]> {
+  const [ra, rb] = await benchAlternating([a, b], o);
+  return [ra, rb];
+}
+
+/**
+ * Any number of backends in one process, as {@link benchSideBySide} does for two: each model is
+ * built and warmed up alone, then every round times one step on each backend, in turn forwards
+ * and backwards (a b c, c b a, …), so that a drift in the machine's load weighs on all alike.
+ * Results come back in the order of `backends`.
+ */
+export async function benchAlternating(
+  backends: readonly Backend[],
+  o: BenchOptions,
+): Promise<BenchResult[]> {
+  if (backends.length === 0) throw new InputError('benchAlternating needs at least one backend');
   const { steps, warmup, inferenceSteps } = counts(o);
   const benches: TrainingBench[] = [];
   try {
-    for (const be of [a, b]) {
+    for (const be of backends) {
       const bench = new TrainingBench(be, o);
       benches.push(bench);
       for (let i = 0; i < warmup; i++) {
@@ -249,7 +264,7 @@ export async function benchSideBySide(
         o.onStep?.('inference', i, ms, bench.backend.name);
       }
     }
-    return [benches[0].result(), benches[1].result()];
+    return benches.map((b) => b.result());
   } finally {
     for (const bench of benches) bench.dispose();
   }

@@ -11,11 +11,14 @@ import { CPU_NARROW_INPUT_MAX, CpuBackend, type CpuBackendOptions } from './back
 import { float64SequenceKernels } from './float64.js';
 
 /**
- * Above tfjs-wasm (30) and tfjs-cpu (10), which it outruns several times over (`bistable bench`);
- * below every GPU backend (gpujs-headlessgl is 35) and tfjs-node (40), whose libtensorflow
- * could not be measured here.
+ * `auto`'s rank of the cpu backend: above every backend measured slower than it on a CPU (all of
+ * them but tfjs-webgpu on a hardware GPU: tfjs-wasm 3-4×, the others 10-50×, in Node and in a
+ * browser), and above tfjs-node and tfjs-node-gpu, which are not measured (they run op by op, as
+ * tfjs-wasm does). Below tfjs-webgpu (50), which trained the bench model 8× faster on an H200;
+ * a WebGPU adapter that emulates the GPU on the CPU ranks after every native backend instead.
+ * The table and the run it comes from: apps/docs/guide/choosing-backend.md.
  */
-export const CPU_PRIORITY = 33;
+export const CPU_PRIORITY = 40;
 
 const registered = new Set<string>();
 

@@ -58,7 +58,10 @@ export class ReferenceBackend implements Backend {
 
 let registered = false;
 
-/** Registers `reference` (priority 0: anything faster wins under `auto`). Idempotent. */
+/**
+ * Registers `reference` (priority 12: above tfjs-cpu, gpujs-webasm and gpujs-cpu, which trained
+ * no faster than it, in Node and in a browser; below every backend that did). Idempotent.
+ */
 export function registerReferenceBackend(): void {
   if (registered) return;
   registered = true;
@@ -75,7 +78,7 @@ export function registerReferenceBackend(): void {
   }
   registerBackend({
     name: be.name,
-    priority: 0,
+    priority: 12,
     init: () => be,
     description: 'plain TypeScript on typed arrays; float64 and float32; the oracle',
   });
