@@ -184,14 +184,23 @@ function slugifyAnchor(str) {
   );
 }
 
-/** The first sentence of a summary, on one line. */
-function firstSentence(text) {
+/** The first sentence of a summary, on one line, at most about 150 characters. */
+function oneLine(parts) {
+  // inline tags ({@link X}) by their text; the table cell is no place for links of its own
+  const text = parts.map((p) => (p.kind === 'inline-tag' ? `\`${p.text}\`` : p.text)).join('');
   const para = text
     .trim()
     .split(/\n\s*\n/)[0]
     .replace(/\s+/g, ' ');
   const m = para.match(/^(.+?[.!?])(\s+(?=[A-Z`(*_[])|$)/);
-  return (m ? m[1] : para).replace(/\|/g, '\\|');
+  let line = m ? m[1] : para;
+  if (line.length > 160) {
+    let cut = line.slice(0, 150).replace(/\s+\S*$/, '');
+    // never leave a code span open
+    if ((cut.match(/`/g) ?? []).length % 2 === 1) cut = cut.slice(0, cut.lastIndexOf('`')).trimEnd();
+    line = `${cut.replace(/[\s,;:(—–-]+$/, '')} …`;
+  }
+  return line.replace(/\|/g, '\\|');
 }
 
 /** @param {import('typedoc').Application} app */
@@ -293,13 +302,14 @@ export function load(app) {
         for (const child of group.children) {
           if (!router.hasUrl(child)) continue;
           const comment = child.comment ?? child.signatures?.[0]?.comment;
-          const summary = comment ? firstSentence(Comment.combineDisplayParts(comment.summary)) : '';
-          const kind = ReflectionKind.singularString(child.kind).toLowerCase();
-          rows.push(`| [\`${child.name}\`](#${router.getAnchor(child)}) | ${kind} | ${summary || '—'} |`);
+          const summary = comment ? oneLine(comment.summary) : '';
+          // the page's headings group by kind; here a function's name says so by its parentheses
+          const name = child.kindOf(ReflectionKind.Function) ? `${child.name}()` : child.name;
+          rows.push(`| [\`${name}\`](#${router.getAnchor(child)}) | ${summary || '—'} |`);
         }
       }
       if (rows.length === 0) return;
-      const table = ['| Symbol | Kind | What it is |', '| --- | --- | --- |', ...rows].join('\n');
+      const table = ['| Symbol | What it is |', '| --- | --- |', ...rows].join('\n');
       const at = page.contents.search(/^## /m);
       page.contents =
         at < 0
