@@ -41,6 +41,11 @@ export function rowsPerThread(B: i32, nt: i32): i32 {
 }
 
 @inline
+function rowH0(H: i32): usize {
+  return <usize>H * 4;
+}
+
+@inline
 function up64(x: usize): usize {
   return (x + 63) & ~(<usize>63);
 }
@@ -50,9 +55,10 @@ export const NARROW_MAX: i32 = 4;
 
 /**
  * Byte offset of region `which` inside one thread's scratch: 0 tile, 1 staging, 2 packed
- * weights, 3 recurrent projection, 4–5 dh carries, 6–7 dc carries, 8 dPw partial, 9 bx and
+ * weights, 3 recurrent projection, 4–5 dh carries, 6–7 dc carries, 8 dPw partials, 9 bx and
  * 10 bh gradient partials, 11 one row of input projections (or of their gradient), 12 the input
- * weights' gradient partial, 13 total size.
+ * weights' gradient partials, 13 total size. Regions 8, 9, 10 and 12 hold one partial per pair of
+ * rows (see PAIR).
  */
 export function seqLayout(cell: i32, H: i32, nb: i32, which: i32): usize {
   const gr = <usize>cellGr(cell);
@@ -70,14 +76,27 @@ export function seqLayout(cell: i32, H: i32, nb: i32, which: i32): usize {
     else if (i == 3) size = n * grH * 4;
     else if (i == 4 || i == 5) size = n * h * 4;
     else if (i == 6 || i == 7) size = lstm ? n * h * 4 : 0;
-    else if (i == 8) size = <usize>cellNpw(cell) * h * 4;
-    else if (i == 9) size = <usize>cellNbx(cell) * h * 4;
-    else if (i == 10) size = grH * 4;
+    else if (i == 8) size = pairs(nb) * <usize>cellNpw(cell) * h * 4;
+    else if (i == 9) size = pairs(nb) * <usize>cellNbx(cell) * h * 4;
+    else if (i == 10) size = pairs(nb) * grH * 4;
     else if (i == 11) size = <usize>cellGx(cell) * h * 4;
-    else if (i == 12) size = <usize>NARROW_MAX * <usize>cellGx(cell) * h * 4;
+    else if (i == 12) size = pairs(nb) * <usize>NARROW_MAX * <usize>cellGx(cell) * h * 4;
     off += up64(size);
   }
   return off;
+}
+
+/**
+ * Rows whose gradient terms share one partial sum. A thread's block of rows starts at a multiple
+ * of rowsPerThread, which is even, so every pair lies within one thread whatever the thread
+ * count: each pair's partial, and the sum of the pairs in order, come out the same bit for bit
+ * on 1 thread or 16, and so do the bias and memory gradients.
+ */
+const PAIR: i32 = 2;
+
+@inline
+function pairs(rows: i32): usize {
+  return <usize>((rows + PAIR - 1) / PAIR);
 }
 
 @inline
@@ -514,19 +533,22 @@ export function seqBackward(
   let nxt = ws + seqLayout(cell, H, nb, 5);
   let curC = ws + seqLayout(cell, H, nb, 6);
   let nxtC = ws + seqLayout(cell, H, nb, 7);
+  // one partial per pair of rows (PAIR), so the sums do not depend on the thread count
+  const np = pairs(rows);
   const dpw = ws + seqLayout(cell, H, nb, 8);
+  const dpwBytes = <usize>cellNpw(cell) * rowH0(H);
   // bias gradients: column sums of dP (its biased columns) and dR, taken while their rows are hot
   const nbxH = cellNbx(cell) * H;
   const sbx = sumBias != 0 ? ws + seqLayout(cell, H, nb, 9) : 0;
   const sbh = sumBias != 0 && cellHasBh(cell) ? ws + seqLayout(cell, H, nb, 10) : 0;
-  if (sbx != 0) memory.fill(sbx, 0, <usize>nbxH * 4);
-  if (sbh != 0) memory.fill(sbh, 0, <usize>grH * 4);
+  if (sbx != 0) memory.fill(sbx, 0, np * <usize>nbxH * 4);
+  if (sbh != 0) memory.fill(sbh, 0, np * <usize>grH * 4);
   // a narrow input's weight gradient, summed like the biases; dP itself is then written only when
   // given (0: this thread's rows of it pass through one scratch row)
   const gxH = <i32>gx * H;
   const swx = x != 0 ? ws + seqLayout(cell, H, nb, 12) : 0;
   const xrow = ws + seqLayout(cell, H, nb, 11);
-  if (swx != 0) memory.fill(swx, 0, <usize>xw * <usize>gxH * 4);
+  if (swx != 0) memory.fill(swx, 0, np * <usize>xw * <usize>gxH * 4);
   const rowH = h * 4;
   const block = <usize>rows * rowH;
   const first = <usize>b0 * rowH;
@@ -536,7 +558,7 @@ export function seqBackward(
     if (dcN != 0) memory.copy(curC, dcN + first, block);
     else memory.fill(curC, 0, block);
   }
-  if (cell == CELL_BRC) memory.fill(dpw, 0, 2 * rowH);
+  if (cell == CELL_BRC) memory.fill(dpw, 0, np * dpwBytes);
   // dL/dh_{t-1} += dR_t @ whᵀ: B operand (p, j) = wh[j·grH + p], packed once
   if (gr > 0) packB(wh, grH, true, 0, grH, 0, H, bpack);
   for (let i = 0; i < T; i++) {
@@ -550,6 +572,7 @@ export function seqBackward(
     const dop = dOut != 0 ? dOut + tb * rowH : 0;
     for (let b = 0; b < rows; b++) {
       const rb = <usize>b;
+      const pair = <usize>(b / PAIR);
       const dob = dop != 0 ? dop + rb * rowH : 0;
       const o = rb * rowH;
       const crow = cc + rb * cw * rowH;
@@ -557,16 +580,16 @@ export function seqBackward(
       if (cell == CELL_NBRC) {
         nbrcBwdRow(dob, cur + o, hp + o, crow, dprow, drp + rb * <usize>grH * 4, nxt + o, H, st);
       } else if (cell == CELL_BRC) {
-        brcBwdRow(dob, cur + o, hp + o, crow, dprow, pw, nxt + o, dpw, H, st);
+        brcBwdRow(dob, cur + o, hp + o, crow, dprow, pw, nxt + o, dpw + pair * dpwBytes, H, st);
       } else if (cell == CELL_GRU) {
         gruBwdRow(dob, cur + o, hp + o, crow, dprow, drp + rb * <usize>grH * 4, nxt + o, H, st);
       } else {
         const cpRow = cAll + (<usize>(prev * B + b0) * h) * 4 + o;
         lstmBwdRow(dob, cur + o, curC + o, crow, cpRow, dprow, drp + rb * <usize>grH * 4, nxt + o, nxtC + o, H, st);
       }
-      if (sbx != 0) addRow(sbx, dprow, nbxH);
-      if (swx != 0) addOuter(swx, x + (tb + rb) * <usize>xw * 4, xw, dprow, gxH);
-      if (sbh != 0) addRow(sbh, drp + rb * <usize>grH * 4, grH);
+      if (sbx != 0) addRow(sbx + pair * <usize>nbxH * 4, dprow, nbxH);
+      if (swx != 0) addOuter(swx + pair * <usize>xw * <usize>gxH * 4, x + (tb + rb) * <usize>xw * 4, xw, dprow, gxH);
+      if (sbh != 0) addRow(sbh + pair * <usize>grH * 4, drp + rb * <usize>grH * 4, grH);
     }
     if (gr > 0) {
       gemmPanels(drp, <usize>grH * 4, 4, rows, grH, bpack, H, nxt, rowH, 1, 1, 0, tile, mr);
@@ -596,13 +619,20 @@ function addRow(acc: usize, row: usize, n: i32): void {
   }
 }
 
-/** Scratch region `which` of every active thread summed into `dst` (n floats, overwritten). */
+/**
+ * The pair partials (n floats each) of region `which` summed into `dst` (overwritten), pair by
+ * pair in row order: the same additions in the same order for any thread count.
+ */
 function reduceRegion(cell: i32, nt: i32, B: i32, H: i32, which: i32, n: i32, dst: usize, scratch: usize, stride: i32): void {
   const nb = rowsPerThread(B, nt);
   const active = (B + nb - 1) / nb;
   const off = seqLayout(cell, H, nb, which);
   memory.fill(dst, 0, <usize>n * 4);
-  for (let k = 0; k < active; k++) addRow(dst, scratch + <usize>k * <usize>stride + off, n);
+  for (let k = 0; k < active; k++) {
+    const base = scratch + <usize>k * <usize>stride + off;
+    const np = pairs(min(nb, B - k * nb));
+    for (let p: usize = 0; p < np; p++) addRow(dst, base + p * <usize>n * 4, n);
+  }
 }
 
 /**
