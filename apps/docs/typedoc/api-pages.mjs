@@ -7,8 +7,9 @@
 // names. `module` instead takes a whole entry point of the package (`testing` is
 // `@bistable/core/testing`, '' the package's main entry). A symbol no page takes lands on a page
 // "Other", with a warning.
-import { sep } from 'node:path';
-import { Comment, Converter, DeclarationReflection, ReflectionKind } from 'typedoc';
+import { relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Comment, Converter, DeclarationReflection, ReflectionKind, RendererEvent } from 'typedoc';
 import { MarkdownPageEvent, ModuleRouter } from 'typedoc-plugin-markdown';
 
 /**
@@ -283,6 +284,27 @@ export function load(app) {
     -100,
   );
 
+  // a README's relative link to a page of this site (../../apps/docs/guide/x.md, right on GitHub)
+  // goes to that page; typedoc would otherwise copy the markdown file into api/_media, where
+  // VitePress builds it as a stray page
+  app.renderer.on(RendererEvent.BEGIN, (event) => {
+    const project = event.project;
+    for (const r of Object.values(project.reflections)) {
+      const lists = [r.readme, r.comment?.summary, ...(r.comment?.blockTags ?? []).map((t) => t.content)];
+      for (const parts of lists) {
+        for (const part of parts ?? []) {
+          if (part.kind !== 'relative-link' || typeof part.target !== 'number') continue;
+          const file = project.files.resolvePath(part.target);
+          const page = file && sitePage(file);
+          if (!page) continue;
+          part.text = `${page}${part.targetAnchor ? `#${part.targetAnchor}` : ''}`;
+          part.target = undefined;
+          part.targetAnchor = undefined;
+        }
+      }
+    }
+  });
+
   // each topic page opens with an index of its symbols and their one-line summaries (before
   // typedoc-vitepress-theme's handler, which rewrites the links' anchors)
   app.renderer.on(
@@ -318,6 +340,15 @@ export function load(app) {
     },
     100,
   );
+}
+
+const DOCS_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The site's URL of a markdown file of this site ('/guide/cells'), or undefined for any other file. */
+function sitePage(file) {
+  const rel = relative(DOCS_ROOT, file).split(sep).join('/');
+  if (rel.startsWith('..') || !rel.endsWith('.md') || rel.startsWith('api/')) return undefined;
+  return `/${rel.slice(0, -'.md'.length).replace(/(^|\/)index$/, '$1')}`;
 }
 
 /** The page a `@category` tag names, taken off the comment so typedoc does not group by it too. */
