@@ -49,8 +49,9 @@ export default defineConfig({
   cleanUrls: true,
   // two wells and the ridge between them: a bistable cell's two stable states
   head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
-  // the package's README is for contributors, not a page of the site
-  srcExclude: ['README.md'],
+  // the package's README is for contributors, not a page of the site; typedoc/ holds the API
+  // index's lead paragraph, which typedoc puts on api/index.md
+  srcExclude: ['README.md', 'typedoc/**'],
   lastUpdated: false,
   // the generated API pages link each other with relative .md links; all of them exist after typedoc
   ignoreDeadLinks: false,

@@ -83,7 +83,7 @@ function pageUrls(root: string): string[] {
       else if (e.name.endsWith('.html') && e.name !== '404.html') {
         const rel = relative(root, p).split(sep).join('/');
         urls.push(
-          `/${rel.endsWith('index.html') ? rel.slice(0, -'index.html'.length) : rel.slice(0, -'.html'.length)}`,
+          `/${/(^|\/)index\.html$/.test(rel) ? rel.slice(0, -'index.html'.length) : rel.slice(0, -'.html'.length)}`,
         );
       }
     }
@@ -128,8 +128,11 @@ describe('the built site', () => {
 
     const dead: string[] = [];
     const external = new Map<string, Set<string>>();
-    const queue = ['/', ...pageUrls(SITE)];
+    const built = pageUrls(SITE);
+    const queue = ['/', ...built];
     const seen = new Set<string>();
+    /** pages some other page links to */
+    const linked = new Set<string>(['/']);
     let links = 0;
     let anchors = 0;
     while (queue.length > 0) {
@@ -165,6 +168,7 @@ describe('the built site', () => {
             if (target.html && url.pathname.includes('/_media/')) {
               dead.push(`${from}: ${href} → typedoc's copy of a markdown file, not the site's page`);
             }
+            if (target.html && url.pathname !== from) linked.add(url.pathname);
             if (target.html && !seen.has(url.pathname)) queue.push(url.pathname);
             const hash = safeDecode(url.hash.slice(1));
             if (hash) {
@@ -175,6 +179,8 @@ describe('the built site', () => {
         }),
       );
     }
+    // a built page no other page links to is a stray (a markdown file VitePress was not meant to build)
+    for (const page of built) if (!linked.has(page)) dead.push(`${page}: no page links to it`);
     const htmlPages = [...seen].length;
     console.log(
       `crawled ${htmlPages} pages: ${links} internal links (${anchors} with an anchor), ` +
