@@ -311,16 +311,13 @@ export function load(app) {
     MarkdownPageEvent.END,
     (page) => {
       const model = page.model;
-      if (
-        !page.contents ||
-        !model?.kindOf?.(ReflectionKind.Module) ||
-        !model.parent?.kindOf(ReflectionKind.Module)
-      ) {
-        return;
-      }
+      if (!page.contents || !model?.kindOf?.(ReflectionKind.Module)) return;
       const router = app.renderer.router;
       const rows = [];
-      for (const group of model.groups ?? []) {
+      // a package's page lists its topic pages already (with a one-package-one-page package,
+      // such as the CLI, its symbols are on the package's page, after its README)
+      const groups = (model.groups ?? []).filter((g) => !g.children.every((c) => router.hasOwnDocument(c)));
+      for (const group of groups) {
         for (const child of group.children) {
           if (!router.hasUrl(child)) continue;
           const comment = child.comment ?? child.signatures?.[0]?.comment;
@@ -332,7 +329,8 @@ export function load(app) {
       }
       if (rows.length === 0) return;
       const table = ['| Symbol | What it is |', '| --- | --- |', ...rows].join('\n');
-      const at = page.contents.search(/^## /m);
+      // before the first group's heading (## Classes, …): a README's own sections come first
+      const at = page.contents.search(new RegExp(`^## ${groups[0].title}$`, 'm'));
       page.contents =
         at < 0
           ? `${page.contents}\n\n${table}\n`
