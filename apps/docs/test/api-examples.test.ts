@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,13 @@ const REQUIRED: Array<[file: string, symbol: string]> = [
 ];
 
 describe("the API reference's @example blocks", () => {
+  // the examples import the packages as users do: their built declarations
+  const unbuilt = ['core', 'tasks', 'backend-tfjs', 'backend-gpujs'].filter(
+    (p) => !existsSync(join(root, 'packages', p, 'dist', 'index.d.ts')),
+  );
+  if (unbuilt.length > 0) {
+    throw new Error(`build the packages first (pnpm build): no dist/index.d.ts in ${unbuilt.join(', ')}`);
+  }
   // one strict type-check of every example against the packages' built declarations
   const { examples, errors } = checkExamples();
 
