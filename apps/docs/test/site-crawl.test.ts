@@ -30,6 +30,8 @@ const SCREENSHOTS: Array<[path: string, file: string]> = [
 interface Page {
   status: number;
   ids: Set<string>;
+  /** each heading's text by its id */
+  headings: Map<string, string>;
   html: string;
 }
 
@@ -52,15 +54,32 @@ function safeDecode(s: string): string {
   }
 }
 
-/** Every link a page makes: anchors' hrefs, and the src/href of images, scripts and stylesheets. */
-function linksOf(html: string): string[] {
-  // the page's code blocks and inline code hold text, not markup
-  const out: string[] = [];
+/** Every link a page makes (anchors' hrefs with their text, the src/href of images, scripts, styles). */
+function linksOf(html: string): Array<{ href: string; text?: string }> {
+  const out: Array<{ href: string; text?: string }> = [];
   for (const m of html.matchAll(/<(a|link|img|script|source|iframe)\b([^>]*)>/gi)) {
-    const attrs = m[2];
-    const attr = m[1].toLowerCase() === 'a' || m[1].toLowerCase() === 'link' ? 'href' : 'src';
-    const v = attrs.match(new RegExp(`\\s${attr}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i'));
-    if (v) out.push(decodeEntities(v[2] ?? v[3]));
+    const tag = m[1].toLowerCase();
+    const attr = tag === 'a' || tag === 'link' ? 'href' : 'src';
+    const v = m[2].match(new RegExp(`\\s${attr}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i'));
+    if (!v) continue;
+    const start = (m.index ?? 0) + m[0].length;
+    const text = tag === 'a' ? textOf(html.slice(start, html.indexOf('</a>', start))) : undefined;
+    out.push({ href: decodeEntities(v[2] ?? v[3]), text });
+  }
+  return out;
+}
+
+/** The text of a piece of markup. */
+function textOf(markup: string): string {
+  return decodeEntities(markup.replace(/<[^>]*>/g, ''))
+    .replace(/\u200b/g, '')
+    .trim();
+}
+
+function headingsOf(html: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of html.matchAll(/<h([1-6])\b[^>]*\sid="([^"]*)"[^>]*>([\s\S]*?)<\/h\1>/gi)) {
+    out.set(decodeEntities(m[2]), textOf(m[3]));
   }
   return out;
 }
@@ -119,7 +138,7 @@ describe('the built site', () => {
           const type = res.headers.get('content-type') ?? '';
           const html = type.startsWith('text/html') ? await res.text() : '';
           if (!html) await res.arrayBuffer();
-          return { status: res.status, ids: idsOf(html), html };
+          return { status: res.status, ids: idsOf(html), headings: headingsOf(html), html };
         })();
         pages.set(path, p);
       }
@@ -135,6 +154,7 @@ describe('the built site', () => {
     const linked = new Set<string>(['/']);
     let links = 0;
     let anchors = 0;
+    let named = 0;
     while (queue.length > 0) {
       const batch = queue.splice(0).filter((u) => !seen.has(u));
       for (const u of batch) seen.add(u);
@@ -143,7 +163,7 @@ describe('the built site', () => {
           const page = await fetchPage(from);
           if (page.status !== 200) return; // reported where it is linked from
           const base = new URL(from, origin);
-          for (const href of linksOf(page.html)) {
+          for (const { href, text } of linksOf(page.html)) {
             if (/^(javascript|data|blob):/i.test(href)) continue;
             let url: URL;
             try {
@@ -174,6 +194,13 @@ describe('the built site', () => {
             if (hash) {
               anchors++;
               if (!target.ids.has(hash)) dead.push(`${from}: ${href} → no element with id "${hash}"`);
+              // a link named by a symbol lands on that symbol's heading, not on a neighbour's
+              const heading = target.headings.get(hash);
+              const symbol = text?.match(/^([A-Za-z_$][\w$]*)(\(\))?$/)?.[1];
+              if (symbol && heading !== undefined) named++;
+              if (symbol && heading !== undefined && symbol !== 'constructor' && !heading.includes(symbol)) {
+                dead.push(`${from}: ${href} (${text}) → lands on the heading "${heading}"`);
+              }
             }
           }
         }),
@@ -183,7 +210,8 @@ describe('the built site', () => {
     for (const page of built) if (!linked.has(page)) dead.push(`${page}: no page links to it`);
     const htmlPages = [...seen].length;
     console.log(
-      `crawled ${htmlPages} pages: ${links} internal links (${anchors} with an anchor), ` +
+      `crawled ${htmlPages} pages: ${links} internal links (${anchors} with an anchor, ${named} of them ` +
+        `named by a symbol and landing on its heading), ` +
         `${external.size} external links (listed, not fetched)`,
     );
     for (const [href, from] of [...external].sort(([a], [b]) => a.localeCompare(b))) {

@@ -144,13 +144,21 @@ const slug = (title) =>
 /**
  * typedoc-plugin-markdown's module router, with two changes:
  * - topic pages are named by their slug (…/core/optimizers-and-losses), titled by their name;
- * - anchors are slugged as VitePress slugs headings (and typedoc-vitepress-theme every link's
- *   anchor), with a hyphen for the dot between a symbol and its member. The router anchors a
- *   member twice, first as `SequenceModel.options`, then by its own name, and keeps the second;
- *   the stock slugger drops the dot, so the first pass took `sequencemodeloptions`, the interface
- *   `SequenceModelOptions` became `sequencemodeloptions-1`, and its links pointed at no heading.
+ * - a symbol's anchor names its kind (`#class-sequencemodel`, `#interface-sequencemodeloptions`,
+ *   `#method-predict`), and every symbol's heading carries its anchor (`useCustomAnchors`).
+ *
+ * The stock anchors are a symbol's bare name, slugged to what VitePress would make of its heading
+ * on the guess that no other heading comes first with the same text; but the pages are full of
+ * headings of their own (each parameter's name, "Parameters", "Returns", the page's title), and
+ * `SequenceModel.options` took `sequencemodeloptions` before the interface `SequenceModelOptions`
+ * could: links landed on the wrong heading or on none. VitePress's own ids are slugs of a
+ * heading's words, so an anchor led by a kind and a hyphen matches none of them, and the anchors
+ * are already what typedoc-vitepress-theme's link rewriting (its slugifyAnchor) leaves alone.
  */
 class ApiPagesRouter extends ModuleRouter {
+  /** the reflection buildAnchors is slugging */
+  #current;
+
   getReflectionAlias(reflection) {
     if (reflection.kindOf(ReflectionKind.Module) && reflection.parent?.kindOf(ReflectionKind.Module)) {
       return slug(reflection.name) || 'main';
@@ -158,16 +166,37 @@ class ApiPagesRouter extends ModuleRouter {
     return super.getReflectionAlias(reflection);
   }
 
+  buildAnchors(target, pageTarget) {
+    const outer = this.#current;
+    this.#current = target;
+    try {
+      super.buildAnchors(target, pageTarget);
+    } finally {
+      this.#current = outer;
+    }
+  }
+
   getSlugger(target) {
     const slugger = super.getSlugger(target);
     if (!slugger[PATCHED]) {
       slugger[PATCHED] = true;
-      slugger.serialize = (value) => slugifyAnchor(value.replace(/\./g, '-')) || '_';
+      slugger.serialize = (value) => {
+        const kind = this.#current ? kindWord(this.#current) : '';
+        // a constructor's name is "Constructor" already
+        const words = kind && kind !== value.toLowerCase() ? `${kind} ${value}` : value;
+        return slugifyAnchor(words.replace(/\./g, ' ')) || '_';
+      };
     }
     return slugger;
   }
 }
 const PATCHED = Symbol('vitepress slugs');
+
+/** `class`, `interface`, `type`, `function`, `variable`, `property`, `method`, … */
+function kindWord(reflection) {
+  if (reflection.kindOf(ReflectionKind.TypeAlias)) return 'type';
+  return ReflectionKind.singularString(reflection.kind).toLowerCase();
+}
 
 /** typedoc-vitepress-theme's slugifyAnchor (utils/utils.js, not exported), which its links go through. */
 function slugifyAnchor(str) {
