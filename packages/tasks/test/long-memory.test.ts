@@ -25,9 +25,12 @@ describe('copy-first-input at T = 100 (quick preset, first 300 steps)', () => {
       expect(r.steps).toBe(300);
       final.set(r.config.cell, r.validLoss.at(-1)!);
     }
-    // measured on the cpu backend: nBRC 0.698, GRU 1.03 (the target is N(0, 1): predicting 0 gives 1)
+    // The target is N(0, 1): predicting 0 gives 1. GRU stays at 1.03. nBRC is falling fast here,
+    // so where it stands after 300 steps depends on float32 rounding: cpu backend, 2026-12-05,
+    // 0.820 under Node 20 and 0.676 under Node 24 (fused multiply-adds); it goes on falling in both
+    // (0.651 and 0.662 after 600 and 400 steps). The bounds leave room for that spread.
     expect(final.get('GRU')!).toBeGreaterThan(0.9);
-    expect(final.get('nBRC')!).toBeLessThan(0.8);
+    expect(final.get('nBRC')!).toBeLessThan(0.85);
     expect(final.get('GRU')! - final.get('nBRC')!).toBeGreaterThan(0.15);
   }, 240_000);
 });
