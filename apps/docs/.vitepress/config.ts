@@ -15,6 +15,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'What BRC and nBRC are', link: '/guide/cells' },
       { text: 'Installing what you need', link: '/guide/install' },
+      { text: 'Choosing a backend', link: '/guide/choosing-backend' },
     ],
   },
   {

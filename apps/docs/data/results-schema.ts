@@ -11,4 +11,6 @@ export interface BenchmarkTable {
 
 export interface Results {
   benchmarks: BenchmarkTable[];
+  /** The job-queue measurement (local workers against queue workers), on the results page. */
+  jobQueue: BenchmarkTable;
 }

@@ -61,6 +61,7 @@ describe('bistable bench', () => {
     expect(out.machine).toMatch(/cores, .* GiB, .*Node v\d+/);
     expect(out.command).toMatch(/^bistable bench --cell GRU .*--compare reference,tfjs-cpu/);
     expect(out.loadAverage).toHaveLength(3);
+    expect(out.softwareDevices).toEqual({});
     const [row] = out.rows;
     expect(row.results.map((x: { backend: string }) => x.backend)).toEqual(['cpu', 'reference', 'tfjs-cpu']);
     expect(row.compare.backend).toBe('reference');

@@ -59,6 +59,8 @@ export interface BenchReport {
   backend: string;
   /** Every backend timed, `backend` first, then those of --compare; their steps alternate. */
   backends: string[];
+  /** Backends whose GPU is emulated on the CPU (lavapipe, SwiftShader), with the device's name. */
+  softwareDevices: Record<string, string>;
   threads: number | null;
   /** Whether the backend's GEMM fuses multiply-adds (cpu with relaxed SIMD); null where not told. */
   fma: boolean | null;
@@ -186,6 +188,9 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
     loadAverage,
     backend: be.name,
     backends: names,
+    softwareDevices: Object.fromEntries(
+      all.filter((b) => b.softwareDevice).map((b) => [b.name, b.softwareDevice as string]),
+    ),
     threads: threadsOf(be),
     fma: fmaOf(be),
     tileRows: tileRowsOf(be),

@@ -1,4 +1,4 @@
-import { type Backend, getBackend, probeBackend } from '@bistable/core';
+import { type Backend, getBackend, probeBackend, registeredBackends } from '@bistable/core';
 
 /** A backend the demo can offer, and what the browser must load before asking core for it. */
 export interface BackendChoice {
@@ -17,6 +17,8 @@ export interface ChoiceStatus {
   available: boolean;
   /** Why it is disabled; empty when available. */
   reason: string;
+  /** Where the backend's GPU is emulated on the CPU (SwiftShader, lavapipe): its name. */
+  softwareDevice?: string;
 }
 
 const hasWebGpu = () =>
@@ -74,11 +76,12 @@ export async function probeChoices(
       continue;
     }
     const probe = await probeBackend(c.name);
-    out.push(
-      probe.ok
-        ? { ...base, available: true, reason: '' }
-        : { ...base, available: false, reason: probe.reason },
-    );
+    if (!probe.ok) {
+      out.push({ ...base, available: false, reason: probe.reason });
+      continue;
+    }
+    const soft = (await getBackend(c.name)).softwareDevice;
+    out.push({ ...base, available: true, reason: '', ...(soft ? { softwareDevice: soft } : {}) });
   }
   return out;
 }
@@ -86,4 +89,21 @@ export async function probeChoices(
 /** The initialised backend of a choice that probed available. */
 export function backendFor(name: string): Promise<Backend> {
   return getBackend(name);
+}
+
+/**
+ * The choice core's `auto` would take among those available here: the highest priority, with
+ * backends whose GPU is emulated on the CPU after all others. Priorities follow measured speed
+ * (see the guide's "Choosing a backend"), so this is the fastest backend this browser offers.
+ */
+export function defaultChoice(statuses: readonly ChoiceStatus[]): string | null {
+  const priority = new Map(registeredBackends().map((r) => [r.name, r.priority]));
+  const ranked = statuses
+    .filter((s) => s.available && (priority.get(s.name) ?? -1) >= 0)
+    .sort(
+      (a, b) =>
+        Number(Boolean(a.softwareDevice)) - Number(Boolean(b.softwareDevice)) ||
+        (priority.get(b.name) ?? 0) - (priority.get(a.name) ?? 0),
+    );
+  return ranked[0]?.name ?? null;
 }

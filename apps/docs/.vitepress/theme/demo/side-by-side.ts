@@ -66,3 +66,41 @@ export class SideBySide {
     for (const c of this.contenders) c.model.dispose();
   }
 }
+
+/**
+ * Steps per second of `SideBySide.step` alone, back to back, on fresh models: batches made and
+ * trained with no yielding to the page. The demo's own rate (which paints and answers clicks
+ * between steps) is measured against it.
+ */
+export async function computeOnlyRate(
+  backend: Backend,
+  cells: CellName[],
+  settings: DemoSettings,
+  batches: (step: number) => Batch,
+  opts: {
+    warmup?: number;
+    minSteps?: number;
+    minMs?: number;
+    /** Awaited after every timed step: how the demo once yielded (`setTimeout(0)`), for comparison. */
+    between?: () => Promise<void>;
+  } = {},
+): Promise<{ stepsPerSecond: number; steps: number; ms: number }> {
+  const warmup = opts.warmup ?? 3;
+  const minSteps = opts.minSteps ?? 5;
+  const minMs = opts.minMs ?? 1000;
+  const pair = new SideBySide(backend, cells, settings);
+  try {
+    for (let i = 0; i < warmup; i++) await pair.step(batches(i));
+    const t0 = performance.now();
+    let steps = 0;
+    while (steps < minSteps || performance.now() - t0 < minMs) {
+      await pair.step(batches(warmup + steps));
+      steps++;
+      if (opts.between) await opts.between();
+    }
+    const ms = performance.now() - t0;
+    return { stepsPerSecond: (steps * 1000) / ms, steps, ms };
+  } finally {
+    pair.dispose();
+  }
+}
