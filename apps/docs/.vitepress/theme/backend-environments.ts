@@ -38,10 +38,10 @@ export const ENVIRONMENTS: Record<string, Environment> = {
     dtypes: 'float32',
   },
   'tfjs-node-gpu': { node: 'Linux with an NVIDIA GPU', browser: 'no', dtypes: 'float32' },
-  'gpujs-cpu': { node: 'yes', browser: 'no (the package loads gpu.js through Node)', dtypes: 'float32' },
+  'gpujs-cpu': { node: 'yes', browser: 'yes (the live demo trains on it)', dtypes: 'float32' },
   'gpujs-webasm': {
     node: 'yes, with WebAssembly SIMD',
-    browser: 'no (the package loads gpu.js through Node)',
+    browser: 'not tested in a browser',
     dtypes: 'float32',
   },
   'gpujs-headlessgl': {
@@ -51,7 +51,7 @@ export const ENVIRONMENTS: Record<string, Environment> = {
   },
   'gpujs-webgpu': {
     node: 'with the optional webgpu package (Dawn) and a Vulkan driver',
-    browser: 'no (the package loads gpu.js through Node)',
+    browser: 'not tested in a browser (gpu.js would use navigator.gpu)',
     dtypes: 'float32',
   },
 };
