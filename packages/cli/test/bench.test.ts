@@ -34,6 +34,8 @@ describe('bistable bench', () => {
       expect(row.result.backend).toBe('cpu');
       expect(row.compare.backend).toBe('reference');
       expect(row.result.train.samples).toHaveLength(2);
+      // host backends count no device work
+      expect(row.result.device).toBeUndefined();
       expect(row.trainSpeedup).toBeCloseTo(row.compare.train.median / row.result.train.median, 10);
     }
   });

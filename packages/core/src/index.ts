@@ -20,12 +20,14 @@ export {
   type WebgpuProbe,
 } from './backend/webgpu-probe.js';
 export {
+  type BenchDeviceCounts,
   type BenchOptions,
   type BenchResult,
   benchAlternating,
   benchSideBySide,
   benchTraining,
   inferenceMultiplyAdds,
+  type StepCounts,
   type TimingStats,
   TrainingBench,
   trainingMultiplyAdds,

@@ -1,4 +1,11 @@
-import type { AdamArgs, DeviceBuffer, DType, GemmArgs, LossGradientArgs } from '@bistable/core';
+import type {
+  AdamArgs,
+  DeviceBuffer,
+  DeviceCounters,
+  DType,
+  GemmArgs,
+  LossGradientArgs,
+} from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
 import { TfjsBuffer } from '../buffer.js';
@@ -126,6 +133,14 @@ export class WebgpuTfjsBackend extends TfjsBackend {
    */
   override async sync(): Promise<void> {
     await wgslRunner().sync();
+  }
+
+  /**
+   * Dispatches (fused kernels and tfjs's own programs), submits and readbacks since the first call,
+   * and the host's time waiting on the device (WgslRunner.counters).
+   */
+  counters(): DeviceCounters {
+    return wgslRunner().counters();
   }
 
   override destroy(): void {

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { type DeviceBuffer, InputError } from '@bistable/core';
+import { type DeviceBuffer, type DeviceCounters, InputError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsBuffer } from '../buffer.js';
 import { BindGroupCache } from './bind-cache.js';
@@ -49,6 +49,18 @@ export interface DispatchStats {
 
 const isGpuBuffer = (o: Operand): o is GPUBuffer => !('dtype' in o);
 
+/** Totals since counting began (WgslRunner.counters). */
+interface Tally {
+  /** Dispatches in command encoders already submitted, less those recorded before counting began. */
+  dispatches: number;
+  fusedBase: number;
+  submits: number;
+  readbacks: number;
+  waitMs: number;
+}
+
+const now = (): number => globalThis.performance.now();
+
 /**
  * Records fused kernels into tfjs-backend-webgpu's own command stream, so they interleave in
  * order with tfjs ops (GEMMs) on the same buffers without any synchronisation.
@@ -83,6 +95,8 @@ export class WgslRunner {
   private stagingFor: GPUCommandEncoder | null = null;
   /** Staging buffers outgrown while recorded copies still read them; destroyed once submitted. */
   private retiredStaging: GPUBuffer[] = [];
+  /** Device-work totals, from the first counters() call on; null until then. */
+  private tally: Tally | null = null;
 
   constructor(readonly be: WebgpuInternals) {
     this.device = be.device;
@@ -160,6 +174,52 @@ export class WgslRunner {
   }
 
   /**
+   * Dispatches (tfjs's programs and the fused kernels), submits and readbacks since the first call,
+   * and the time the host waited for the device. tfjs keeps only a per-encoder dispatch count
+   * (dispatchCountInPass, reset on submit), so the first call wraps the submitQueue and
+   * getBufferData methods of this one tfjs backend object (own properties; tfjs's prototype and
+   * other backends are untouched) to add that count up at each submit and to count readbacks.
+   * Until then nothing is wrapped and counting costs nothing.
+   */
+  counters(): DeviceCounters {
+    const be = this.be;
+    if (!this.tally) {
+      const tally: Tally = {
+        dispatches: -be.dispatchCountInPass,
+        fusedBase: this.stats.dispatches,
+        submits: 0,
+        readbacks: 0,
+        waitMs: 0,
+      };
+      const submit = be.submitQueue;
+      be.submitQueue = function (this: WebgpuInternals): void {
+        tally.dispatches += be.dispatchCountInPass;
+        tally.submits++;
+        submit.call(be);
+      };
+      const getBufferData = be.getBufferData;
+      be.getBufferData = async function (this: WebgpuInternals, buffer: GPUBuffer): Promise<unknown> {
+        tally.readbacks++;
+        const t0 = now();
+        try {
+          return await getBufferData.call(be, buffer);
+        } finally {
+          tally.waitMs += now() - t0;
+        }
+      };
+      this.tally = tally;
+    }
+    const t = this.tally;
+    return {
+      dispatches: t.dispatches + be.dispatchCountInPass,
+      fusedDispatches: this.stats.dispatches - t.fusedBase,
+      submits: t.submits,
+      readbacks: t.readbacks,
+      waitMs: t.waitMs,
+    };
+  }
+
+  /**
    * Submits everything recorded (tfjs's work and the kernels') and waits until the device has
    * run it. Throws the first WebGPU error reported since the last sync: Dawn reports shader and
    * validation errors asynchronously, and a failed command buffer would otherwise go unnoticed.
@@ -168,7 +228,9 @@ export class WgslRunner {
     const be = this.be;
     be.endComputePassEncoder();
     if (be.commandEncoder) be.submitQueue();
+    const t0 = this.tally ? now() : 0;
     await be.queue.onSubmittedWorkDone();
+    if (this.tally) this.tally.waitMs += now() - t0;
     if (this.errors.length > 0) {
       const first = this.errors[0];
       this.errors.length = 0;

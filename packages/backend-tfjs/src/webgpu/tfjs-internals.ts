@@ -27,6 +27,8 @@ export interface WebgpuInternals {
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
   submitQueue(): void;
+  /** Copies a GPU buffer to a mappable one, submits, and maps it (every device-to-host read). */
+  getBufferData(buffer: GPUBuffer): Promise<unknown>;
   uploadToGPU(dataId: object): void;
   makeUniforms(u: { type: 'int32' | 'uint32' | 'float32'; data: number[] }[]): GPUBufferBinding;
   makeTensorInfo(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
@@ -37,6 +39,7 @@ const METHODS = [
   'ensureCommandEncoderReady',
   'endComputePassEncoder',
   'submitQueue',
+  'getBufferData',
   'uploadToGPU',
   'makeUniforms',
   'makeTensorInfo',

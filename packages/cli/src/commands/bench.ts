@@ -264,6 +264,28 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
     return cells;
   });
   printTable(head, rows, write);
+  const counted = r.rows.flatMap((row) => row.results.filter((x) => x.device).map((x) => ({ row, x })));
+  if (counted.length > 0) {
+    write('device work per training step (median over the timed steps; host = recording time, ms):');
+    printTable(
+      ['cell', 'T', 'backend', 'dispatches', 'fused', 'library', 'submits', 'readbacks', 'host ms'],
+      counted.map(({ row, x }) => {
+        const d = x.device!;
+        return [
+          row.cell,
+          String(row.seqLen),
+          x.backend,
+          `${d.dispatches}${d.steady ? '' : ' (varies)'}`,
+          d.fusedDispatches === undefined ? '' : String(d.fusedDispatches),
+          d.libraryDispatches === undefined ? '' : String(d.libraryDispatches),
+          String(d.submits),
+          String(d.readbacks),
+          spread(d.hostMs),
+        ];
+      }),
+      write,
+    );
+  }
   const split = r.rows.flatMap((row) =>
     row.results
       .filter((x) => x.microBatches > 1)

@@ -262,6 +262,27 @@ export interface LossGradientArgs {
   count: number;
 }
 
+/**
+ * Work a GPU backend has issued to its device, counted from the first `counters()` call on (the
+ * values only grow; take differences around the work of interest). Benchmarks read it before and
+ * after each training step (see BenchResult.device).
+ */
+export interface DeviceCounters {
+  /** Compute dispatches recorded, of every kind (the backend's fused kernels and a library's ops). */
+  dispatches: number;
+  /** Of `dispatches`, those of the backend's own fused kernels; absent where not told apart. */
+  fusedDispatches?: number;
+  /** Command buffers submitted to the device queue. */
+  submits: number;
+  /** Device-to-host copies the host waited for (buffer maps). */
+  readbacks: number;
+  /**
+   * Milliseconds the host spent waiting for the device (readbacks and `sync`): a step's wall time
+   * minus this is the time the JavaScript thread spent recording it.
+   */
+  waitMs: number;
+}
+
 /** What every backend must offer (level 1). */
 export interface Backend {
   readonly name: string;
@@ -307,6 +328,12 @@ export interface Backend {
   lossGradient?(args: LossGradientArgs): void;
   /** Waits until queued device work is done (GPU backends); host backends resolve at once. */
   sync?(): Promise<void>;
+  /**
+   * Optional (GPU backends): the dispatches, submits and readbacks issued so far, and the time the
+   * host waited for the device. Counting starts at the first call, so a backend that is never
+   * asked pays nothing for it. Host backends leave it out.
+   */
+  counters?(): DeviceCounters;
   /** Frees everything the backend holds. */
   destroy?(): void;
 }

@@ -1,5 +1,5 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DType, HostArray } from '../backend/types.js';
+import type { Backend, CellName, DeviceCounters, DType, HostArray } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
 import { Rng } from '../init/rng.js';
 import { SequenceModel } from '../models/sequence-model.js';
@@ -58,6 +58,75 @@ export interface BenchResult {
    * (Node's process.memoryUsage); null where the platform does not report it.
    */
   memory: { rssDelta: number | null; arrayBuffersDelta: number | null; peakRss: number | null };
+  /**
+   * Device work per timed training step, on backends that count it (`Backend.counters`; absent
+   * elsewhere). Counts are medians over the timed steps; `steady` says whether every step issued
+   * the same counts.
+   */
+  device?: BenchDeviceCounts;
+}
+
+/** Device work per training step (see BenchResult.device). */
+export interface BenchDeviceCounts {
+  /** Compute dispatches per step, all kinds. */
+  dispatches: number;
+  /** Of those, the backend's fused kernels, and the rest (a library's own ops); absent where not told apart. */
+  fusedDispatches?: number;
+  libraryDispatches?: number;
+  /** Command buffers submitted per step. */
+  submits: number;
+  /** Device-to-host readbacks per step. */
+  readbacks: number;
+  /**
+   * Host time per step (ms): the step's wall time minus the time the host waited for the device
+   * (readbacks, the final sync), i.e. the time the JavaScript thread spent recording the step.
+   */
+  hostMs: TimingStats;
+  /** Whether every timed step issued the same dispatches, submits and readbacks. */
+  steady: boolean;
+}
+
+/** One step's device work: counter differences, and its host time in ms. */
+export interface StepCounts {
+  dispatches: number;
+  fusedDispatches?: number;
+  submits: number;
+  readbacks: number;
+  hostMs: number;
+}
+
+function stepCounts(a: DeviceCounters, b: DeviceCounters, ms: number): StepCounts {
+  const c: StepCounts = {
+    dispatches: b.dispatches - a.dispatches,
+    submits: b.submits - a.submits,
+    readbacks: b.readbacks - a.readbacks,
+    hostMs: ms - (b.waitMs - a.waitMs),
+  };
+  if (a.fusedDispatches !== undefined && b.fusedDispatches !== undefined)
+    c.fusedDispatches = b.fusedDispatches - a.fusedDispatches;
+  return c;
+}
+
+function deviceCounts(steps: readonly StepCounts[]): BenchDeviceCounts | undefined {
+  if (steps.length === 0) return undefined;
+  const med = (f: (c: StepCounts) => number) => summarize(steps.map(f)).median;
+  const same = (f: (c: StepCounts) => number | undefined) => steps.every((c) => f(c) === f(steps[0]));
+  const out: BenchDeviceCounts = {
+    dispatches: med((c) => c.dispatches),
+    submits: med((c) => c.submits),
+    readbacks: med((c) => c.readbacks),
+    hostMs: summarize(steps.map((c) => c.hostMs)),
+    steady:
+      same((c) => c.dispatches) &&
+      same((c) => c.fusedDispatches) &&
+      same((c) => c.submits) &&
+      same((c) => c.readbacks),
+  };
+  if (steps.every((c) => c.fusedDispatches !== undefined)) {
+    out.fusedDispatches = med((c) => c.fusedDispatches!);
+    out.libraryDispatches = med((c) => c.dispatches - c.fusedDispatches!);
+  }
+  return out;
 }
 
 const now = (): number => globalThis.performance.now();
@@ -77,6 +146,8 @@ export class TrainingBench {
   private tracking = true;
   private readonly train: number[] = [];
   private readonly infer: number[] = [];
+  /** Device work of each timed training step, on backends that count it. */
+  readonly stepCounts: StepCounts[] = [];
   private readonly size: { T: number; B: number; H: number; L: number; I: number; dtype: DType };
 
   constructor(
@@ -125,12 +196,15 @@ export class TrainingBench {
 
   /** One full training step (forward, loss, backward, Adam); returns its time in ms. */
   async step(record = true): Promise<number> {
+    const before = record ? this.backend.counters?.() : undefined;
     const t0 = now();
     await this.model.trainStep(this.xs, this.ys, this.opt);
     await this.backend.sync?.();
     const ms = now() - t0;
+    const after = before && this.backend.counters?.();
     this.sample();
     if (record) this.train.push(ms);
+    if (before && after) this.stepCounts.push(stepCounts(before, after, ms));
     return ms;
   }
 
@@ -170,6 +244,7 @@ export class TrainingBench {
       trainMultiplyAdds: trainingMultiplyAdds(work),
       inferenceMultiplyAdds: inferenceMultiplyAdds(work),
       memory: this.mem.deltas(),
+      ...(this.stepCounts.length > 0 ? { device: deviceCounts(this.stepCounts) } : {}),
     };
   }
 
