@@ -17,20 +17,10 @@ import { extname, join, normalize, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SITE = join(here, '..', '.vitepress', 'dist');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** The flags the demo's end-to-end test runs Chromium with (no GPU process: WebGL on SwiftShader). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 
 const { values: opts } = parseArgs({
   options: {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { serveStatic } from './static-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SITE = join(here, '..', '.vitepress', 'dist');
 const ARTIFACTS = join(here, '..', 'test-results');
@@ -87,15 +87,7 @@ describe.skipIf(!hasChromium)('the live demo in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--no-first-run',
-      ],
+      args: [...CHROMIUM_ARGS],
       viewport: VIEWPORT,
     });
     page = context.pages()[0] ?? (await context.newPage());

@@ -4,6 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { serveStatic } from './static-server.js';
 
 /**
@@ -13,7 +14,6 @@ import { serveStatic } from './static-server.js';
  * own test leaves `demo.png` there).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SITE = join(here, '..', '.vitepress', 'dist');
 const ARTIFACTS = join(here, '..', 'test-results');
@@ -241,14 +241,7 @@ describe('the built site', () => {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: [...CHROMIUM_ARGS],
       });
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const errors: string[] = [];

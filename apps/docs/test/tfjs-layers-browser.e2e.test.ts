@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { build, type Plugin } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { serveStatic } from './static-server.js';
 import type { PageResult } from './tfjs-layers-browser/main.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PAGE = join(here, 'tfjs-layers-browser');
 const REPO = realpathSync(join(here, '..', '..', '..'));
@@ -112,7 +112,7 @@ describe.skipIf(!hasChromium && !inCI)('tfjs-layers save and load in headless Ch
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+      args: [...CHROMIUM_ARGS],
     });
     // a fresh context: empty IndexedDB and localStorage
     const page = await (await browser.newContext()).newPage();
