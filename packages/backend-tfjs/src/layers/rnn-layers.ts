@@ -63,6 +63,21 @@ type CellClass = new (
   owner: typeof OWNED_BY_LAYER,
 ) => BistableCellBase;
 
+/** The layer's options that belong to its cell, handed on as they are. */
+const CELL_OPTIONS = [
+  'units',
+  'seed',
+  'dropout',
+  'recurrentDropout',
+  'dropoutFunc',
+  'kernelRegularizer',
+  'recurrentRegularizer',
+  'biasRegularizer',
+  'kernelConstraint',
+  'recurrentConstraint',
+  'biasConstraint',
+] as const;
+
 // Bidirectional builds its two layers from one getConfig() of the layer it is given, which it
 // keeps but never builds, and asks that layer for the losses: this key in the config object
 // (absent from its JSON) lets those two layers tell the template about themselves.
@@ -84,35 +99,10 @@ export abstract class BistableLayerBase extends tfl.RNN {
     if (args == null || typeof args !== 'object')
       throw new Error(`${className}: options required ({ units })`);
     rejectUnsupported(className, args, true);
-    const {
-      units,
-      seed,
-      dropout,
-      recurrentDropout,
-      dropoutFunc,
-      kernelRegularizer,
-      recurrentRegularizer,
-      biasRegularizer,
-      kernelConstraint,
-      recurrentConstraint,
-      biasConstraint,
-    } = args;
-    const cell = new Cell(
-      {
-        units,
-        seed,
-        dropout,
-        recurrentDropout,
-        dropoutFunc,
-        kernelRegularizer,
-        recurrentRegularizer,
-        biasRegularizer,
-        kernelConstraint,
-        recurrentConstraint,
-        biasConstraint,
-      },
-      OWNED_BY_LAYER,
-    );
+    const cellArgs = Object.fromEntries(
+      CELL_OPTIONS.map((k) => [k, args[k]]),
+    ) as unknown as BistableCellArgs & BistableCellLayerOptions;
+    const cell = new Cell(cellArgs, OWNED_BY_LAYER);
     let layerArgs: BistableLayerArgs & { cell: BistableCellBase } = { ...args, cell };
     if (args.inputShape == null && args.batchInputShape == null && args.inputDim != null) {
       // tfjs-layers' RNN takes inputDim / inputLength but does not use them
