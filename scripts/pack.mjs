@@ -3,7 +3,7 @@
 // workspace's `workspace:*` ranges as real versions (`npm pack` keeps them, and npm then refuses
 // the tarball), and prints how to install them in a project of your own. Build first.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -17,8 +17,7 @@ export function packAll(dest, log = () => {}) {
   mkdirSync(out, { recursive: true });
   for (const p of PACKAGES) {
     const dir = join(root, 'packages', p);
-    if (readdirSync(dir).indexOf('dist') < 0)
-      throw new Error(`packages/${p} is not built: run 'pnpm build' first`);
+    if (!existsSync(join(dir, 'dist'))) throw new Error(`packages/${p} is not built: run 'pnpm build' first`);
     log(`$ pnpm pack --pack-destination ${out}   (packages/${p})`);
     execFileSync('npx', ['-y', 'pnpm@10.34.9', 'pack', '--pack-destination', out], {
       cwd: dir,

@@ -25,16 +25,21 @@ export function activeTfjsBackend(): string | null {
   return engine().backendName ?? null;
 }
 
-function putBack(): void {
-  pending = false;
-  if (!restoresTfjsBackend() || engine().backendName === saved) return;
-  if (saved === null) {
-    // none was chosen: tfjs picks its best registered backend again on the user's next op
+/** Makes `name` tfjs's active backend again; null: none chosen, tfjs picks its best on the next op. */
+function restore(name: string | null): void {
+  if (!restoresTfjsBackend() || engine().backendName === name) return;
+  if (name === null) {
     engine().backendName = null;
     engine().backendInstance = null;
   } else {
-    tf.setBackend(saved).catch(() => {});
+    // initialised already, so this switches synchronously; the promise only carries failures
+    tf.setBackend(name).catch(() => {});
   }
+}
+
+function putBack(): void {
+  pending = false;
+  restore(saved);
 }
 
 /**
@@ -61,13 +66,6 @@ export async function startingTfjsBackend<T>(start: () => Promise<T>): Promise<T
   try {
     return await start();
   } finally {
-    if (restoresTfjsBackend() && activeTfjsBackend() !== before) {
-      if (before === null) {
-        engine().backendName = null;
-        engine().backendInstance = null;
-      } else {
-        await tf.setBackend(before);
-      }
-    }
+    restore(before);
   }
 }

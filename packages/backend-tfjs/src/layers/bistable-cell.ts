@@ -14,8 +14,10 @@ import {
   toRegularizer,
 } from './options.js';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<InstanceType<typeof tfl.layers.Layer>['call']>[1];
+/** What every tfjs-layers layer's constructor takes (name, trainable, inputShape, …). */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
+/** The keyword arguments of a layer's call (training, mask, initialState). */
+export type Kwargs = Parameters<InstanceType<typeof tfl.layers.Layer>['call']>[1];
 type Initializer = ReturnType<typeof tfl.initializers.zeros>;
 
 /** Makes a dropout mask from a tensor of ones (tfjs's `dropoutFunc`; tf.dropout by default). */
@@ -24,7 +26,7 @@ export type DropoutFunc = (ones: tf.Tensor, rate: number) => tf.Tensor;
 export interface BistableCellArgs extends LayerArgs {
   /** Hidden size H (the state and the output have H units). */
   units: number;
-  /** Seeds the initial weights (kernels and nBRC's orthogonal memories); random when absent. */
+  /** Seeds the initial weights (kernels and nBRC's orthogonal memories); random when absent. Under tf.layers.bidirectional both directions share it. */
   seed?: number;
   /** Applied to kernelz, kernelr and kernelh after every update. */
   kernelConstraint?: ConstraintOption;
@@ -39,11 +41,17 @@ export interface BistableCellArgs extends LayerArgs {
  * tf.layers.rnn renews no cell's dropout masks and collects no cell's regularisation losses.
  */
 export interface BistableCellLayerOptions {
+  /** Fraction of the input's units dropped in training, one mask per sequence. */
   dropout?: number;
+  /** Fraction of the state's units dropped where the state enters the gates and the candidate, in training. */
   recurrentDropout?: number;
+  /** Makes a mask from ones (tf.dropout by default); not saved with the model, as in tfjs. */
   dropoutFunc?: DropoutFunc;
+  /** Penalty on kernelz, kernelr, kernelh. */
   kernelRegularizer?: RegularizerOption;
+  /** Penalty on the memories memoryz, memoryr. */
   recurrentRegularizer?: RegularizerOption;
+  /** Penalty on the biases bz, br. */
   biasRegularizer?: RegularizerOption;
 }
 

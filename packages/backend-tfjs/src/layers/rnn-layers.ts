@@ -4,12 +4,11 @@ import {
   type BistableCellArgs,
   type BistableCellBase,
   type BistableCellLayerOptions,
-  type DropoutFunc,
+  type Kwargs,
   OWNED_BY_LAYER,
 } from './bistable-cell.js';
 import { BistableRecurrentCell, NeuromodulatedBistableRecurrentCell } from './cells.js';
 import {
-  type ConstraintOption,
   type Regularizer,
   type RegularizerOption,
   rejectUnsupported,
@@ -17,33 +16,12 @@ import {
   toRegularizer,
 } from './options.js';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<InstanceType<typeof tfl.layers.Layer>['call']>[1];
 type RegularizerFn = () => tf.Scalar;
 
 /** Options of bistableLayers.brc / bistableLayers.nbrc: tf.layers.gru's, less those refused. */
-export interface BistableLayerArgs extends LayerArgs {
-  /** Hidden size H (the state and the output have H units). */
-  units: number;
-  /** Seeds the initial weights; random when absent (under tf.layers.bidirectional both directions share it). */
-  seed?: number;
-  /** Fraction of the input's units dropped in training, one mask per sequence. */
-  dropout?: number;
-  /** Fraction of the state's units dropped where the state enters the gates and the candidate, in training. */
-  recurrentDropout?: number;
-  /** Makes a mask from ones (tf.dropout by default); not saved with the model, as in tfjs. */
-  dropoutFunc?: DropoutFunc;
-  /** Penalty on kernelz, kernelr, kernelh. */
-  kernelRegularizer?: RegularizerOption;
-  /** Penalty on the memories memoryz, memoryr. */
-  recurrentRegularizer?: RegularizerOption;
-  /** Penalty on the biases bz, br. */
-  biasRegularizer?: RegularizerOption;
+export interface BistableLayerArgs extends BistableCellArgs, BistableCellLayerOptions {
   /** Penalty on the layer's output (the sequence when returnSequences), divided by the batch size as in Keras. */
   activityRegularizer?: RegularizerOption;
-  kernelConstraint?: ConstraintOption;
-  recurrentConstraint?: ConstraintOption;
-  biasConstraint?: ConstraintOption;
   /** Output every step ([batch, time, H]) instead of the last ([batch, H]). */
   returnSequences?: boolean;
   /** Also output the final state. */
