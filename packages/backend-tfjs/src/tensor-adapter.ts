@@ -1,4 +1,10 @@
-import { type ForeignTensor, type HostTensor, InputError, registerTensorAdapter } from '@bistable/core';
+import {
+  type ForeignTensor,
+  type HostTensor,
+  InputError,
+  isForeignTensor,
+  registerTensorAdapter,
+} from '@bistable/core';
 
 /**
  * tf.Tensor in and out of core's API (SequenceModel, MultiLayerRNN, Cell). A user's tensor comes
@@ -10,17 +16,9 @@ interface TfjsEngine {
   makeTensor(values: Float32Array, shape: number[], dtype: 'float32'): ForeignTensor;
 }
 
-const isTfTensor = (x: unknown): boolean => {
-  const t = x as Partial<ForeignTensor> & { dataId?: unknown; dtype?: unknown };
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    t.dataId !== undefined &&
-    typeof t.dtype === 'string' &&
-    typeof t.dataSync === 'function' &&
-    Array.isArray(t.shape)
-  );
-};
+/** A tf.Tensor: a foreign tensor (core's test) that also carries tfjs's dataId and dtype. */
+const isTfTensor = (x: unknown): boolean =>
+  isForeignTensor(x) && 'dataId' in x && typeof (x as { dtype?: unknown }).dtype === 'string';
 
 function tfjsEngine(): TfjsEngine {
   const engine = (globalThis as { _tfengine?: TfjsEngine })._tfengine;

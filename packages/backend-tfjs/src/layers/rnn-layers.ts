@@ -18,6 +18,13 @@ import {
 
 type RegularizerFn = () => tf.Scalar;
 
+let zero: tf.Scalar | null = null;
+/** The penalty before any training call: one kept scalar, not a new one each time losses are read. */
+const zeroPenalty = (): tf.Scalar => {
+  if (!zero || zero.isDisposed) zero = tf.keep(tf.scalar(0));
+  return zero;
+};
+
 /** Options of bistableLayers.brc / bistableLayers.nbrc: tf.layers.gru's, less those refused. */
 export interface BistableLayerArgs extends BistableCellArgs, BistableCellLayerOptions {
   /** Penalty on the layer's output (the sequence when returnSequences), divided by the batch size as in Keras. */
@@ -93,7 +100,8 @@ export abstract class BistableLayerBase extends tfl.RNN {
     // computed in call, while the output exists (under Bidirectional it is gone by the time
     // model.fit asks for the losses), so that the gradient reaches the weights through it
     this.activityLoss = regularizer
-      ? () => (this.activityPenalty && !this.activityPenalty.isDisposed ? this.activityPenalty : tf.scalar(0))
+      ? () =>
+          this.activityPenalty && !this.activityPenalty.isDisposed ? this.activityPenalty : zeroPenalty()
       : null;
     const template = (args as { [TEMPLATE]?: unknown })[TEMPLATE];
     if (template instanceof BistableLayerBase) template.copies.push(this);

@@ -42,33 +42,51 @@ export async function clipGradients(
   sources: ParameterSource[],
   options: ClipOptions,
 ): Promise<ClipResult> {
+  return gradientClipper(backend, sources, options)();
+}
+
+/**
+ * clipGradients for repeated use: the options are checked, the gradient list made and the host
+ * buffers allocated once, so clipping every training step allocates nothing.
+ */
+function gradientClipper(
+  backend: Backend,
+  sources: ParameterSource[],
+  options: ClipOptions,
+): () => Promise<ClipResult> {
   checkClipOptions(options);
   const { clipNorm, clipValue } = options;
   const grads = sources.flatMap((s) => s.parameters().map((p) => p.grad));
-  const host: HostArray[] = await Promise.all(grads.map((g) => backend.read(g)));
-  let sumSq = 0;
-  for (const g of host) for (let i = 0; i < g.length; i++) sumSq += g[i] * g[i];
-  const norm = Math.sqrt(sumSq);
-  const changed = new Array<boolean>(host.length).fill(false);
-  if (clipNorm !== undefined && norm > clipNorm) {
-    const scale = clipNorm / norm;
-    for (const [k, g] of host.entries()) {
-      for (let i = 0; i < g.length; i++) g[i] *= scale;
-      changed[k] = true;
-    }
-  }
-  if (clipValue !== undefined) {
-    for (const [k, g] of host.entries()) {
-      for (let i = 0; i < g.length; i++) {
-        if (g[i] > clipValue) g[i] = clipValue;
-        else if (g[i] < -clipValue) g[i] = -clipValue;
-        else continue;
-        changed[k] = true;
+  const host: HostArray[] = grads.map((g) =>
+    g.dtype === 'float64' ? new Float64Array(g.length) : new Float32Array(g.length),
+  );
+  const changed = new Uint8Array(grads.length);
+  return async () => {
+    await Promise.all(grads.map((g, k) => backend.read(g, 0, g.length, host[k])));
+    let sumSq = 0;
+    for (const g of host) for (let i = 0; i < g.length; i++) sumSq += g[i] * g[i];
+    const norm = Math.sqrt(sumSq);
+    changed.fill(0);
+    if (clipNorm !== undefined && norm > clipNorm) {
+      const scale = clipNorm / norm;
+      for (const [k, g] of host.entries()) {
+        for (let i = 0; i < g.length; i++) g[i] *= scale;
+        changed[k] = 1;
       }
     }
-  }
-  for (const [k, g] of host.entries()) if (changed[k]) backend.write(grads[k], g);
-  return { norm, clipped: changed.some(Boolean) };
+    if (clipValue !== undefined) {
+      for (const [k, g] of host.entries()) {
+        for (let i = 0; i < g.length; i++) {
+          if (g[i] > clipValue) g[i] = clipValue;
+          else if (g[i] < -clipValue) g[i] = -clipValue;
+          else continue;
+          changed[k] = 1;
+        }
+      }
+    }
+    for (const [k, g] of host.entries()) if (changed[k]) backend.write(grads[k], g);
+    return { norm, clipped: changed.includes(1) };
+  };
 }
 
 /**
@@ -81,14 +99,16 @@ export function clippingOptimizer(
   sources: ParameterSource[],
   options: ClipOptions,
 ): Optimizer & { lastClip: ClipResult | null } {
+  const clip = gradientClipper(optimizer.backend, sources, options);
   const wrapper = {
     lastClip: null as ClipResult | null,
     backend: optimizer.backend,
     get lr() {
       return optimizer.lr;
     },
+    setLearningRate: optimizer.setLearningRate && ((lr: number) => optimizer.setLearningRate?.(lr)),
     async step() {
-      wrapper.lastClip = await clipGradients(optimizer.backend, sources, options);
+      wrapper.lastClip = await clip();
       await optimizer.step();
     },
     state: () => optimizer.state(),

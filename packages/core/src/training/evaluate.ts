@@ -1,5 +1,6 @@
 import { InputError } from '../backend/errors.js';
 import type { TensorLike } from '../params/validate.js';
+import { checkPositiveInt } from '../params/validate.js';
 import { betweenSteps } from './abort.js';
 import { batchesOf, sequentialOrder } from './batches.js';
 import { type BatchSource, batchSource, type FitData } from './data.js';
@@ -43,10 +44,9 @@ export async function evaluateData(
   data: FitData,
   options: EvaluateDataOptions,
 ): Promise<DataEvaluation> {
-  const { batchSize } = options ?? {};
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
-    throw new InputError(`batchSize must be a positive integer, got ${String(batchSize)}`);
-  }
+  if (options === null || typeof options !== 'object')
+    throw new InputError('evaluateData needs options {batchSize}');
+  const batchSize = checkPositiveInt('batchSize', options.batchSize);
   return evaluateSource(model, batchSource('data', data), batchSize, options.signal, options.onBatch);
 }
 

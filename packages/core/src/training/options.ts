@@ -1,4 +1,5 @@
 import { InputError } from '../backend/errors.js';
+import { checkPositiveInt } from '../params/validate.js';
 import type { FitCallbacks } from './callbacks.js';
 import { type ClipOptions, checkClipOptions } from './clip.js';
 import type { FitData } from './data.js';
@@ -49,13 +50,6 @@ const KNOWN = new Set([
   'clipValue',
 ]);
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new InputError(`${name} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
-
 /** The options with defaults filled in; an InputError names the first one that is wrong. */
 export function checkFitOptions(o: FitOptions, samples: number) {
   if (!o || typeof o !== 'object') throw new InputError('fit needs options {epochs, batchSize, …}');
@@ -63,8 +57,8 @@ export function checkFitOptions(o: FitOptions, samples: number) {
     if (!KNOWN.has(k))
       throw new InputError(`unknown fit option '${k}'; expected one of ${[...KNOWN].join(', ')}`);
   }
-  const epochs = positiveInt('epochs', o.epochs);
-  const batchSize = positiveInt('batchSize', o.batchSize);
+  const epochs = checkPositiveInt('epochs', o.epochs);
+  const batchSize = checkPositiveInt('batchSize', o.batchSize);
   if (batchSize > samples) {
     throw new InputError(`batchSize (${batchSize}) is larger than the ${samples} training samples`);
   }
@@ -89,7 +83,7 @@ export function checkFitOptions(o: FitOptions, samples: number) {
   const validationBatchSize =
     o.validationBatchSize === undefined
       ? batchSize
-      : positiveInt('validationBatchSize', o.validationBatchSize);
+      : checkPositiveInt('validationBatchSize', o.validationBatchSize);
   if (o.validationBatchSize !== undefined && o.validationData === undefined) {
     throw new InputError('validationBatchSize is set but there is no validationData');
   }

@@ -1,4 +1,5 @@
 import { InputError } from '../backend/errors.js';
+import { checkPositiveInt } from '../params/validate.js';
 
 /**
  * The learning rate of one gradient step. `step` is the step's 0-based index counted from the
@@ -35,13 +36,6 @@ function positive(name: string, v: unknown): number {
   return v;
 }
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new InputError(`${name} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
-
 /**
  * The schedule a spec names, every field checked (an InputError names the wrong one).
  * `totalSteps` is the cosine schedule's default length; `fit` passes the steps of all its epochs.
@@ -69,7 +63,7 @@ export function lrSchedule(spec: LrScheduleSpec, totalSteps?: number): LrSchedul
       return () => lr;
     case 'step': {
       const gamma = positive(`schedule 'step': gamma`, s.gamma);
-      const every = positiveInt(`schedule 'step': every (epochs)`, s.every);
+      const every = checkPositiveInt(`schedule 'step': every (epochs)`, s.every);
       return (_step, epoch) => lr * gamma ** Math.floor(epoch / every);
     }
     case 'exponential': {
@@ -90,7 +84,7 @@ export function lrSchedule(spec: LrScheduleSpec, totalSteps?: number): LrSchedul
       if (s.steps === undefined && totalSteps === undefined) {
         throw new InputError(`schedule 'cosine' needs steps (fit fills in the steps of all its epochs)`);
       }
-      const steps = positiveInt(`schedule 'cosine': steps`, s.steps ?? totalSteps);
+      const steps = checkPositiveInt(`schedule 'cosine': steps`, s.steps ?? totalSteps);
       return (step) =>
         step >= steps ? minLr : minLr + ((lr - minLr) * (1 + Math.cos((Math.PI * step) / steps))) / 2;
     }
