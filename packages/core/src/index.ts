@@ -3,14 +3,20 @@ export { BackendUnavailableError, BistableError, InputError } from './backend/er
 export {
   type BackendRegistration,
   getBackend,
-  getKernel,
-  kernelLevels,
   probeBackend,
   registerBackend,
   registeredBackends,
-  registerKernel,
 } from './backend/registry.js';
+export {
+  cellKernels,
+  kernelLevels,
+  offeredKernels,
+  registerKernel,
+  type UnitContext,
+  type UnitKernels,
+} from './backend/cell-kernels.js';
 export type * from './backend/types.js';
+export { KERNEL_LEVEL } from './backend/types.js';
 export {
   type AdapterDescription,
   dawnReason,
@@ -36,13 +42,28 @@ export {
   BRC,
   CELL_NAMES,
   CELLS,
+  type CellProgram,
+  type CellRecipe,
+  type CellRef,
   type CellSpec,
+  cellNames,
   cellSpec,
+  type Dialect,
+  defineCell,
   GRU,
   type InitSpec,
+  type Instr,
   LSTM,
   nBRC,
+  type Operand,
+  type PackedSlot,
   type ParamSpec,
+  type RecipeInputs,
+  type RecipeStep,
+  registerCell,
+  renderStatements,
+  type StepProgram,
+  Val,
 } from './cells/index.js';
 export { sigmoid } from './cells/spec.js';
 export {
@@ -118,7 +139,6 @@ export {
   type RNNState,
 } from './runner/multilayer-rnn.js';
 export { type FeaturePart, packedLengths, RecurrentUnit } from './runner/recurrent-unit.js';
-export type { RecurrentCarry, RecurrentWeights } from './runner/step-loop.js';
 export { backwardSteps, forwardSteps, type StepDriver, type StepScratch, slots } from './runner/step-loop.js';
 export { Workspace } from './runner/workspace.js';
 export {

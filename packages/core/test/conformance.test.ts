@@ -3,7 +3,8 @@ import { type DType, getBackend } from '../src/index.js';
 import { bundledGoldenPath, conformanceCases, type GoldenFile, loadGolden } from '../src/testing/index.js';
 
 const golden = await loadGolden(bundledGoldenPath());
-const cases = conformanceCases(golden, 'reference');
+const reference = await getBackend('reference');
+const cases = conformanceCases(golden, reference);
 
 describe('the conformance kit on the reference backend', () => {
   it('covers every oracle case at every kernel level', () => {
@@ -27,13 +28,13 @@ describe('the conformance kit on the reference backend', () => {
     bent.cells[0].h_seq.data[3] += 1e-9;
     bent.multilayer[1].grads.params['cells.1.weight_hh'].data[0] += 1e-8;
     const be = await getBackend('reference');
-    const [cell] = conformanceCases({ ...bent, multilayer: [], training_step: [] }, 'reference', [1]);
+    const [cell] = conformanceCases({ ...bent, multilayer: [], training_step: [] }, reference, [1]);
     const r = await cell.run(be, 'float64');
     expect(r.passed).toBe(false);
     expect(r.worst).toBe('h_seq');
     const [ml] = conformanceCases(
       { ...bent, cells: [], multilayer: [bent.multilayer[1]], training_step: [] },
-      'reference',
+      reference,
       [3],
     );
     const r2 = await ml.run(be, 'float64');

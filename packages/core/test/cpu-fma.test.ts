@@ -11,6 +11,7 @@ const { bundledGoldenPath, conformanceCases, loadGolden } = await import('../src
 const { expectAccurateGates, maxRelErr } = await import('./helpers.js');
 
 registerCpuBackend({ name: 'cpu-fma-mt', threads: 2, parallelThreshold: 0, fma: true });
+const fmaBackend = await getBackend('cpu-fma-mt');
 const golden = await loadGolden(bundledGoldenPath());
 
 describe('the cpu backend with fused multiply-adds (relaxed SIMD)', () => {
@@ -92,7 +93,7 @@ describe('the cpu backend with fused multiply-adds (relaxed SIMD)', () => {
     }
   });
 
-  it.each(conformanceCases(golden, 'cpu-fma-mt').map((c) => [`${c.id} level ${c.level}`, c] as const))(
+  it.each(conformanceCases(golden, fmaBackend).map((c) => [`${c.id} level ${c.level}`, c] as const))(
     'passes the conformance kit in float32: %s',
     async (_, c) => {
       const r = await c.run(await getBackend('cpu-fma-mt'), 'float32');

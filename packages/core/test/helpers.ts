@@ -61,6 +61,8 @@ export function forwarding<E extends object = object>(
     copy: (s, so, d, dof, n) => be.copy(s, so, d, dof, n),
     dispose: (b) => be.dispose(b),
     gemm: (g) => be.gemm(g),
+    // the wrapped instance's kernels run on its buffers, which are the wrapper's too
+    cellKernels: be.cellKernels && ((c) => be.cellKernels!(c)),
   };
   return { ...base, ...overrides } as Backend & E;
 }

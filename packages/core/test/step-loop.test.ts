@@ -7,7 +7,7 @@ import {
   type DeviceBuffer,
   forwardSteps,
   getBackend,
-  getKernel,
+  offeredKernels,
   matmul,
   type RecurrentCarry,
   type RecurrentWeights,
@@ -98,7 +98,7 @@ describe('step loops with a driver that fuses the recurrent products', () => {
       const dhN = buf(B * H, 1);
       const h0 = Float64Array.from({ length: B * H }, () => rng.normal() * 0.5);
       const c0 = Float64Array.from({ length: B * H }, () => rng.normal() * 0.5);
-      const base = getKernel('reference', spec.name, 2)!;
+      const base = offeredKernels(be, spec).step!;
       const run = async (driver: StepDriver) => {
         const hAll = buf((T + 1) * B * H);
         const cAll = spec.hasCellState ? buf((T + 1) * B * H) : null;

@@ -1,6 +1,6 @@
 import { catalogEntry } from './catalog.js';
 import { BackendUnavailableError, InputError } from './errors.js';
-import type { Backend, CellName, DType, KernelLevel, SequenceKernels, StepKernels } from './types.js';
+import type { Backend, DType } from './types.js';
 
 /**
  * Backends register a lazy factory with a priority (tfjs-core's model); `auto` tries them from
@@ -138,36 +138,4 @@ export async function probeBackend(name: string): Promise<{ ok: true } | { ok: f
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
-}
-
-type KernelFor<L extends KernelLevel> = L extends 2 ? StepKernels : L extends 3 ? SequenceKernels : never;
-
-const kernels = new Map<string, StepKernels | SequenceKernels>();
-const kernelKey = (backend: string, cell: CellName, level: KernelLevel) => `${backend}/${cell}/${level}`;
-
-/** Registers a fused kernel set for one cell at level 2 (step) or 3 (whole sequence). */
-export function registerKernel<L extends 2 | 3>(spec: {
-  backendName: string;
-  cell: CellName;
-  level: L;
-  kernels: KernelFor<L>;
-}): void {
-  kernels.set(kernelKey(spec.backendName, spec.cell, spec.level), spec.kernels);
-}
-
-/** The fused kernels a backend registered for a cell at level 2 or 3, if any. */
-export function getKernel<L extends 2 | 3>(
-  backendName: string,
-  cell: CellName,
-  level: L,
-): KernelFor<L> | undefined {
-  return kernels.get(kernelKey(backendName, cell, level)) as KernelFor<L> | undefined;
-}
-
-/** The levels a backend offers for a cell: always 1, plus any registered fused levels. */
-export function kernelLevels(backendName: string, cell: CellName): KernelLevel[] {
-  const levels: KernelLevel[] = [1];
-  if (getKernel(backendName, cell, 2)) levels.push(2);
-  if (getKernel(backendName, cell, 3)) levels.push(3);
-  return levels;
 }

@@ -1,10 +1,15 @@
 /**
  * The seam between core and a backend. Core owns shapes and the order of work; a backend owns
- * memory and arithmetic. Three levels (see DESIGN.md):
- *   1. required: storage + row-major GEMM. Core then runs each cell's pointwise math on the host.
- *   2. optional, per cell: fused step kernels (one time step, pointwise part, on the device).
- *   3. optional, per cell: whole-sequence kernels (one layer, one direction, all T steps).
+ * memory and arithmetic. Three kernel levels (KERNEL_LEVEL; the docs' Architecture page,
+ * apps/docs/guide/architecture.md, has the whole design):
+ *   host (1), required: storage + row-major GEMM. Core runs each cell's pointwise math on the host.
+ *   step (2), optional: fused step kernels (one time step, pointwise part, on the device).
+ *   sequence (3), optional: whole-sequence kernels (one layer, one direction, all T steps).
+ * A backend offers levels 2 and 3 per cell through `Backend.cellKernels`, usually by rendering
+ * the cell's recipe (CellSpec.program); core turns the offer into one complete kernel set.
  */
+
+import type { CellSpec } from '../cells/spec.js';
 
 /**
  * The precision a backend stores and computes in.
@@ -26,6 +31,13 @@ export type HostArray = Float32Array | Float64Array;
 export type CellName = 'BRC' | 'nBRC' | 'GRU' | 'LSTM';
 /** How much of a cell a backend runs itself: 1 the GEMM only, 2 a whole step, 3 a whole sequence. */
 export type KernelLevel = 1 | 2 | 3;
+/**
+ * The kernel levels by name: `host` (core's pointwise math on the host around the backend's
+ * GEMM), `step` (fused step kernels), `sequence` (whole-sequence kernels).
+ *
+ * @category Backends
+ */
+export const KERNEL_LEVEL = { host: 1, step: 2, sequence: 3 } as const;
 
 /** A flat buffer owned by a backend. Core never looks inside; it only passes buffers and offsets. */
 export interface DeviceBuffer {
@@ -214,10 +226,55 @@ export interface NarrowInputKernels {
   backward(args: NarrowSequenceBackwardArgs): void | Promise<void>;
 }
 
-/** A cell's fused step kernels (level 2): one time step forward and backward. */
+/** What a forward step kernel that computes R = hPrev @ wh + bh itself is given (`r` is then null). */
+export interface RecurrentWeights {
+  /** [H, gr·H] */
+  wh: DeviceBuffer;
+  /** [gr·H], or null: no recurrent bias */
+  bh: DeviceBuffer | null;
+}
+
+/**
+ * What a backward step kernel that computes the recurrent product itself is given: the dR of the
+ * step processed just before it (at `dROff`, [B, gr·H]) and wh. The gradient reaching h_t is then
+ * `dOut[t] + dhCarry + dR @ whᵀ`.
+ */
+export interface RecurrentCarry {
+  dR: DeviceBuffer;
+  dROff: number;
+  wh: DeviceBuffer;
+}
+
+/**
+ * A cell's fused step kernels (level 2): one time step forward and backward. They may return a
+ * promise (core's host adapter and backends that wait on their device do); the loops await it.
+ */
 export interface StepKernels {
-  forward(args: StepForwardArgs<DeviceBuffer>): void;
-  backward(args: StepBackwardArgs<DeviceBuffer>): void;
+  /** `rec` is given only when `fusesRecurrent` is set (and the cell has a recurrent product). */
+  forward(args: StepForwardArgs<DeviceBuffer>, rec?: RecurrentWeights): void | Promise<void>;
+  /** `carry` is given only when `fusesRecurrent` is set: null on the first step processed. */
+  backward(args: StepBackwardArgs<DeviceBuffer>, carry?: RecurrentCarry | null): void | Promise<void>;
+  /**
+   * The step kernels compute the recurrent products themselves, so a step is one launch where
+   * launches cost more than arithmetic. The loops then run no GEMM per step: the forward hands
+   * each step wh and bh instead of R; the backward hands each step the previous step's dR, whose
+   * product with whᵀ the kernel adds to the gradient reaching h, and adds the last step's to dh0
+   * with one GEMM after the loop. Without it (the default) the loops run those GEMMs themselves.
+   * Ignored for cells without a recurrent product (BRC).
+   */
+  fusesRecurrent?: boolean;
+}
+
+/**
+ * The fused kernels a backend offers for one cell: a step pair (level 2), whole-sequence kernels
+ * (level 3), both or neither. Core completes the offer (see `cellKernels` in core): what is
+ * missing it builds from what is there and from the cell's host functions.
+ *
+ * @category Backends
+ */
+export interface CellKernelOffer {
+  step?: StepKernels;
+  sequence?: SequenceKernels;
 }
 
 /** May return a promise (a backend that must wait on its device); the runner awaits it. */
@@ -318,6 +375,12 @@ export interface Backend {
   copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, length: number): void;
   dispose(buf: DeviceBuffer): void;
   gemm(args: GemmArgs): void;
+  /**
+   * The fused kernels this backend instance runs for a cell, asked once per cell (core keeps the
+   * answer). Backends that render recipes (CellSpec.program) serve every cell made with
+   * defineCell, user-defined ones included; `undefined` leaves the cell at level 1.
+   */
+  cellKernels?(cell: CellSpec): CellKernelOffer | undefined;
   /** Optional fused Adam (otherwise core updates on the host). */
   adam?(args: AdamArgs): void;
   /**

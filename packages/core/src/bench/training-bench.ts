@@ -1,5 +1,6 @@
+import type { CellRef } from '../cells/spec.js';
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DeviceCounters, DType, HostArray } from '../backend/types.js';
+import type { Backend, DeviceCounters, DType, HostArray } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
 import { Rng } from '../init/rng.js';
 import { SequenceModel } from '../models/sequence-model.js';
@@ -11,7 +12,7 @@ import { inferenceMultiplyAdds, trainingMultiplyAdds } from './work.js';
 
 /** What a benchmark trains: the cell, sizes, precision and step counts. */
 export interface BenchOptions {
-  cell: CellName;
+  cell: CellRef;
   seqLen: number;
   batch: number;
   hidden: number;
@@ -35,7 +36,8 @@ export interface BenchOptions {
 /** A benchmark's timings, work and memory on one backend. */
 export interface BenchResult {
   backend: string;
-  cell: CellName;
+  /** The cell's name. */
+  cell: string;
   seqLen: number;
   batch: number;
   hidden: number;
@@ -230,7 +232,7 @@ export class TrainingBench {
     const plan = this.model.microBatchPlan(B, T);
     return {
       backend: this.backend.name,
-      cell: this.o.cell,
+      cell: cellSpec(this.o.cell).name,
       seqLen: T,
       batch: B,
       hidden: H,

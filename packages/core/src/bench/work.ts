@@ -1,4 +1,5 @@
-import type { CellName } from '../backend/types.js';
+import type { CellRef } from '../cells/spec.js';
+
 import { cellSpec } from '../cells/index.js';
 
 /**
@@ -8,7 +9,7 @@ import { cellSpec } from '../cells/index.js';
  * readout and the optimiser are left out: they are small next to these products.
  */
 export function trainingMultiplyAdds(o: {
-  cell: CellName;
+  cell: CellRef;
   inputSize: number;
   hidden: number;
   layers: number;

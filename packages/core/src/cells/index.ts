@@ -6,17 +6,50 @@ import { LSTM } from './lstm.js';
 import { nBRC } from './nbrc.js';
 import type { CellSpec } from './spec.js';
 
-/** The four cells' specifications by name. */
+/** The four built-in cells' specifications by name. */
 export const CELLS: Readonly<Record<CellName, CellSpec>> = { BRC, nBRC, GRU, LSTM };
 /** BRC, nBRC, GRU and LSTM. */
 export const CELL_NAMES = Object.keys(CELLS) as CellName[];
 
-/** A cell's specification by name, or an InputError listing the cells. */
-export function cellSpec(name: string): CellSpec {
-  const spec = (CELLS as Record<string, CellSpec>)[name];
-  if (!spec) throw new InputError(`unknown cell '${name}'; expected one of ${CELL_NAMES.join(', ')}`);
+const registered = new Map<string, CellSpec>(Object.entries(CELLS));
+
+/**
+ * Makes a cell made with `defineCell` known by name, so that configs, checkpoints and the CLI can
+ * refer to it. A name already taken is an error (the built-in four included).
+ *
+ * @category Cells
+ */
+export function registerCell(spec: CellSpec): void {
+  if (typeof spec?.forward !== 'function' || !spec.program) {
+    throw new InputError('registerCell takes a cell made with defineCell');
+  }
+  const have = registered.get(spec.name);
+  if (have === spec) return;
+  if (have) throw new InputError(`a cell named '${spec.name}' is already registered`);
+  registered.set(spec.name, spec);
+}
+
+/** Every registered cell's name: the built-in four, then the registered ones in order. */
+export function cellNames(): string[] {
+  return [...registered.keys()];
+}
+
+/**
+ * A cell's specification by name (registered cells included), or the spec itself when given
+ * one; an unknown name is an InputError that lists the cells.
+ */
+export function cellSpec(cell: string | CellSpec): CellSpec {
+  if (typeof cell !== 'string') return cell;
+  const spec = registered.get(cell);
+  if (!spec) throw new InputError(`unknown cell '${cell}'; expected one of ${cellNames().join(', ')}`);
   return spec;
 }
 
-export type { CellSpec, InitSpec, PackedSlot, ParamSpec } from './spec.js';
+export type { CellRef, CellSpec, InitSpec, PackedSlot, ParamSpec } from './spec.js';
+export type { CellRecipe, RecipeStep } from './recipe/define.js';
+export type { CellProgram, Dialect, Instr, Operand, StepProgram } from './recipe/program.js';
+export type { RecipeInputs } from './recipe/values.js';
+export { defineCell } from './recipe/define.js';
+export { renderStatements } from './recipe/program.js';
+export { Val } from './recipe/values.js';
 export { BRC, GRU, LSTM, nBRC };

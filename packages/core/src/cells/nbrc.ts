@@ -1,5 +1,15 @@
-import type { CellSpec } from './spec.js';
-import { sigmoid } from './spec.js';
+import { kernel, unitVector } from './brc.js';
+import { defineCell } from './recipe/define.js';
+import type { ParamSpec } from './spec.js';
+
+const memory = (name: string, col: number): ParamSpec => ({
+  name,
+  shape: (_i, h) => [h, h],
+  init: { kind: 'orthogonal' },
+  slot: 'wh',
+  col,
+  transposed: false,
+});
 
 /**
  * nBRC, as brc_pytorch's NeuromodulatedBistableRecurrentCell: the memories become full
@@ -9,106 +19,21 @@ import { sigmoid } from './spec.js';
  *   h' = z ⊙ h + (1 − z) ⊙ tanh(x@kernelh + a ⊙ h)
  * P = [xz | xr | xh], R = h @ [memoryz | memoryr], cache = [z | a | n].
  */
-export const nBRC: CellSpec = {
+export const nBRC = defineCell({
   name: 'nBRC',
-  gx: 3,
-  gr: 2,
-  nbx: 2,
-  hasBh: false,
-  npw: 0,
-  cacheWidth: 3,
-  hasCellState: false,
   params: [
-    {
-      name: 'kernelz',
-      shape: (i, h) => [i, h],
-      init: { kind: 'xavierUniform' },
-      slot: 'wx',
-      col: 0,
-      transposed: false,
-    },
-    {
-      name: 'kernelr',
-      shape: (i, h) => [i, h],
-      init: { kind: 'xavierUniform' },
-      slot: 'wx',
-      col: 1,
-      transposed: false,
-    },
-    {
-      name: 'kernelh',
-      shape: (i, h) => [i, h],
-      init: { kind: 'xavierUniform' },
-      slot: 'wx',
-      col: 2,
-      transposed: false,
-    },
-    {
-      name: 'memoryz',
-      shape: (_i, h) => [h, h],
-      init: { kind: 'orthogonal' },
-      slot: 'wh',
-      col: 0,
-      transposed: false,
-    },
-    {
-      name: 'memoryr',
-      shape: (_i, h) => [h, h],
-      init: { kind: 'orthogonal' },
-      slot: 'wh',
-      col: 1,
-      transposed: false,
-    },
-    { name: 'bz', shape: (_i, h) => [h], init: { kind: 'zeros' }, slot: 'bx', col: 0, transposed: false },
-    { name: 'br', shape: (_i, h) => [h], init: { kind: 'zeros' }, slot: 'bx', col: 1, transposed: false },
+    kernel('kernelz', 0),
+    kernel('kernelr', 1),
+    kernel('kernelh', 2),
+    memory('memoryz', 0),
+    memory('memoryr', 1),
+    unitVector('bz', 'bx', 0, { kind: 'zeros' }),
+    unitVector('br', 'bx', 1, { kind: 'zeros' }),
   ],
-
-  forward({ B, H, p, pOff, r, rOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff }) {
-    const rr = r!;
-    for (let b = 0; b < B; b++) {
-      const pr = pOff + b * 3 * H;
-      const rq = rOff + b * 2 * H;
-      const hp = hPrevOff + b * H;
-      const ho = hOutOff + b * H;
-      const cr = cacheOff + b * 3 * H;
-      for (let j = 0; j < H; j++) {
-        const h = hPrev[hp + j];
-        const z = sigmoid(p[pr + j] + rr[rq + j]);
-        const a = Math.tanh(p[pr + H + j] + rr[rq + H + j]) + 1;
-        const n = Math.tanh(p[pr + 2 * H + j] + a * h);
-        hOut[ho + j] = z * h + (1 - z) * n;
-        cache[cr + j] = z;
-        cache[cr + H + j] = a;
-        cache[cr + 2 * H + j] = n;
-      }
-    }
+  step: ({ P, R, h, sigmoid, tanh }) => {
+    const z = sigmoid(P[0].add(R[0]));
+    const a = tanh(P[1].add(R[1])).add(1);
+    const n = tanh(P[2].add(a.mul(h)));
+    return { h: z.mul(h).add(z.neg().add(1).mul(n)), cache: [z, a, n] };
   },
-
-  backward(s) {
-    const { B, H, dOut, dhCarry, cache, hPrev, dP, dhPrev } = s;
-    const dR = s.dR!;
-    for (let b = 0; b < B; b++) {
-      const row = b * H;
-      const cr = s.cacheOff + b * 3 * H;
-      const pr = s.dPOff + b * 3 * H;
-      const rq = s.dROff + b * 2 * H;
-      for (let j = 0; j < H; j++) {
-        const g = dhCarry[s.dhCarryOff + row + j] + (dOut ? dOut[s.dOutOff + row + j] : 0);
-        const h = hPrev[s.hPrevOff + row + j];
-        const z = cache[cr + j];
-        const a = cache[cr + H + j];
-        const n = cache[cr + 2 * H + j];
-        const dzpre = g * (h - n) * z * (1 - z);
-        const dnpre = g * (1 - z) * (1 - n * n);
-        const t = a - 1;
-        const dapre = dnpre * h * (1 - t * t);
-        dP[pr + j] = dzpre;
-        dP[pr + H + j] = dapre;
-        dP[pr + 2 * H + j] = dnpre;
-        dR[rq + j] = dzpre;
-        dR[rq + H + j] = dapre;
-        dhPrev[s.dhPrevOff + row + j] = g * z + dnpre * a;
-      }
-    }
-  },
-};
+});

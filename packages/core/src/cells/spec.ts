@@ -1,4 +1,5 @@
 import type { CellName, HostArray, StepBackwardArgs, StepForwardArgs } from '../backend/types.js';
+import type { CellProgram } from './recipe/program.js';
 
 /**
  * Inside the runner a cell's parameters live in five packed buffers, so that the input
@@ -35,9 +36,12 @@ export interface ParamSpec {
   transposed: boolean;
 }
 
-/** Everything the runner needs to know of a cell: its parameters, projections and math. */
+/**
+ * Everything the runner needs to know of a cell: its parameters, projections and math. Made by
+ * `defineCell` from a recipe; nothing here is written by hand.
+ */
 export interface CellSpec {
-  name: CellName;
+  name: string;
   /** Input projection width, in units of H. */
   gx: number;
   /** Recurrent projection width in units of H (0: no recurrent GEMM). */
@@ -53,9 +57,20 @@ export interface CellSpec {
   /** LSTM carries a cell state c next to h. */
   hasCellState: boolean;
   params: readonly ParamSpec[];
+  /** The pointwise math as straight-line programs: what backends render into their kernels. */
+  program: CellProgram;
+  /** The programs compiled for the host (core's level 1, the reference backend). */
   forward(a: StepForwardArgs<HostArray>): void;
   backward(a: StepBackwardArgs<HostArray>): void;
 }
 
 /** The logistic function 1 / (1 + e^−x). */
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/**
+ * A cell, as models and runners take it: a built-in name, the name of a cell registered with
+ * registerCell, or a CellSpec made with defineCell.
+ *
+ * @category Cells
+ */
+export type CellRef = CellName | (string & {}) | CellSpec;

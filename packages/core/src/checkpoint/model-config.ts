@@ -7,7 +7,8 @@ import type { MultiLayerRNN } from '../runner/multilayer-rnn.js';
 /** What a checkpoint can hold: a whole SequenceModel, or a bare MultiLayerRNN. */
 export type CheckpointModel = SequenceModel | MultiLayerRNN;
 
-const CellName = z.enum(['BRC', 'nBRC', 'GRU', 'LSTM']);
+// any registered cell (built-in or defineCell's); building the model resolves the name
+const CellName = z.string().min(1);
 const Dtype = z.enum(['float32', 'float64']);
 const Size = z.number().int().positive();
 
@@ -52,7 +53,7 @@ export function modelConfig(model: CheckpointModel): ModelConfig {
     const o = model.options;
     return {
       kind: 'SequenceModel',
-      cell: o.cell,
+      cell: typeof o.cell === 'string' ? o.cell : o.cell.name,
       inputSize: o.inputSize,
       hiddenSize: o.hiddenSize,
       numLayers: o.numLayers,

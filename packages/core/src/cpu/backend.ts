@@ -1,5 +1,7 @@
 import { BackendUnavailableError, InputError } from '../backend/errors.js';
+import type { CellSpec } from '../cells/spec.js';
 import type {
+  CellKernelOffer,
   AdamArgs,
   Backend,
   CellName,
@@ -16,6 +18,8 @@ import { nodeModule } from '../node-module.js';
 import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from '../reference/gemm.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
+import type { ViewOf } from '../reference/host-kernels.js';
+import { cpuCellKernels } from './cell-kernels.js';
 import { addrOf, asWasm, WasmBuffer } from './buffer.js';
 import { MAX_PAGES, WasmHeap } from './heap.js';
 import { type Dispatcher, singleThread, workerThreads } from './threads.js';
@@ -92,10 +96,10 @@ async function nodeParallelism(): Promise<number> {
 }
 
 /** A typed array and the index of a buffer's element 0 in it, whatever the buffer's kind. */
-function viewOf(buf: DeviceBuffer): [HostArray, number] {
+const viewOf: ViewOf = function viewOf(buf: DeviceBuffer): [HostArray, number] {
   if (buf instanceof WasmBuffer) return [buf.heap.f32, buf.index()];
   return [dataOf(buf), 0];
-}
+};
 
 /**
  * The fast CPU backend: float32 kernels in WebAssembly SIMD (a register-blocked SGEMM and fused
@@ -226,6 +230,10 @@ export class CpuBackend implements Backend {
 
   /** GEMM with a bias row (GemmArgs.bias) in the SIMD kernel's epilogue. */
   readonly gemmBias = true;
+
+  cellKernels(cell: CellSpec): CellKernelOffer {
+    return cpuCellKernels(this, cell, viewOf);
+  }
 
   gemm(g: GemmArgs): void {
     const { m, n, k, alpha, beta, transA, transB, lda, ldb, ldc } = g;

@@ -1,5 +1,6 @@
+import type { CellRef } from '../cells/spec.js';
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
+import type { Backend, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
 import { Rng } from '../init/rng.js';
 import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
@@ -27,7 +28,7 @@ export type LossKind = 'mse' | 'bce';
 
 /** A SequenceModel's cell, sizes, readout, loss, precision and seed. */
 export interface SequenceModelOptions {
-  cell: CellName;
+  cell: CellRef;
   inputSize: number;
   hiddenSize: number;
   numLayers?: number;

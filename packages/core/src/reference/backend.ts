@@ -1,6 +1,14 @@
-import { registerBackend, registerKernel } from '../backend/registry.js';
-import type { AdamArgs, Backend, DeviceBuffer, DType, GemmArgs, HostArray } from '../backend/types.js';
-import { CELL_NAMES, CELLS } from '../cells/index.js';
+import { registerBackend } from '../backend/registry.js';
+import type {
+  AdamArgs,
+  Backend,
+  CellKernelOffer,
+  DeviceBuffer,
+  DType,
+  GemmArgs,
+  HostArray,
+} from '../backend/types.js';
+import type { CellSpec } from '../cells/spec.js';
 import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from './gemm.js';
 import { dataOf, HostBuffer, hostArray } from './host-buffer.js';
@@ -8,7 +16,7 @@ import { hostSequenceKernels, hostStepKernels } from './host-kernels.js';
 
 /**
  * The oracle backend: plain TypeScript on typed arrays, float64 and float32. Readable first;
- * it registers every kernel level so the conformance kit exercises each path of the runner.
+ * it offers every kernel level so the conformance kit exercises each path of the runner.
  */
 export class ReferenceBackend implements Backend {
   readonly name: string;
@@ -48,6 +56,11 @@ export class ReferenceBackend implements Backend {
   dispose(_buf: DeviceBuffer): void {
     // garbage collected
   }
+  /** Every level for every cell, user-defined ones included: core's host functions in place. */
+  cellKernels(cell: CellSpec): CellKernelOffer {
+    const step = hostStepKernels(cell);
+    return { step, sequence: hostSequenceKernels(this, cell, step) };
+  }
   gemm(g: GemmArgs): void {
     gemmHost({ ...g, a: dataOf(g.a), b: dataOf(g.b), c: dataOf(g.c) });
   }
@@ -66,16 +79,6 @@ export function registerReferenceBackend(): void {
   if (registered) return;
   registered = true;
   const be = new ReferenceBackend();
-  for (const name of CELL_NAMES) {
-    const step = hostStepKernels(CELLS[name]);
-    registerKernel({ backendName: be.name, cell: name, level: 2, kernels: step });
-    registerKernel({
-      backendName: be.name,
-      cell: name,
-      level: 3,
-      kernels: hostSequenceKernels(be, CELLS[name], step),
-    });
-  }
   registerBackend({
     name: be.name,
     priority: 12,

@@ -1,4 +1,5 @@
-import type { Backend, CellName, DType, HostArray } from '../backend/types.js';
+import type { CellRef } from '../cells/spec.js';
+import type { Backend, DType, HostArray } from '../backend/types.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor } from '../params/validate.js';
@@ -30,7 +31,7 @@ export class Cell {
 
   constructor(
     backend: Backend,
-    opts: { cell: CellName; inputSize: number; hiddenSize: number; dtype?: DType; seed?: number },
+    opts: { cell: CellRef; inputSize: number; hiddenSize: number; dtype?: DType; seed?: number },
   ) {
     this.rnn = new MultiLayerRNN(backend, {
       ...opts,

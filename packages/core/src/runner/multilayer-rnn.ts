@@ -1,5 +1,6 @@
+import type { CellRef } from '../cells/spec.js';
 import { InputError } from '../backend/errors.js';
-import type { Backend, CellName, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
+import type { Backend, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { initParam } from '../init/initializers.js';
@@ -13,7 +14,7 @@ import { Workspace } from './workspace.js';
 
 /** A MultiLayerRNN's cell, sizes, layout and precision. */
 export interface RNNOptions {
-  cell: CellName;
+  cell: CellRef;
   inputSize: number;
   hiddenSize: number;
   numLayers?: number;

@@ -1,16 +1,8 @@
-import { getKernel } from '../backend/registry.js';
-import type {
-  Backend,
-  DeviceBuffer,
-  DType,
-  KernelLevel,
-  NarrowInputKernels,
-  SequenceForwardArgs,
-} from '../backend/types.js';
+import { cellKernels, type UnitContext, type UnitKernels } from '../backend/cell-kernels.js';
+import type { Backend, DeviceBuffer, DType, KernelLevel, NarrowInputKernels } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
-import { addBiasRows, addInto, columnSums, matmul } from './gemm-helpers.js';
-import { hostStepDriver } from './host-step.js';
-import { backwardSteps, forwardSteps, type StepDriver, type StepScratch } from './step-loop.js';
+import { addBiasRows, addInto, matmul } from './gemm-helpers.js';
+import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
 
 /** A [rows, width] contiguous block of a sequence, one of the parts a layer's input is made of. */
@@ -66,7 +58,8 @@ export class RecurrentUnit {
   private readonly ws: Workspace;
   private last: { T: number; B: number; parts: FeaturePart[]; narrow: NarrowInputKernels | null } | null =
     null;
-  private hostDriver: { B: number; driver: StepDriver } | null = null;
+  private kernelSet: { maxLevel: KernelLevel; set: UnitKernels } | null = null;
+  private readonly ctx: UnitContext = { scratch: (B) => this.scratch(B), ones: (n) => this.ws.ones(n) };
 
   constructor(
     readonly be: Backend,
@@ -84,12 +77,18 @@ export class RecurrentUnit {
     }
   }
 
-  /** The level used for the next pass: the highest registered one, capped by maxLevel. */
+  /** The complete kernel set for the next pass (see UnitKernels), rebuilt when maxLevel changes. */
+  private kernels(): UnitKernels {
+    if (this.kernelSet?.maxLevel !== this.maxLevel) {
+      const set = cellKernels(this.be, this.spec, this.maxLevel, this.hiddenSize, this.dtype);
+      this.kernelSet = { maxLevel: this.maxLevel, set };
+    }
+    return this.kernelSet.set;
+  }
+
+  /** The level used for the next pass: the highest the backend offers, capped by maxLevel. */
   level(): KernelLevel {
-    const name = this.be.name;
-    if (this.maxLevel >= 3 && getKernel(name, this.spec.name, 3)) return 3;
-    if (this.maxLevel >= 2 && getKernel(name, this.spec.name, 2)) return 2;
-    return 1;
+    return this.kernels().level;
   }
 
   /** [(T+1), B, H] states; outputs are `outputOffset(B)` onwards, T·B·H long. */
@@ -139,26 +138,15 @@ export class RecurrentUnit {
     };
   }
 
-  private stepDriver(level: KernelLevel, B: number): StepDriver {
-    if (level === 2) return getKernel(this.be.name, this.spec.name, 2)!;
-    if (!this.hostDriver || this.hostDriver.B !== B) {
-      this.hostDriver = { B, driver: hostStepDriver(this.be, this.spec, B, this.hiddenSize, this.dtype) };
-    }
-    return this.hostDriver.driver;
-  }
-
   /**
    * The level-3 kernels that project this input inside their time loop (one part of at most their
    * width, in a dtype they run), or null. They must sum the bias gradients too: their backward
    * may never write dP.
    */
   private narrowKernels(parts: FeaturePart[]): NarrowInputKernels | null {
-    if (parts.length !== 1 || this.level() !== 3) return null;
-    const seq = getKernel(this.be.name, this.spec.name, 3)!;
-    const n = seq.narrowInput;
-    if (!n || seq.biasGradients !== true || parts[0].width > n.maxWidth || !n.dtypes.includes(this.dtype)) {
+    const n = this.kernels().narrowInput;
+    if (!n || parts.length !== 1 || parts[0].width > n.maxWidth || !n.dtypes.includes(this.dtype))
       return null;
-    }
     return n;
   }
 
@@ -232,10 +220,7 @@ export class RecurrentUnit {
       });
       return;
     }
-    const args: SequenceForwardArgs = { ...common, p: p! };
-    const level = this.level();
-    if (level === 3) await getKernel(be.name, spec.name, 3)!.forward(args);
-    else await forwardSteps(be, spec, args, this.stepDriver(level, B), this.scratch(B));
+    await this.kernels().forward({ ...common, p: p! }, this.ctx);
   }
 
   /** bx as a row of all gx·H projection columns: zeros where a cell has no input bias (BRC's h gate). */
@@ -281,14 +266,8 @@ export class RecurrentUnit {
       if (part && part !== grad) addInto(be, part, grad!, part.length, ws.ones(1));
     };
     const dPw = this.grads.pw ? scratchOr(this.grads.pw, 'dPwPart') : null;
-    const level = this.level();
-    const sequence = level === 3 ? getKernel(be.name, spec.name, 3)! : null;
-    // kernels that sum the bias gradients on the way save a pass over dP and dR
-    const fusedBias = sequence?.biasGradients === true;
-    const biasOut = (g: DeviceBuffer | undefined, name: string) =>
-      fusedBias && g ? scratchOr(g, name) : null;
-    const dBx = biasOut(this.grads.bx, 'dBxPart');
-    const dBh = biasOut(this.grads.bh, 'dBhPart');
+    const dBx = scratchOr(this.grads.bx!, 'dBxPart');
+    const dBh = this.grads.bh ? scratchOr(this.grads.bh, 'dBhPart') : null;
     const common = {
       T,
       B,
@@ -313,11 +292,9 @@ export class RecurrentUnit {
     if (narrow) {
       const { buf: x, offset, width } = parts[0];
       await narrow.backward({ ...common, dP, input: { x, offset, width, dWx: dWx! } });
-    } else if (sequence) await sequence.backward({ ...common, dP: dP! });
-    else await backwardSteps(be, spec, { ...common, dP: dP! }, this.stepDriver(level, B), this.scratch(B));
+    } else await this.kernels().backward({ ...common, dP: dP! }, this.ctx);
 
     // weight gradients: one GEMM each over all T steps (a narrow input's come from its kernels)
-    const ones = ws.ones(TB);
     let row = 0;
     parts.forEach((part, i) => {
       if (!dWx) {
@@ -354,8 +331,7 @@ export class RecurrentUnit {
       row += part.width;
     });
     settle(dWx, this.grads.wx);
-    if (dBx) settle(dBx, this.grads.bx);
-    else columnSums(be, ones, dP!, 0, TB, spec.nbx * H, gxH, this.grads.bx!, 0, accumulateGrads);
+    settle(dBx, this.grads.bx);
     if (dR) {
       const prevOffset = this.reverse ? B * H : 0;
       matmul(be, {
@@ -370,8 +346,7 @@ export class RecurrentUnit {
         c: this.grads.wh!,
         accumulate: accumulateGrads,
       });
-      if (dBh) settle(dBh, this.grads.bh);
-      else if (this.grads.bh) columnSums(be, ones, dR, 0, TB, grH, grH, this.grads.bh, 0, accumulateGrads);
+      settle(dBh, this.grads.bh);
     }
     settle(dPw, this.grads.pw);
     return { dh0, dc0 };

@@ -1,6 +1,9 @@
 import type {
   Backend,
   DeviceBuffer,
+  RecurrentCarry,
+  RecurrentWeights,
+  StepKernels,
   SequenceBackwardArgs,
   SequenceForwardArgs,
   StepBackwardArgs,
@@ -9,41 +12,8 @@ import type {
 import type { CellSpec } from '../cells/spec.js';
 import { addBiasRows, matmul } from './gemm-helpers.js';
 
-/** What a forward step kernel that computes R = hPrev @ wh + bh itself is given (`r` is then null). */
-export interface RecurrentWeights {
-  /** [H, gr·H] */
-  wh: DeviceBuffer;
-  /** [gr·H], or null: no recurrent bias */
-  bh: DeviceBuffer | null;
-}
-
-/**
- * What a backward step kernel that computes the recurrent product itself is given: the dR of the
- * step processed just before it (at `dROff`, [B, gr·H]) and wh. The gradient reaching h_t is then
- * `dOut[t] + dhCarry + dR @ whᵀ`.
- */
-export interface RecurrentCarry {
-  dR: DeviceBuffer;
-  dROff: number;
-  wh: DeviceBuffer;
-}
-
-/** A step kernel pair; level 1's host adapter is asynchronous, fused ones are not. */
-export interface StepDriver {
-  /** `rec` is given only when `fusesRecurrent` is set (and the cell has a recurrent product). */
-  forward(a: StepForwardArgs<DeviceBuffer>, rec?: RecurrentWeights): void | Promise<void>;
-  /** `carry` is given only when `fusesRecurrent` is set: null on the first step processed. */
-  backward(a: StepBackwardArgs<DeviceBuffer>, carry?: RecurrentCarry | null): void | Promise<void>;
-  /**
-   * The step kernels compute the recurrent products themselves, so a step is one launch where
-   * launches cost more than arithmetic. The loops then run no GEMM per step: the forward hands
-   * each step wh and bh instead of R; the backward hands each step the previous step's dR, whose
-   * product with whᵀ the kernel adds to the gradient reaching h, and adds the last step's to dh0
-   * with one GEMM after the loop. Without it (the default) the loops run those GEMMs themselves.
-   * Ignored for cells without a recurrent product (BRC).
-   */
-  fusesRecurrent?: boolean;
-}
+/** A step kernel pair as the loops drive it: a backend's level 2, or core's host adapter. */
+export type StepDriver = StepKernels;
 
 /** Scratch a step loop needs beyond its arguments: reused, never allocated per step. */
 export interface StepScratch {

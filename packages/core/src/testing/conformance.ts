@@ -1,4 +1,4 @@
-import { kernelLevels } from '../backend/registry.js';
+import { kernelLevels } from '../backend/cell-kernels.js';
 import type { Backend, CellName, DType, KernelLevel } from '../backend/types.js';
 import { SequenceModel } from '../models/sequence-model.js';
 import { Adam } from '../optim/adam.js';
@@ -246,17 +246,17 @@ async function runTrainingStep(
 }
 
 /**
- * Every case of an oracle file at every kernel level the backend registers for its cell (or at
+ * Every case of an oracle file at every kernel level the backend offers for its cell (or at
  * the given levels only). Each case builds its own model, so cases are independent.
  */
 export function conformanceCases(
   golden: GoldenFile,
-  backendName: string,
+  backend: Backend,
   levels?: KernelLevel[],
 ): ConformanceCase[] {
   const out: ConformanceCase[] = [];
   const levelsFor = (cell: CellName) =>
-    kernelLevels(backendName, cell).filter((l) => !levels || levels.includes(l));
+    kernelLevels(backend, cell).filter((l) => !levels || levels.includes(l));
   for (const g of golden.cells) {
     for (const level of levelsFor(g.cell)) {
       out.push({ id: g.id, kind: 'cell', cell: g.cell, level, run: (be, dt) => runCell(g, be, dt, level) });
@@ -295,6 +295,6 @@ export async function runConformance(
   levels?: KernelLevel[],
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  for (const c of conformanceCases(golden, backend.name, levels)) results.push(await c.run(backend, dtype));
+  for (const c of conformanceCases(golden, backend, levels)) results.push(await c.run(backend, dtype));
   return results;
 }

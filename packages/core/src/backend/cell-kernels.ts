@@ -1,0 +1,150 @@
+import { cellSpec } from '../cells/index.js';
+import type { CellSpec } from '../cells/spec.js';
+import { columnSums } from '../runner/gemm-helpers.js';
+import { hostStepDriver } from '../runner/host-step.js';
+import { backwardSteps, forwardSteps, type StepScratch } from '../runner/step-loop.js';
+import { InputError } from './errors.js';
+import {
+  type Backend,
+  type CellKernelOffer,
+  type DeviceBuffer,
+  type DType,
+  KERNEL_LEVEL,
+  type KernelLevel,
+  type NarrowInputKernels,
+  type SequenceBackwardArgs,
+  type SequenceForwardArgs,
+  type SequenceKernels,
+  type StepKernels,
+} from './types.js';
+
+type Offer = { step?: StepKernels; sequence?: SequenceKernels };
+
+// kernels belong to the backend instance that runs them: nothing here outlives it
+const registered = new WeakMap<Backend, Map<string, Offer>>();
+const offers = new WeakMap<Backend, Map<CellSpec, Offer>>();
+
+/**
+ * Adds fused kernels for one cell to one backend instance, in front of what the backend offers
+ * itself (tfjs-core's registerKernel, per instance). Registering a cell's level twice on the
+ * same backend is an error: two kernels for one job would leave which one runs to chance.
+ *
+ * @category Backends
+ */
+export function registerKernel<L extends 2 | 3>(reg: {
+  backend: Backend;
+  cell: string | CellSpec;
+  level: L;
+  kernels: L extends 2 ? StepKernels : SequenceKernels;
+}): void {
+  const spec = cellSpec(reg.cell);
+  const key = reg.level === KERNEL_LEVEL.step ? 'step' : 'sequence';
+  let byCell = registered.get(reg.backend);
+  if (!byCell) registered.set(reg.backend, (byCell = new Map()));
+  const offer = byCell.get(spec.name) ?? {};
+  if (offer[key]) {
+    throw new InputError(
+      `${spec.name} already has ${key}-level kernels registered on backend '${reg.backend.name}'`,
+    );
+  }
+  byCell.set(spec.name, { ...offer, [key]: reg.kernels });
+  offers.get(reg.backend)?.delete(spec);
+}
+
+/** What a backend instance runs for a cell: registered kernels first, then its own offer. */
+export function offeredKernels(be: Backend, cell: string | CellSpec): CellKernelOffer {
+  const spec = cellSpec(cell);
+  let byCell = offers.get(be);
+  if (!byCell) offers.set(be, (byCell = new Map()));
+  let offer = byCell.get(spec);
+  if (!offer) {
+    const own = be.cellKernels?.(spec) ?? {};
+    const extra = registered.get(be)?.get(spec.name) ?? {};
+    offer = { step: extra.step ?? own.step, sequence: extra.sequence ?? own.sequence };
+    byCell.set(spec, offer);
+  }
+  return offer;
+}
+
+/** The levels a backend runs a cell at: always host (1), plus the fused levels it offers. */
+export function kernelLevels(be: Backend, cell: string | CellSpec): KernelLevel[] {
+  const o = offeredKernels(be, cell);
+  const levels: KernelLevel[] = [KERNEL_LEVEL.host];
+  if (o.step) levels.push(KERNEL_LEVEL.step);
+  if (o.sequence) levels.push(KERNEL_LEVEL.sequence);
+  return levels;
+}
+
+/** Per-unit scratch the step loops need, owned by the unit that runs them. */
+export interface UnitContext {
+  scratch(B: number): StepScratch;
+  ones(n: number): DeviceBuffer;
+}
+
+/**
+ * One complete kernel set for a cell on a backend, at the highest level it offers up to a cap:
+ * whole-sequence passes that always write the bias gradients they are given. What the backend
+ * leaves out core fills in (step loops around step kernels or the host functions, column sums
+ * for the bias gradients), so the runner has one path whatever the backend offers.
+ */
+export interface UnitKernels {
+  readonly level: KernelLevel;
+  forward(a: SequenceForwardArgs, ctx: UnitContext): Promise<void>;
+  /** Writes dBx and dBh (overwriting) whenever they are given, whether or not the kernels fuse them. */
+  backward(a: SequenceBackwardArgs, ctx: UnitContext): Promise<void>;
+  /** Kernels that project a narrow input inside their time loop (sequence level only), or null. */
+  readonly narrowInput: NarrowInputKernels | null;
+}
+
+/** The complete kernel set (see UnitKernels) built from a backend's offer, capped at `maxLevel`. */
+export function cellKernels(
+  be: Backend,
+  spec: CellSpec,
+  maxLevel: KernelLevel,
+  H: number,
+  dtype: DType,
+): UnitKernels {
+  const offer = offeredKernels(be, spec);
+  if (maxLevel >= KERNEL_LEVEL.sequence && offer.sequence) return fromSequence(be, spec, offer.sequence);
+  const step = maxLevel >= KERNEL_LEVEL.step ? offer.step : undefined;
+  const level = step ? KERNEL_LEVEL.step : KERNEL_LEVEL.host;
+  let host: { B: number; driver: StepKernels } | null = null;
+  const driver = (B: number): StepKernels => {
+    if (step) return step;
+    if (!host || host.B !== B) host = { B, driver: hostStepDriver(be, spec, B, H, dtype) };
+    return host.driver;
+  };
+  return {
+    level,
+    forward: (a, ctx) => forwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B)),
+    backward: async (a, ctx) => {
+      await backwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B));
+      biasSums(be, spec, a, ctx);
+    },
+    narrowInput: null,
+  };
+}
+
+function fromSequence(be: Backend, spec: CellSpec, seq: SequenceKernels): UnitKernels {
+  const fused = seq.biasGradients === true;
+  return {
+    level: KERNEL_LEVEL.sequence,
+    forward: async (a) => {
+      await seq.forward(a);
+    },
+    backward: async (a, ctx) => {
+      await seq.backward(a);
+      if (!fused) biasSums(be, spec, a, ctx);
+    },
+    // a narrow input's backward never writes dP, so its kernels must sum the biases themselves
+    narrowInput: fused ? (seq.narrowInput ?? null) : null,
+  };
+}
+
+/** dBx and dBh as column sums of dP's first nbx·H columns and of dR, over all T·B rows. */
+function biasSums(be: Backend, spec: CellSpec, a: SequenceBackwardArgs, ctx: UnitContext): void {
+  const TB = a.T * a.B;
+  const { H } = a;
+  if (a.dBx) columnSums(be, ctx.ones(TB), a.dP, 0, TB, spec.nbx * H, spec.gx * H, a.dBx, 0, false);
+  if (a.dBh && a.dR) columnSums(be, ctx.ones(TB), a.dR, 0, TB, spec.gr * H, spec.gr * H, a.dBh, 0, false);
+}
