@@ -1,4 +1,4 @@
-import { BACKEND_CATALOG, CELL_NAMES, getBackend, getKernel, registeredBackends } from '@bistable/core';
+import { BACKEND_CATALOG, CELL_NAMES, getBackend, kernelLevels, registeredBackends } from '@bistable/core';
 import type { Command } from 'commander';
 import { discoverBackends } from '../discover.js';
 import { printTable } from '../table.js';
@@ -47,8 +47,7 @@ export async function backendReports(): Promise<BackendReport[]> {
     try {
       const be = await getBackend(name);
       const levels: Record<string, number> = {};
-      for (const cell of CELL_NAMES)
-        levels[cell] = getKernel(name, cell, 3) ? 3 : getKernel(name, cell, 2) ? 2 : 1;
+      for (const cell of CELL_NAMES) levels[cell] = Math.max(...kernelLevels(be, cell));
       const soft = be.softwareDevice ? { softwareDevice: be.softwareDevice } : {};
       out.push({ ...base, available: true, auto: false, dtypes: [...be.dtypes], levels, ...soft });
     } catch (err) {
