@@ -145,6 +145,6 @@ function fromSequence(be: Backend, spec: CellSpec, seq: SequenceKernels): UnitKe
 function biasSums(be: Backend, spec: CellSpec, a: SequenceBackwardArgs, ctx: UnitContext): void {
   const TB = a.T * a.B;
   const { H } = a;
-  if (a.dBx) columnSums(be, ctx.ones(TB), a.dP, 0, TB, spec.nbx * H, spec.gx * H, a.dBx, 0, false);
-  if (a.dBh && a.dR) columnSums(be, ctx.ones(TB), a.dR, 0, TB, spec.gr * H, spec.gr * H, a.dBh, 0, false);
+  if (a.dBx && spec.nbx > 0) columnSums(be, ctx.ones(TB), a.dP, 0, TB, spec.nbx * H, spec.gx * H, a.dBx, 0, false);
+  if (a.dBh && a.dR && spec.gr > 0) columnSums(be, ctx.ones(TB), a.dR, 0, TB, spec.gr * H, spec.gr * H, a.dBh, 0, false);
 }

@@ -1,5 +1,5 @@
 import { cellKernels, type UnitContext, type UnitKernels } from '../backend/cell-kernels.js';
-import type { Backend, DeviceBuffer, DType, KernelLevel, NarrowInputKernels } from '../backend/types.js';
+import { type Backend, type DeviceBuffer, type DType, KERNEL_LEVEL, type KernelLevel, type NarrowInputKernels } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { addBiasRows, addInto, matmul } from './gemm-helpers.js';
 import type { StepScratch } from './step-loop.js';
@@ -68,7 +68,7 @@ export class RecurrentUnit {
     readonly hiddenSize: number,
     readonly dtype: DType,
     readonly reverse: boolean,
-    public maxLevel: KernelLevel = 3,
+    public maxLevel: KernelLevel = KERNEL_LEVEL.sequence,
   ) {
     this.ws = new Workspace(be, dtype);
     for (const [slot, len] of Object.entries(packedLengths(spec, inputSize, hiddenSize))) {
@@ -189,7 +189,7 @@ export class RecurrentUnit {
         });
         row += part.width;
       });
-      if (!biasRow) addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
+      if (!biasRow && spec.nbx > 0) addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
     }
 
     const initSlot = this.reverse ? T : 0;
