@@ -1,12 +1,4 @@
 export { BACKEND_CATALOG, type CatalogEntry, catalogEntry } from './backend/catalog.js';
-export { BackendUnavailableError, BistableError, InputError } from './backend/errors.js';
-export {
-  type BackendRegistration,
-  getBackend,
-  probeBackend,
-  registerBackend,
-  registeredBackends,
-} from './backend/registry.js';
 export {
   cellKernels,
   kernelLevels,
@@ -15,6 +7,14 @@ export {
   type UnitContext,
   type UnitKernels,
 } from './backend/cell-kernels.js';
+export { BackendUnavailableError, BistableError, InputError } from './backend/errors.js';
+export {
+  type BackendRegistration,
+  getBackend,
+  probeBackend,
+  registerBackend,
+  registeredBackends,
+} from './backend/registry.js';
 export type * from './backend/types.js';
 export { KERNEL_LEVEL } from './backend/types.js';
 export {

@@ -39,8 +39,8 @@ export function registerKernel<L extends 2 | 3>(reg: {
 }): void {
   const spec = cellSpec(reg.cell);
   const key = reg.level === KERNEL_LEVEL.step ? 'step' : 'sequence';
-  let byCell = registered.get(reg.backend);
-  if (!byCell) registered.set(reg.backend, (byCell = new Map()));
+  const byCell = registered.get(reg.backend) ?? new Map<string, Offer>();
+  registered.set(reg.backend, byCell);
   const offer = byCell.get(spec.name) ?? {};
   if (offer[key]) {
     throw new InputError(
@@ -54,8 +54,8 @@ export function registerKernel<L extends 2 | 3>(reg: {
 /** What a backend instance runs for a cell: registered kernels first, then its own offer. */
 export function offeredKernels(be: Backend, cell: string | CellSpec): CellKernelOffer {
   const spec = cellSpec(cell);
-  let byCell = offers.get(be);
-  if (!byCell) offers.set(be, (byCell = new Map()));
+  const byCell = offers.get(be) ?? new Map<CellSpec, Offer>();
+  offers.set(be, byCell);
   let offer = byCell.get(spec);
   if (!offer) {
     const own = be.cellKernels?.(spec) ?? {};
@@ -145,6 +145,8 @@ function fromSequence(be: Backend, spec: CellSpec, seq: SequenceKernels): UnitKe
 function biasSums(be: Backend, spec: CellSpec, a: SequenceBackwardArgs, ctx: UnitContext): void {
   const TB = a.T * a.B;
   const { H } = a;
-  if (a.dBx && spec.nbx > 0) columnSums(be, ctx.ones(TB), a.dP, 0, TB, spec.nbx * H, spec.gx * H, a.dBx, 0, false);
-  if (a.dBh && a.dR && spec.gr > 0) columnSums(be, ctx.ones(TB), a.dR, 0, TB, spec.gr * H, spec.gr * H, a.dBh, 0, false);
+  if (a.dBx && spec.nbx > 0)
+    columnSums(be, ctx.ones(TB), a.dP, 0, TB, spec.nbx * H, spec.gx * H, a.dBx, 0, false);
+  if (a.dBh && a.dR && spec.gr > 0)
+    columnSums(be, ctx.ones(TB), a.dR, 0, TB, spec.gr * H, spec.gr * H, a.dBh, 0, false);
 }

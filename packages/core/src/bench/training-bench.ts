@@ -1,7 +1,7 @@
-import type { CellRef } from '../cells/spec.js';
 import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceCounters, DType, HostArray } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
+import type { CellRef } from '../cells/spec.js';
 import { Rng } from '../init/rng.js';
 import { SequenceModel } from '../models/sequence-model.js';
 import { Adam } from '../optim/adam.js';

@@ -1,6 +1,5 @@
-import type { CellRef } from '../cells/spec.js';
-
 import { cellSpec } from '../cells/index.js';
+import type { CellRef } from '../cells/spec.js';
 
 /**
  * Multiply-adds of the dense algebra in one training step of a unidirectional multi-layer RNN

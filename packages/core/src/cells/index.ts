@@ -45,11 +45,11 @@ export function cellSpec(cell: string | CellSpec): CellSpec {
   return spec;
 }
 
-export type { CellRef, CellSpec, InitSpec, PackedSlot, ParamSpec } from './spec.js';
 export type { CellRecipe, RecipeStep } from './recipe/define.js';
-export type { CellProgram, Dialect, Instr, Operand, StepProgram } from './recipe/program.js';
-export type { RecipeInputs } from './recipe/values.js';
 export { defineCell } from './recipe/define.js';
+export type { CellProgram, Dialect, Instr, Operand, StepProgram } from './recipe/program.js';
 export { renderStatements } from './recipe/program.js';
+export type { RecipeInputs } from './recipe/values.js';
 export { Val } from './recipe/values.js';
+export type { CellRef, CellSpec, InitSpec, PackedSlot, ParamSpec } from './spec.js';
 export { BRC, GRU, LSTM, nBRC };

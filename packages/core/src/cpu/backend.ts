@@ -1,9 +1,8 @@
 import { BackendUnavailableError, InputError } from '../backend/errors.js';
-import type { CellSpec } from '../cells/spec.js';
 import type {
-  CellKernelOffer,
   AdamArgs,
   Backend,
+  CellKernelOffer,
   CellName,
   DeviceBuffer,
   DType,
@@ -14,13 +13,14 @@ import type {
   SequenceBackwardArgs,
   SequenceForwardArgs,
 } from '../backend/types.js';
+import type { CellSpec } from '../cells/spec.js';
 import { nodeModule } from '../node-module.js';
 import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from '../reference/gemm.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import type { ViewOf } from '../reference/host-kernels.js';
-import { cpuCellKernels } from './cell-kernels.js';
 import { addrOf, asWasm, WasmBuffer } from './buffer.js';
+import { cpuCellKernels } from './cell-kernels.js';
 import { MAX_PAGES, WasmHeap } from './heap.js';
 import { type Dispatcher, singleThread, workerThreads } from './threads.js';
 import { measureTileRows, type TileRows, tileRowsFromEnv } from './tile-choice.js';

@@ -1,5 +1,5 @@
-import type { CellRef } from '../cells/spec.js';
 import type { Backend, DType, HostArray } from '../backend/types.js';
+import type { CellRef } from '../cells/spec.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor } from '../params/validate.js';

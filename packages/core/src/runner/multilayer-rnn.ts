@@ -1,8 +1,7 @@
-import type { CellRef } from '../cells/spec.js';
 import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
-import type { CellSpec, PackedSlot } from '../cells/spec.js';
+import type { CellRef, CellSpec, PackedSlot } from '../cells/spec.js';
 import { initParam } from '../init/initializers.js';
 import { Rng } from '../init/rng.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';

@@ -1,5 +1,12 @@
 import { cellKernels, type UnitContext, type UnitKernels } from '../backend/cell-kernels.js';
-import { type Backend, type DeviceBuffer, type DType, KERNEL_LEVEL, type KernelLevel, type NarrowInputKernels } from '../backend/types.js';
+import {
+  type Backend,
+  type DeviceBuffer,
+  type DType,
+  KERNEL_LEVEL,
+  type KernelLevel,
+  type NarrowInputKernels,
+} from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { addBiasRows, addInto, matmul } from './gemm-helpers.js';
 import type { StepScratch } from './step-loop.js';
@@ -189,7 +196,8 @@ export class RecurrentUnit {
         });
         row += part.width;
       });
-      if (!biasRow && spec.nbx > 0) addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
+      if (!biasRow && spec.nbx > 0)
+        addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
     }
 
     const initSlot = this.reverse ? T : 0;

@@ -3,11 +3,11 @@ import type {
   DeviceBuffer,
   RecurrentCarry,
   RecurrentWeights,
-  StepKernels,
   SequenceBackwardArgs,
   SequenceForwardArgs,
   StepBackwardArgs,
   StepForwardArgs,
+  StepKernels,
 } from '../backend/types.js';
 import type { CellSpec } from '../cells/spec.js';
 import { addBiasRows, matmul } from './gemm-helpers.js';

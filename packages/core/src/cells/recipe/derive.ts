@@ -84,7 +84,7 @@ const projection = (n: Node) => n.kind === 'input' && /^[PR]\d+$/.test(n.name);
 
 function recoverer(cell: string, g: Graph, fwd: ForwardGraph, order: Node[]): (n: Node) => Node {
   const cached = new Map<number, number>();
-  fwd.cache.forEach((n, i) => cached.set(n.id, i));
+  for (const [i, n] of fwd.cache.entries()) cached.set(n.id, i);
   // who uses each node, for rebuilding a value from a saved one it was offset into (a = t + 1)
   const users = new Map<number, Node[]>();
   for (const n of order) {

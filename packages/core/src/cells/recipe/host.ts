@@ -1,8 +1,8 @@
 import type { HostArray, StepBackwardArgs, StepForwardArgs } from '../../backend/types.js';
 import { evaluate, type Op } from './graph.js';
+import type { PackedLayout } from './layout.js';
 import type { CellProgram, Dialect, Operand, StepProgram } from './program.js';
 import { renderStatements } from './program.js';
-import type { PackedLayout } from './layout.js';
 
 export type HostForward = (a: StepForwardArgs<HostArray>) => void;
 export type HostBackward = (a: StepBackwardArgs<HostArray>) => void;
@@ -235,14 +235,15 @@ function interpreter(prog: StepProgram): (read: Reader) => [string, number][] {
     /^[PRMC]\d+$/.test(n) ? [n, n[0], Number(n.slice(1))] : [n, n, 0],
   );
   const slots = new Map<string, number>();
-  [...inputs.map((i) => i[0]), ...prog.body.map((i) => i.dst)].forEach((n, i) => slots.set(n, i));
+  for (const [i, n] of [...inputs.map((x) => x[0]), ...prog.body.map((x) => x.dst)].entries())
+    slots.set(n, i);
   const reg = new Float64Array(slots.size);
   const at = (o: Operand) => (typeof o === 'number' ? o : reg[slots.get(o)!]);
   const body = prog.body.map(
     (ins) => [slots.get(ins.dst)!, ins.op, ins.args] as [number, Op, readonly Operand[]],
   );
   return (read) => {
-    inputs.forEach(([, block, k], i) => (reg[i] = read(block, k)));
+    for (const [i, [, block, k]] of inputs.entries()) reg[i] = read(block, k);
     for (const [dst, op, args] of body)
       reg[dst] = evaluate(op, at(args[0]), args.length > 1 ? at(args[1]) : 0);
     return prog.outputs.map((o) => [o.name, at(o.value)]);

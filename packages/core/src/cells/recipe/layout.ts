@@ -24,7 +24,9 @@ export function packedLayout(cell: string, params: readonly ParamSpec[]): Packed
     if (seen.has(p.name)) throw new InputError(`cell '${cell}' has two parameters named '${p.name}'`);
     seen.add(p.name);
     const w = blockWidth(cell, p);
-    (widths[p.slot] ??= []).push([p.col, w, p.name]);
+    const blocks = widths[p.slot] ?? [];
+    blocks.push([p.col, w, p.name]);
+    widths[p.slot] = blocks;
   }
   const width = (slot: PackedSlot): number => {
     const blocks = (widths[slot] ?? []).sort((a, b) => a[0] - b[0]);
