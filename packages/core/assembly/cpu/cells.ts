@@ -2,6 +2,9 @@
 // layout and gradient semantics as core's src/cells/*.ts (read those for the derivations).
 // Operands are passed as a pointer to unit j of gate 0 plus the byte stride between gates, so a
 // row's body (stride H·4) and its remainder (gathered into a staging block, stride 16) share code.
+// The cells' recipes (src/cells/*.ts) are the source of truth: the shape tables below are exported
+// from the module and checked against the recipes' CellSpecs by test/cpu-wasm-tables.test.ts, and
+// the kernels' arithmetic against core's host functions by the step kit (test/step-kit.test.ts).
 import { flush4, one, sig4, tanh4 } from './simd-math';
 
 export const CELL_BRC: i32 = 0;

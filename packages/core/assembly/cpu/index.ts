@@ -6,3 +6,5 @@ export { activate } from './activations';
 export { adam } from './optim';
 export { staticDataEnd } from './simd-math';
 export { seqBackward, seqForward, seqReduce, seqScratchBytes } from './sequence';
+// the shape tables, exported so that test/cpu-wasm-tables.test.ts checks them against the recipes
+export { CELL_BRC, CELL_GRU, CELL_LSTM, CELL_NBRC, cellCache, cellGr, cellGx, cellHasBh, cellNbx, cellNpw } from './cells';

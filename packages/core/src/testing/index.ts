@@ -15,4 +15,15 @@ export {
   parseGolden,
 } from './golden-schema.js';
 export { bundledGoldenPath, loadGolden } from './load-golden.js';
+export {
+  formatStepKitResult,
+  runStepKit,
+  type StepKitCase,
+  type StepKitKernels,
+  type StepKitOptions,
+  type StepKitResult,
+  type StepKitShape,
+  stepKitCases,
+} from './step-kit.js';
+export { STEP_KIT_CELL } from './step-kit-cell.js';
 export { type Tolerance, toleranceFor, worstError } from './tolerance.js';
