@@ -6,6 +6,7 @@ import {
   gemmHost,
   getBackend,
   type KernelLevel,
+  kernelLevels,
   MultiLayerRNN,
   probeBackend,
   Rng,
@@ -45,8 +46,14 @@ async function wgsl(): Promise<WebgpuTfjsBackend> {
 const randn = (rng: Rng, n: number, scale = 1) =>
   Float64Array.from({ length: n }, () => rng.normal() * scale);
 
+// the cases are the levels this backend instance offers for each cell
+const offering = probe.ok ? await wgsl() : null;
+
 describe.skipIf(!probe.ok)('tfjs-webgpu: oracle conformance through WGSL (float32)', () => {
-  for (const c of conformanceCases(golden, 'tfjs-webgpu')) {
+  it('offers the step and sequence levels for every built-in cell', () => {
+    for (const cell of CELL_NAMES) expect(kernelLevels(offering!, cell)).toEqual([1, 2, 3]);
+  });
+  for (const c of offering ? conformanceCases(golden, offering) : []) {
     it(`${c.id} at level ${c.level}`, async () => {
       const r = await c.run(await wgsl(), 'float32');
       expect(r.passed, `${r.worst}: forward ${r.forwardError}, gradient ${r.gradientError}`).toBe(true);

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
 import { TfjsBuffer } from '../buffer.js';
 import { webgpuAdam } from './adam-kernel.js';
+import { webgpuCellKernels } from './cell-kernels.js';
 import { webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
 import { webgpuLossGradient } from './loss-kernel.js';
 import { wgslRunner } from './runner.js';
@@ -20,7 +21,8 @@ import { wgslRunner } from './runner.js';
  * is one dispatch that writes in place, and Adam is one dispatch per parameter buffer. Host
  * values are written into the buffer's existing GPU buffer, in order with the recorded work.
  * Buffers remain plain tfjs tensors (read and dispose are tfjs's), but they are born on the
- * device: no host array of zeros is made and uploaded for them.
+ * device: no host array of zeros is made and uploaded for them. Every cell, user-defined ones
+ * included, runs in WGSL kernels rendered from its recipe (cell-kernels.ts).
  */
 export class WebgpuTfjsBackend extends TfjsBackend {
   private readonly born = new Set<TfjsBuffer>();
@@ -36,6 +38,7 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     private readonly limits: { maxBufferBytes?: number } = {},
   ) {
     super(name, 'webgpu');
+    this.kernelSource = webgpuCellKernels;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { rename, writeFile } from 'node:fs/promises';
-import { benchTraining, CELL_NAMES, type CellName, getBackend } from '@bistable/core';
+import { benchTraining, CELL_NAMES, getBackend } from '@bistable/core';
 import { loadGolden, runConformance } from '@bistable/core/testing';
 import '../index.js';
 import { WebgpuTfjsBackend } from './backend.js';
@@ -47,7 +47,7 @@ async function verify(): Promise<number> {
 
 async function bench(): Promise<number> {
   const be = await wgslBackend();
-  const cells = opt('cell', CELL_NAMES.join(',')).split(',') as CellName[];
+  const cells = opt('cell', CELL_NAMES.join(',')).split(',');
   const lengths = opt('seq-len', '100').split(',').map(Number);
   const [batch, hidden, layers, steps, warmup] = ['batch', 'hidden', 'layers', 'steps', 'warmup'].map((k) =>
     Number(opt(k, { batch: '100', hidden: '100', layers: '2', steps: '10', warmup: '3' }[k]!)),

@@ -1,4 +1,4 @@
 export { WebgpuTfjsBackend } from './backend.js';
+export { webgpuCellKernels } from './cell-kernels.js';
 export { initWebgpu, webgpuAdapter } from './init.js';
-export { registerWebgpuKernels } from './register.js';
 export { type DispatchStats, wgslRunner } from './runner.js';

@@ -2,15 +2,16 @@ import {
   type Backend,
   benchTraining,
   CELL_NAMES,
-  CELLS,
-  type CellName,
+  type CellSpec,
+  cellSpec,
   type DeviceBuffer,
   type GemmArgs,
   getBackend,
-  getKernel,
+  offeredKernels,
 } from '@bistable/core';
 import { TfjsBackend } from '../backend.js';
 import { WebgpuTfjsBackend } from './backend.js';
+import { webgpuCellKernels } from './cell-kernels.js';
 import { wgslRunner } from './runner.js';
 
 /**
@@ -25,8 +26,16 @@ export interface ProfileOptions {
   log?: (line: string) => void;
 }
 
-/** tfjs's generic ops (the package's other backends' path) with a sync that waits for the device. */
+/**
+ * tfjs's generic ops (the package's other backends' path) for the GEMMs, copies and Adam, the WGSL
+ * cell kernels, and a sync that waits for the device.
+ */
 class GenericWebgpu extends TfjsBackend {
+  constructor() {
+    super('tfjs-webgpu', 'webgpu');
+    this.kernelSource = webgpuCellKernels;
+  }
+
   override async sync(): Promise<void> {
     await wgslRunner().sync();
   }
@@ -41,8 +50,8 @@ async function timed(be: Backend, reps: number, f: () => void | Promise<void>): 
   return (performance.now() - t0) / reps;
 }
 
-function gemmShapes(cell: CellName, B: number, T: number, H: number) {
-  const { gx, gr } = CELLS[cell];
+function gemmShapes(spec: CellSpec, B: number, T: number, H: number) {
+  const { gx, gr } = spec;
   const TB = T * B;
   const s: { what: string; m: number; n: number; k: number; transA: boolean; transB: boolean }[] = [
     { what: 'input projection, layer 2', m: TB, n: gx * H, k: H, transA: false, transB: false },
@@ -91,10 +100,9 @@ async function gemmTime(
   }
 }
 
-async function sequenceTimes(be: Backend, cell: CellName, B: number, T: number, H: number, reps: number) {
-  const spec = CELLS[cell];
-  const k = getKernel(be.name, cell, 3);
-  if (!k) throw new Error(`no level 3 kernel for ${cell} on ${be.name}`);
+async function sequenceTimes(be: Backend, spec: CellSpec, B: number, T: number, H: number, reps: number) {
+  const k = offeredKernels(be, spec).sequence;
+  if (!k) throw new Error(`no sequence kernels for ${spec.name} on ${be.name}`);
   const bufs: DeviceBuffer[] = [];
   const alloc = (n: number) => {
     const x = be.alloc(n, 'float32');
@@ -176,7 +184,7 @@ export async function profileWebgpu(opts: ProfileOptions = {}): Promise<Record<s
   await getBackend('tfjs-webgpu');
   const runner = wgslRunner();
   const be = new WebgpuTfjsBackend();
-  const generic = new GenericWebgpu('tfjs-webgpu', 'webgpu');
+  const generic = new GenericWebgpu();
   const report: Record<string, unknown> = {};
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   const info = (await gpu?.requestAdapter({ powerPreference: 'high-performance' }))?.info;
@@ -205,7 +213,7 @@ export async function profileWebgpu(opts: ProfileOptions = {}): Promise<Record<s
   const reps = q ? 2 : 10;
   const gemms: unknown[] = [];
   for (const cell of ['nBRC', 'LSTM'] as const) {
-    for (const sh of gemmShapes(cell, B, T, H)) {
+    for (const sh of gemmShapes(cellSpec(cell), B, T, H)) {
       const flop = 2 * sh.m * sh.n * sh.k;
       const w = await gemmTime(be, sh, reps);
       const tr = await attempt(log, `gemm ${sh.what} on tfjs ops`, () => gemmTime(generic, sh, reps));
@@ -236,7 +244,7 @@ export async function profileWebgpu(opts: ProfileOptions = {}): Promise<Record<s
   for (const [b, t, h, r] of sizes) {
     for (const cell of CELL_NAMES) {
       const s = await attempt(log, `sequence kernels ${cell} B=${b} T=${t} H=${h}`, () =>
-        sequenceTimes(be, cell, b, t, h, r),
+        sequenceTimes(be, cellSpec(cell), b, t, h, r),
       );
       if ('error' in s) continue;
       seq.push({ cell, B: b, T: t, H: h, ...s });

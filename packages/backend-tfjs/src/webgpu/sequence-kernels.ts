@@ -1,15 +1,15 @@
 import {
-  type CellName,
+  type CellSpec,
   InputError,
   type SequenceBackwardArgs,
   type SequenceForwardArgs,
   type SequenceKernels,
 } from '@bistable/core';
-import { cellWgsl } from './cell-wgsl.js';
-import { wgslRunner } from './runner.js';
+import { cellWgsl, readsOf } from './cell-wgsl.js';
+import { type Operand, type WgslRunner, wgslRunner } from './runner.js';
 import { pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
 import {
-  auxLength,
+  auxLayout,
   backwardPrepCode,
   recurrentBackwardCode,
   recurrentForwardCode,
@@ -18,7 +18,8 @@ import {
 import { flatGroups } from './wgsl-common.js';
 
 /**
- * Level 3: one dispatch runs a layer's whole recurrence in one direction.
+ * Level 3: one dispatch runs a layer's whole recurrence in one direction, for any cell (its math
+ * rendered from its recipe, cell-wgsl.ts).
  *
  * Cells with a recurrent matrix (nBRC, GRU, LSTM) run one workgroup per batch row: h_{t-1} sits
  * in workgroup memory, each thread owns ceil(H / workgroupSize) units (workgroups of up to 256
@@ -27,25 +28,89 @@ import { flatGroups } from './wgsl-common.js';
  * dR_t of the step in workgroup memory and forms dL/dh_{t-1} = pointwise + dR_t @ whᵀ from a
  * transposed copy of wh (one extra small dispatch), so that threads read consecutive addresses.
  *
- * BRC has no recurrent matrix: every (row, unit) is an independent scalar recurrence, one thread
- * each and no barrier. Its memory-vector gradient sums over rows: each thread keeps its share
- * over all steps in registers, and a second dispatch sums the rows.
+ * Cells without one (BRC) have no recurrent matrix: every (row, unit) is an independent scalar
+ * recurrence, one thread each and no barrier. The pointwise-parameter gradient sums over rows:
+ * each thread keeps its share over all steps in registers, and a second dispatch sums the rows.
  */
-export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
-  const cw = cellWgsl(cell);
-  const { gr, npw, hasCellState: lstm } = cw.spec;
+export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
+  const cw = cellWgsl(spec);
+  const { gr, npw, hasCellState: withC } = spec;
+  const readsP = readsOf(cw.reads.forward, 'P', spec.gx).length > 0;
+  const fM = readsOf(cw.reads.forward, 'M', npw);
+  const br = cw.reads.backward;
+  const readsC = readsOf(br, 'C', spec.cacheWidth).length > 0;
+  const bM = readsOf(br, 'M', npw);
+  const readsHp = br.has('hp');
+  const readsCp = br.has('cp');
+
+  /** dPw = Σ_b of the rows' shares, which the backward left at `off` in `partial`. */
+  const reducePw = (runner: WgslRunner, partial: Operand, off: number, a: SequenceBackwardArgs) => {
+    runner.run({
+      key: 'seq-dpw',
+      roles: [
+        { name: 'partial', buf: partial, write: false },
+        { name: 'dPw', buf: a.dPw, write: true },
+      ],
+      uniforms: [
+        { name: 'n', type: 'u32', value: npw * a.H },
+        { name: 'B', type: 'u32', value: a.B },
+        { name: 'off', type: 'u32', value: off },
+      ],
+      workgroups: flatGroups(npw * a.H),
+      code: (v) => pwReduceCode(v),
+    });
+  };
+
+  /**
+   * Stages dhN, dcN, the pointwise parameters and (gr > 0) wh transposed in the private `aux`
+   * (layout: auxLayout), which the backward reads instead of binding each.
+   */
+  const prep = (runner: WgslRunner, a: SequenceBackwardArgs) => {
+    const { B, H } = a;
+    const lay = auxLayout(gr, npw, H, B);
+    const aux = runner.scratch('aux', lay.length);
+    const stagePw = bM.length > 0;
+    runner.run({
+      key: `seq-prep/gr${gr}/pw${stagePw ? npw : 0}/${a.dhN ? 'h' : '-'}${withC && a.dcN ? 'c' : '-'}`,
+      roles: [
+        { name: 'wh', buf: gr > 0 ? a.wh : null, write: false },
+        { name: 'dhN', buf: a.dhN, write: false },
+        { name: 'dcN', buf: withC ? a.dcN : null, write: false },
+        { name: 'pw', buf: stagePw ? a.pw : null, write: false },
+        { name: 'aux', buf: aux, write: true },
+      ],
+      uniforms: seqUniforms(a.T, B, H, a.reverse),
+      workgroups: flatGroups(stagePw ? lay.partial : lay.dc0),
+      code: (v) => backwardPrepCode(gr, stagePw ? npw : 0, v),
+    });
+    return { aux, lay };
+  };
+
+  /** What the backward leaves in aux for the caller: dc0, and the rows' dPw shares. */
+  const finish = (
+    runner: WgslRunner,
+    aux: Operand,
+    lay: ReturnType<typeof auxLayout>,
+    a: SequenceBackwardArgs,
+  ) => {
+    if (withC && a.dc0) runner.copy(aux, lay.dc0, a.dc0, 0, a.B * a.H);
+    if (npw > 0 && a.dPw) reducePw(runner, aux, lay.partial, a);
+  };
 
   if (gr === 0) {
+    // a c would take the direct bindings past 8: such cells stage through aux
+    const staged = withC;
     return {
       forward(a: SequenceForwardArgs): void {
         const { T, B, H } = a;
         wgslRunner().run({
-          key: `seq-fwd-pw/${cell}`,
+          key: `seq-fwd-pw/${cw.key}`,
           roles: [
-            { name: 'p', buf: a.p, write: false },
-            { name: 'pw', buf: npw > 0 ? a.pw : null, write: false },
+            { name: 'p', buf: readsP ? a.p : null, write: false },
+            { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
             { name: 'hAll', buf: a.hAll, write: true },
-            { name: 'cache', buf: a.cache, write: true },
+            { name: 'cAll', buf: withC ? a.cAll : null, write: true },
+            { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
           ],
           uniforms: seqUniforms(T, B, H, a.reverse),
           workgroups: flatGroups(B * H),
@@ -56,39 +121,30 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
       backward(a: SequenceBackwardArgs): void {
         const { T, B, H } = a;
         const runner = wgslRunner();
-        const partial = npw > 0 ? runner.scratch('pw-partial', B * npw * H) : null;
+        const wantW = npw > 0 && a.dPw !== null;
+        const st = staged ? prep(runner, a) : null;
+        const partial = wantW && !st ? runner.scratch('pw-partial', B * npw * H) : null;
         runner.run({
-          key: `seq-bwd-pw/${cell}/${flags(a)}`,
+          key: `seq-bwd-pw/${cw.key}/${flags(a)}/${wantW ? 'w' : '-'}`,
           roles: [
-            { name: 'pw', buf: npw > 0 ? a.pw : null, write: false },
-            { name: 'hAll', buf: a.hAll, write: false },
-            { name: 'cache', buf: a.cache, write: false },
+            { name: 'aux', buf: st?.aux ?? null, write: true },
+            { name: 'pw', buf: !st && bM.length > 0 ? a.pw : null, write: false },
+            { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
+            { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
+            { name: 'cache', buf: readsC ? a.cache : null, write: false },
             { name: 'dOut', buf: a.dOut, write: false },
-            { name: 'dhN', buf: a.dhN, write: false },
+            { name: 'dhN', buf: st ? null : a.dhN, write: false },
             { name: 'dP', buf: a.dP, write: true },
             { name: 'dh0', buf: a.dh0, write: true },
             { name: 'partial', buf: partial, write: true },
           ],
           uniforms: seqUniforms(T, B, H, a.reverse),
           workgroups: flatGroups(B * H),
-          code: (v) => pointwiseBackwardCode(cw, v),
+          code: (v) => pointwiseBackwardCode(cw, v, staged, wantW),
           flush: true,
         });
-        if (npw > 0 && a.dPw) {
-          runner.run({
-            key: 'seq-dpw',
-            roles: [
-              { name: 'partial', buf: partial, write: false },
-              { name: 'dPw', buf: a.dPw, write: true },
-            ],
-            uniforms: [
-              { name: 'n', type: 'u32', value: npw * H },
-              { name: 'B', type: 'u32', value: B },
-            ],
-            workgroups: flatGroups(npw * H),
-            code: (v) => pwReduceCode(v),
-          });
-        }
+        if (st) finish(runner, st.aux, st.lay, a);
+        else if (partial) reducePw(runner, partial, 0, a);
       },
     };
   }
@@ -99,14 +155,15 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
       const runner = wgslRunner();
       const plan = rowPlan(H, gr, runner.workgroupStorageBytes);
       runner.run({
-        key: `seq-fwd/${cell}/${plan.wg}x${plan.nu}/${a.bh ? 'bh' : 'nobh'}`,
+        key: `seq-fwd/${cw.key}/${plan.wg}x${plan.nu}/${a.bh ? 'bh' : 'nobh'}`,
         roles: [
-          { name: 'p', buf: a.p, write: false },
+          { name: 'p', buf: readsP ? a.p : null, write: false },
           { name: 'wh', buf: a.wh, write: false },
           { name: 'bh', buf: a.bh, write: false },
+          { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
           { name: 'hAll', buf: a.hAll, write: true },
-          { name: 'cAll', buf: lstm ? a.cAll : null, write: true },
-          { name: 'cache', buf: a.cache, write: true },
+          { name: 'cAll', buf: withC ? a.cAll : null, write: true },
+          { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
         ],
         uniforms: seqUniforms(T, B, H, a.reverse),
         workgroups: B,
@@ -119,39 +176,27 @@ export function webgpuSequenceKernels(cell: CellName): SequenceKernels {
       const { T, B, H } = a;
       const runner = wgslRunner();
       const plan = rowPlan(H, gr, runner.workgroupStorageBytes);
-      const aux = runner.scratch('aux', auxLength(gr, H, B));
-      const uniforms = seqUniforms(T, B, H, a.reverse);
-      const staged = gr * H * H + 2 * B * H;
+      const wantW = npw > 0 && a.dPw !== null;
+      const { aux, lay } = prep(runner, a);
       runner.run({
-        key: `seq-prep/gr${gr}/${a.dhN ? 'h' : '-'}${lstm && a.dcN ? 'c' : '-'}`,
+        key: `seq-bwd/${cw.key}/${plan.wg}x${plan.nu}/${a.dOut ? 'dout' : 'nodout'}/${wantW ? 'w' : '-'}`,
         roles: [
-          { name: 'wh', buf: a.wh, write: false },
-          { name: 'dhN', buf: a.dhN, write: false },
-          { name: 'dcN', buf: lstm ? a.dcN : null, write: false },
-          { name: 'aux', buf: aux, write: true },
-        ],
-        uniforms,
-        workgroups: flatGroups(staged),
-        code: (v) => backwardPrepCode(gr, v),
-      });
-      runner.run({
-        key: `seq-bwd/${cell}/${plan.wg}x${plan.nu}/${a.dOut ? 'dout' : 'nodout'}`,
-        roles: [
-          { name: 'aux', buf: aux, write: lstm },
-          { name: 'hAll', buf: a.hAll, write: false },
-          { name: 'cAll', buf: lstm ? a.cAll : null, write: false },
-          { name: 'cache', buf: a.cache, write: false },
+          // written: dc0 and the rows' dPw shares go there
+          { name: 'aux', buf: aux, write: withC || wantW },
+          { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
+          { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
+          { name: 'cache', buf: readsC ? a.cache : null, write: false },
           { name: 'dOut', buf: a.dOut, write: false },
           { name: 'dP', buf: a.dP, write: true },
           { name: 'dR', buf: a.dR, write: true },
           { name: 'dh0', buf: a.dh0, write: true },
         ],
-        uniforms,
+        uniforms: seqUniforms(T, B, H, a.reverse),
         workgroups: B,
-        code: (v) => recurrentBackwardCode(cw, plan, v),
+        code: (v) => recurrentBackwardCode(cw, plan, v, wantW),
         flush: true,
       });
-      if (lstm && a.dc0) runner.copy(aux, staged, a.dc0, 0, B * H);
+      finish(runner, aux, lay, a);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { InputError } from '@bistable/core';
-import type { CellWgsl } from './cell-wgsl.js';
-import { each } from './wgsl-common.js';
+import { type CellWgsl, readsOf } from './cell-wgsl.js';
+import { each, eachOf } from './wgsl-common.js';
 
 type Vars = Readonly<Record<string, string>>;
 
@@ -100,7 +100,10 @@ ${each(ACC, (a) => `          ${term(a === 0 ? 'm' : `m + ${a}u`, a)}`)}
  * P of the next step is loaded ahead of the matvec, so its latency overlaps the matvec.
  */
 export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): string {
-  const { gx, gr, cacheWidth, hasCellState: lstm } = cw.spec;
+  const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
+  const fr = cw.reads.forward;
+  const fP = readsOf(fr, 'P', gx);
+  const fM = readsOf(fr, 'M', npw);
   const { nu, wg } = plan;
   const cap = wg * nu;
   const pAt = (t: string, k: number, j: string) =>
@@ -113,13 +116,15 @@ ${entry(wg, gx, gr, cacheWidth)}
 ${units(plan)}
 ${each(
   nu,
-  (q) => `${lstm ? `  var c${q} = 0.0;\n` : ''}${each(gx, (k) => `  var pf${q}_${k} = 0.0;`)}
+  (q) => `${withC ? `  var c${q} = 0.0;\n` : ''}${eachOf(fP, (k) => `  var pf${q}_${k} = 0.0;`)}
 ${each(gr, (g) => `  var bh${q}_${g} = 0.0;`)}
+${eachOf(fM, (k) => `  var m${q}_${k} = 0.0;`)}
   if (ok${q}) {
     hs[j${q}] = ${v.hAll}[s0 * BH + row + j${q}];
-${lstm ? `    c${q} = ${v.cAll}[s0 * BH + row + j${q}];` : ''}
-${each(gx, (k) => `    pf${q}_${k} = ${pAt('t0', k, `j${q}`)};`)}
+${withC ? `    c${q} = ${v.cAll}[s0 * BH + row + j${q}];` : ''}
+${eachOf(fP, (k) => `    pf${q}_${k} = ${pAt('t0', k, `j${q}`)};`)}
 ${v.bh ? each(gr, (g) => `    bh${q}_${g} = ${v.bh}[${g > 0 ? `${g}u * H + ` : ''}j${q}];`) : ''}
+${eachOf(fM, (k) => `    m${q}_${k} = ${v.pw}[${k > 0 ? `${k}u * H + ` : ''}j${q}];`)}
   }`,
 )}
   workgroupBarrier();
@@ -135,15 +140,16 @@ ${each(
   nu,
   (q) => `    if (ok${q}) {
       let j = j${q};
-${each(gx, (k) => `      let P${k} = pf${q}_${k};`)}
-${each(gx, (k) => `      pf${q}_${k} = ${pAt('tn', k, 'j')};`)}
+${eachOf(fP, (k) => `      let P${k} = pf${q}_${k};`)}
+${eachOf(fP, (k) => `      pf${q}_${k} = ${pAt('tn', k, 'j')};`)}
 ${matvecForward(gr, v.wh, (g) => `bh${q}_${g}`)}
+${eachOf(fM, (k) => `      let M${k} = m${q}_${k};`)}
       let hp = hs[hb + j];
-      let cp = ${lstm ? `c${q}` : '0.0'};
+${withC ? `      let cp = c${q};` : ''}
 ${cw.forward}
       hs[nb + j] = hn;
       ${v.hAll}[outS * BH + row + j] = hn;
-${lstm ? `      ${v.cAll}[outS * BH + row + j] = cn;\n      c${q} = cn;` : ''}
+${withC ? `      ${v.cAll}[outS * BH + row + j] = cn;\n      c${q} = cn;` : ''}
 ${each(cacheWidth, (k) => `      ${v.cache}[(t * u.B + b) * CWH + ${k > 0 ? `${k}u * H + ` : ''}j] = C${k};`)}
     }`,
 )}
@@ -154,15 +160,32 @@ ${each(cacheWidth, (k) => `      ${v.cache}[(t * u.B + b) * CWH + ${k > 0 ? `${k
 }
 
 /**
- * Layout of the backward's private scratch `aux`: whT = wh transposed [gr·H, H], then dhN, dcN
- * (zeros where absent) and the dc0 result, each [B, H]. Staging these in one buffer keeps the
- * LSTM backward within 8 storage bindings (WebGPU's default per-stage limit, which tfjs-backend-
- * webgpu does not raise).
+ * Layout of the backward's private scratch `aux`, in floats: whT = wh transposed [gr·H, H], then
+ * dhN, dcN (zeros where absent) and the dc0 result, each [B, H], then the pointwise parameters
+ * [npw·H] and each row's share of their gradient [B, npw·H]. Staging these in one buffer keeps
+ * the backward within 8 storage bindings (WebGPU's default per-stage limit, which
+ * tfjs-backend-webgpu does not raise) for any cell.
  */
-export const auxLength = (gr: number, H: number, B: number): number => gr * H * H + 3 * B * H;
+export function auxLayout(gr: number, npw: number, H: number, B: number) {
+  const dhN = gr * H * H;
+  const dcN = dhN + B * H;
+  const dc0 = dcN + B * H;
+  const pw = dc0 + B * H;
+  const partial = pw + npw * H;
+  return { dhN, dcN, dc0, pw, partial, length: partial + B * npw * H };
+}
 
-/** One thread per aux element up to the dc0 slot: transposes wh and stages dhN and dcN. */
-export function backwardPrepCode(gr: number, v: Vars): string {
+/** The same offsets as WGSL locals (WT = dhN; uniforms n = B·H and H). */
+const auxOffsets = (gr: number, npw: number) => `
+  let WT = H * ${gr}u * H;
+  let PW = WT + 3u * BH;
+  let PART = PW + ${npw}u * H;`;
+
+/**
+ * One thread per aux element up to the end of the pointwise parameters: transposes wh and stages
+ * dhN, dcN and (npw > 0) the pointwise parameters. The dc0 slot is left to the backward.
+ */
+export function backwardPrepCode(gr: number, npw: number, v: Vars): string {
   return `
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -171,15 +194,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let H = u.H;
   let BH = u.n;
   let GRH = H * ${gr}u;
-  let WT = GRH * H;
+${auxOffsets(gr, npw)}
   if (idx < WT) {
-    let m = idx / H;
+${
+  gr > 0
+    ? `    let m = idx / H;
     let k = idx % H;
-    ${v.aux}[idx] = ${v.wh}[k * GRH + m];
+    ${v.aux}[idx] = ${v.wh}[k * GRH + m];`
+    : ''
+}
   } else if (idx < WT + BH) {
     ${v.aux}[idx] = ${v.dhN ? `${v.dhN}[idx - WT]` : '0.0'};
   } else if (idx < WT + 2u * BH) {
     ${v.aux}[idx] = ${v.dcN ? `${v.dcN}[idx - WT - BH]` : '0.0'};
+  } else if (idx >= PW && idx < PART) {
+    ${npw > 0 ? `${v.aux}[idx] = ${v.pw}[idx - PW];` : ''}
   }
 }`;
 }
@@ -189,22 +218,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * gives dP_t, dR_t and the pointwise part of dL/dh_{t-1}; dR_t goes to workgroup memory
  * (double-buffered); after the barrier each thread adds Σ_m dR_t[m] · wh[j, m] for its units,
  * reading the transposed copy whT so that neighbouring threads read neighbouring addresses.
- * The cache, h_{t-1}, c_{t-1} and dOut of the next step are loaded ahead.
+ * The cache, h_{t-1}, c_{t-1} and dOut of the next step are loaded ahead. The pointwise
+ * parameters come from aux, and each thread sums its units' share of their gradient over the
+ * steps in registers, written to aux at the end when `wantW`.
  */
-export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): string {
-  const { gx, gr, cacheWidth, hasCellState: lstm } = cw.spec;
+export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, wantW: boolean): string {
+  const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
+  const br = cw.reads.backward;
+  const bC = readsOf(br, 'C', cacheWidth);
+  const bM = readsOf(br, 'M', npw);
+  const [readsG, readsDc, readsHp, readsCp] = ['g', 'dc', 'hp', 'cp'].map((n) => br.has(n));
   const { nu, wg } = plan;
   const cap = wg * nu;
   const off = (k: number) => (k > 0 ? `${k}u * H + ` : '');
   const loads = (q: number, t: string, prev: string, j: string) => `
-${each(cacheWidth, (k) => `      pc${q}_${k} = ${v.cache}[(${t} * u.B + b) * CWH + ${off(k)}${j}];`)}
-      ph${q} = ${v.hAll}[${prev} * BH + row + ${j}];
-${lstm ? `      pcp${q} = ${v.cAll}[${prev} * BH + row + ${j}];` : ''}
+${eachOf(bC, (k) => `      pc${q}_${k} = ${v.cache}[(${t} * u.B + b) * CWH + ${off(k)}${j}];`)}
+${readsHp ? `      ph${q} = ${v.hAll}[${prev} * BH + row + ${j}];` : ''}
+${readsCp ? `      pcp${q} = ${v.cAll}[${prev} * BH + row + ${j}];` : ''}
 ${v.dOut ? `      pd${q} = ${v.dOut}[${t} * BH + row + ${j}];` : ''}`;
   return `
 var<workgroup> ds: array<f32, ${2 * gr * cap}>;
 ${entry(wg, gx, gr, cacheWidth)}
-  let WT = GRH * H;
+${auxOffsets(gr, npw)}
   let t0 = select(u.T - 1u, 0u, rev);
   let p0 = select(t0, t0 + 1u, rev);
 ${units(plan)}
@@ -213,13 +248,16 @@ ${each(
   (q) => `  var dh${q} = 0.0;
   var dc${q} = 0.0;
   var dhp${q} = 0.0;
-${each(cacheWidth, (k) => `  var pc${q}_${k} = 0.0;`)}
+${eachOf(bC, (k) => `  var pc${q}_${k} = 0.0;`)}
   var ph${q} = 0.0;
   var pcp${q} = 0.0;
   var pd${q} = 0.0;
+${eachOf(bM, (k) => `  var m${q}_${k} = 0.0;`)}
+${wantW ? each(npw, (k) => `  var w${q}_${k} = 0.0;`) : ''}
   if (ok${q}) {
     dh${q} = ${v.aux}[WT + row + j${q}];
-${lstm ? `    dc${q} = ${v.aux}[WT + BH + row + j${q}];` : ''}
+${withC ? `    dc${q} = ${v.aux}[WT + BH + row + j${q}];` : ''}
+${eachOf(bM, (k) => `    m${q}_${k} = ${v.aux}[PW + ${off(k)}j${q}];`)}
 ${loads(q, 't0', 'p0', `j${q}`)}
   }`,
 )}
@@ -234,17 +272,19 @@ ${each(
   nu,
   (q) => `    if (ok${q}) {
       let j = j${q};
-      let g = dh${q} + pd${q};
-      let hp = ph${q};
-      let cp = pcp${q};
-      let dc = dc${q};
-${each(cacheWidth, (k) => `      let C${k} = pc${q}_${k};`)}
+${readsG ? `      let g = dh${q} + pd${q};` : ''}
+${readsHp ? `      let hp = ph${q};` : ''}
+${readsCp ? `      let cp = pcp${q};` : ''}
+${readsDc ? `      let dc = dc${q};` : ''}
+${eachOf(bC, (k) => `      let C${k} = pc${q}_${k};`)}
+${eachOf(bM, (k) => `      let M${k} = m${q}_${k};`)}
 ${loads(q, 'tn', 'pn', 'j')}
 ${cw.backward}
 ${each(gx, (k) => `      ${v.dP}[(t * u.B + b) * GXH + ${off(k)}j] = D${k};`)}
 ${each(gr, (k) => `      ${v.dR}[(t * u.B + b) * GRH + ${off(k)}j] = E${k};\n      ds[db + ${off(k)}j] = E${k};`)}
       dhp${q} = dhp;
-${lstm ? `      dc${q} = dcp;` : ''}
+${withC ? `      dc${q} = dcp;` : ''}
+${wantW ? each(npw, (k) => `      w${q}_${k} += W${k};`) : ''}
     }`,
 )}
     workgroupBarrier();
@@ -261,7 +301,8 @@ ${each(
   nu,
   (q) => `  if (ok${q}) {
     ${v.dh0}[row + j${q}] = dh${q};
-${lstm ? `    ${v.aux}[WT + 2u * BH + row + j${q}] = dc${q};` : ''}
+${withC ? `    ${v.aux}[WT + 2u * BH + row + j${q}] = dc${q};` : ''}
+${wantW ? each(npw, (k) => `    ${v.aux}[PART + b * H * ${npw}u + ${off(k)}j${q}] = w${q}_${k};`) : ''}
   }`,
 )}
 }`;

@@ -35,3 +35,8 @@ export const flatGroups = (n: number): number => Math.ceil(n / FLAT_WG);
 export function each(n: number, f: (i: number) => string, sep = '\n'): string {
   return Array.from({ length: n }, (_, i) => f(i)).join(sep);
 }
+
+/** The same for the given indices only (the blocks of a cell's inputs that its body reads). */
+export function eachOf(ks: readonly number[], f: (k: number) => string): string {
+  return ks.map(f).join('\n');
+}
