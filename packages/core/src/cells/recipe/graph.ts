@@ -51,8 +51,15 @@ export class Graph {
     }));
   }
 
+  private factorOut(op: 'add' | 'sub', a: Node, b: Node): Node | null {
+    const shared = sharedFactor(a, b);
+    return shared ? this.op('mul', shared[0], this.op(op, shared[1], shared[2])) : null;
+  }
+
   private fold(op: Op, args: Node[]): Node | null {
     const [a, b] = args;
+    const common = (op === 'add' || op === 'sub') && this.factorOut(op, a, b);
+    if (common) return common;
     const ca = a.kind === 'const' ? a.value : null;
     const cb = b?.kind === 'const' ? b.value : null;
     if (ca !== null && (b === undefined || cb !== null)) return this.constant(evaluate(op, ca, cb ?? 0));
@@ -83,6 +90,19 @@ export class Graph {
         return null;
     }
   }
+}
+
+/**
+ * a·x ± a·y as a·(x ± y): adjoints summed from two uses of one value (g·h − g·n in every gated
+ * cell's backward) share their factor, and factoring saves a multiply per unit and step.
+ */
+function sharedFactor(a: Node, b: Node): [Node, Node, Node] | null {
+  if (a.kind !== 'op' || a.op !== 'mul' || b.kind !== 'op' || b.op !== 'mul') return null;
+  for (const [i, f] of a.args.entries()) {
+    const j = b.args.indexOf(f);
+    if (j >= 0) return [f, a.args[1 - i], b.args[1 - j]];
+  }
+  return null;
 }
 
 /** One operation on numbers: the meaning every renderer must reproduce. */
