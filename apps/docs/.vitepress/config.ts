@@ -40,7 +40,11 @@ const guide: DefaultTheme.SidebarItem[] = [
   },
   {
     text: 'Extending',
-    items: [{ text: 'Writing a backend', link: '/guide/new-backend' }],
+    items: [
+      { text: 'Define your own cell', link: '/guide/custom-cells' },
+      { text: 'Writing a backend', link: '/guide/new-backend' },
+      { text: 'Architecture', link: '/guide/architecture' },
+    ],
   },
 ];
 

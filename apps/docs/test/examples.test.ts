@@ -71,6 +71,38 @@ describe('the guides’ examples', () => {
   });
 });
 
+describe('the custom-cell guide’s example', () => {
+  it('custom-cell.ts trains a user-defined cell on every backend that starts here, to the same losses', async () => {
+    const { registeredBackends } = await import('@bistable/core');
+    const out = await runExample('custom-cell');
+    const trained = new Map(
+      [...out.matchAll(/^(\S+): loss ([\d.]+) → ([\d.]+) \((host|step|sequence) kernels\)$/gm)].map(
+        ([, name, first, last, level]) => [name, { first: Number(first), last: Number(last), level }],
+      ),
+    );
+    const skipped = [...out.matchAll(/^(\S+): does not start here/gm)].map((m) => m[1]);
+    // every registered backend either trained or said why not
+    expect([...trained.keys(), ...skipped].sort()).toEqual(
+      registeredBackends()
+        .map((r) => r.name)
+        .sort(),
+    );
+    // what starts on any machine with the docs' dependencies (CI adds the GPU ones it can)
+    for (const name of ['reference', 'cpu', 'tfjs-cpu', 'tfjs-wasm', 'gpujs-cpu'])
+      expect(trained.has(name), name).toBe(true);
+    // core runs a user cell's recipe in its own kernels: whole sequences on reference, steps on cpu
+    expect(trained.get('reference')!.level).toBe('sequence');
+    expect(trained.get('cpu')!.level).toBe('step');
+    const ref = trained.get('reference')!;
+    expect(ref.last).toBeLessThan(0.8 * ref.first);
+    // same seed, same batches: every backend follows the reference's run up to float32 rounding
+    for (const [name, r] of trained) {
+      expect(Math.abs(r.first - ref.first), name).toBeLessThan(5e-3);
+      expect(Math.abs(r.last - ref.last), name).toBeLessThan(5e-3);
+    }
+  }, 600_000);
+});
+
 describe('the tfjs-layers example', () => {
   it('tfjs-layers.ts trains an nBRC layer with model.fit and reloads it', async () => {
     const out = await runExample('tfjs-layers');

@@ -50,7 +50,8 @@ export const API_PAGES = {
     {
       title: 'Cells',
       from: ['cells/'],
-      description: 'The math of BRC, nBRC, GRU and LSTM: gates, parameters and their initialisation.',
+      description:
+        'Cells as recipes: `defineCell` and `registerCell` for your own, the four built-in cells (BRC, nBRC, GRU, LSTM), their parameters and the programs backends render.',
     },
     {
       title: 'Backends',
@@ -68,7 +69,7 @@ export const API_PAGES = {
     },
     {
       title: 'Backend interface',
-      from: ['backend/types.ts'],
+      from: ['backend/types.ts', 'backend/cell-kernels.ts'],
       description:
         'What a backend implements: storage and a GEMM (level 1), fused step kernels (2) and whole-sequence kernels (3) per cell.',
     },
@@ -87,7 +88,7 @@ export const API_PAGES = {
       title: 'Testing',
       module: 'testing',
       description:
-        '`@bistable/core/testing`: the conformance kit that checks a backend against the PyTorch reference vectors.',
+        '`@bistable/core/testing`: the conformance kits that check a backend against the PyTorch reference vectors and, kernel by kernel, against core’s own cells.',
     },
   ],
   '@bistable/tasks': [

@@ -8,8 +8,6 @@ import { defineCell } from '../cells/recipe/define.js';
  * built-in cells, or on their widths, fails the step kit on it. It is not registered by name.
  *
  *   z = σ(P0 + R0),  u = tanh(P1 − M0·h),  c' = z·c + (1 − z)·u,  h' = z·tanh(c') − h/4
- *
- * @category Testing
  */
 export const STEP_KIT_CELL = defineCell({
   name: 'StepKitProbe',

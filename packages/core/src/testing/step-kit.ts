@@ -100,8 +100,6 @@ export interface StepKitResult extends Omit<StepKitCase, 'run'> {
  * const results = await runStepKit(await getBackend('cpu'), { dtype: 'float32' });
  * for (const r of results.filter((r) => !r.passed)) console.log(formatStepKitResult(r));
  * ```
- *
- * @category Testing
  */
 export function stepKitCases(backend: Backend, options: StepKitOptions): StepKitCase[] {
   const { dtype } = options;
