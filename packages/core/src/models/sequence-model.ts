@@ -1,6 +1,6 @@
-import type { CellRef } from '../cells/spec.js';
 import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
+import type { CellRef } from '../cells/spec.js';
 import { Rng } from '../init/rng.js';
 import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
