@@ -1,6 +1,8 @@
 import {
   type AdamArgs,
   type Backend,
+  type CellKernelOffer,
+  type CellSpec,
   type DeviceBuffer,
   type DType,
   type GemmArgs,
@@ -13,6 +15,7 @@ import { assign, range, type TensorOwner, TfjsBuffer, tfjsBuffer } from './buffe
 import { gemmOnTensors } from './gemm.js';
 import { activeTfjsBackend, switchTfjsBackend } from './global-backend.js';
 import { registerFusedStepKernels } from './kernels/fused-step.js';
+import { tfjsCellKernels } from './kernels/index.js';
 import { registerStridedKernels } from './kernels/strided.js';
 
 // tfjs kernels for tfjs-cpu and tfjs-wasm (see kernels/host-kernels.ts); harmless elsewhere
@@ -35,10 +38,23 @@ export class TfjsBackend implements Backend, TensorOwner {
    */
   softwareDevice?: string;
 
+  /**
+   * Where this backend's fused kernels for a cell come from (`cellKernels`): tfjs's own ops or
+   * host kernels by default; tfjs-webgpu's init sets its WGSL kernels. Any cell, user-defined
+   * ones included, gets kernels: all are rendered from the cell's recipe.
+   */
+  kernelSource: (cell: CellSpec) => CellKernelOffer | undefined;
+
   constructor(
     readonly name: string,
     readonly tfName: string,
-  ) {}
+  ) {
+    this.kernelSource = (cell) => tfjsCellKernels(cell, tfName);
+  }
+
+  cellKernels(cell: CellSpec): CellKernelOffer | undefined {
+    return this.kernelSource(cell);
+  }
 
   /**
    * Makes `tfName` tfjs's active backend for the current synchronous work; the user's active

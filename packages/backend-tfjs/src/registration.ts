@@ -1,13 +1,4 @@
-import {
-  type Backend,
-  CELL_NAMES,
-  type CellName,
-  registerBackend,
-  registerKernel,
-  type SequenceBackwardArgs,
-  type SequenceForwardArgs,
-  type StepKernels,
-} from '@bistable/core';
+import { type Backend, registerBackend } from '@bistable/core';
 import { importFor } from './init/import-error.js';
 
 /** The bistable backends this package provides, in order of preference for `auto`. */
@@ -61,18 +52,8 @@ export const TFJS_BACKENDS: readonly TfjsBackendInfo[] = [
   },
 ];
 
-type KernelsModule = typeof import('./kernels/index.js');
-
 const TFJS_CORE_HINT =
   "install it with 'pnpm add @tensorflow/tfjs-core@^4.22.0', or add @tensorflow/tfjs, which includes it";
-
-/** Loaded by the first init: any call that reaches a kernel holds buffers, hence an init ran. */
-let kernels: KernelsModule | null = null;
-
-function loaded(): KernelsModule {
-  if (!kernels) throw new Error('a tfjs kernel ran before its backend was initialised');
-  return kernels;
-}
 
 /** Starts a backend; the user's active tfjs backend is the same before and after. */
 async function init(name: TfjsBackendInfo['name']): Promise<Backend> {
@@ -86,13 +67,6 @@ async function init(name: TfjsBackendInfo['name']): Promise<Backend> {
 }
 
 async function start(name: TfjsBackendInfo['name']): Promise<Backend> {
-  // tfjs is a peer dependency: the user's own copy, or a clear message when there is none
-  kernels ??= await importFor<KernelsModule>(
-    name,
-    '@tensorflow/tfjs-core',
-    TFJS_CORE_HINT,
-    () => import('./kernels/index.js'),
-  );
   switch (name) {
     case 'tfjs-cpu':
       return (await import('./init/tfjs-cpu.js')).initTfjsCpu();
@@ -108,28 +82,14 @@ async function start(name: TfjsBackendInfo['name']): Promise<Backend> {
   }
 }
 
-/** Kernel objects that defer to the tfjs-op kernels, which load with the first backend. */
-function lazyStep(cell: CellName): StepKernels {
-  return {
-    forward: (a) => loaded().stepKernels(cell).forward(a),
-    backward: (a) => loaded().stepKernels(cell).backward(a),
-  };
-}
-
-function lazySequence(cell: CellName) {
-  return {
-    forward: (a: SequenceForwardArgs) => loaded().sequenceKernels(cell).forward(a),
-    backward: (a: SequenceBackwardArgs) => loaded().sequenceKernels(cell).backward(a),
-  };
-}
-
 let registered = false;
 
 /**
  * Registers every tfjs backend with core (idempotent; importing the package does it). Nothing
  * heavy loads here: tfjs itself loads when a backend is first asked for with getBackend(name),
- * and a backend whose init fails is skipped by `auto`. Level 2 and 3 kernels written in tfjs ops
- * are registered for every name; tfjs-webgpu's init replaces them with fused WGSL ones.
+ * and a backend whose init fails is skipped by `auto`. Each backend instance offers level 2 and 3
+ * kernels for any cell, rendered from its recipe (TfjsBackend.cellKernels): WGSL on tfjs-webgpu,
+ * one host kernel per step on tfjs-cpu and tfjs-wasm, tfjs ops elsewhere.
  *
  * @example
  * ```ts
@@ -145,10 +105,6 @@ export function registerTfjsBackends(): void {
   if (registered) return;
   registered = true;
   for (const info of TFJS_BACKENDS) {
-    for (const cell of CELL_NAMES) {
-      registerKernel({ backendName: info.name, cell, level: 2, kernels: lazyStep(cell) });
-      registerKernel({ backendName: info.name, cell, level: 3, kernels: lazySequence(cell) });
-    }
     registerBackend({
       name: info.name,
       priority: info.priority,

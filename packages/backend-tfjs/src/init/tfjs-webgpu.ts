@@ -5,8 +5,8 @@ import * as webgpu from '../webgpu/index.js';
 
 /**
  * tfjs's WebGPU backend: `initWebgpu` (src/webgpu) finds an adapter (the browser's, or Dawn via
- * the `webgpu` npm package in Node) and starts tfjs-backend-webgpu; then its fused WGSL kernels
- * replace the generic tfjs-op ones for this backend name.
+ * the `webgpu` npm package in Node) and starts tfjs-backend-webgpu; the backend offers the fused
+ * WGSL kernels rendered from each cell's recipe instead of the generic tfjs-op ones.
  */
 export async function initTfjsWebgpu(): Promise<TfjsBackend> {
   await webgpu.initWebgpu(tf);
@@ -14,6 +14,5 @@ export async function initTfjsWebgpu(): Promise<TfjsBackend> {
   // lavapipe, SwiftShader or a fallback adapter: auto then prefers the backends that run natively
   const software = softwareAdapterName(webgpu.webgpuAdapter());
   if (software) be.softwareDevice = software;
-  webgpu.registerWebgpuKernels(be.name);
   return be;
 }

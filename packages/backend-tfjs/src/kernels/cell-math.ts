@@ -2,8 +2,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /**
  * One time step of a cell as tfjs ops, on [B, ·] tensors. The math, the cache layout and the
- * meaning of every gradient are those of core's `cells/<cell>.ts`; only the arithmetic moves to
- * tfjs. Call inside tf.tidy.
+ * meaning of every gradient are those of the cell's recipe (CellSpec.program; see
+ * program-ops.ts); only the arithmetic moves to tfjs. Call inside tf.tidy.
  */
 export interface StepIn {
   /** This step's input projection, biases included: [B, gx·H]. */
@@ -35,6 +35,7 @@ export interface StepGradIn {
   pw: tf.Tensor1D | null;
 }
 
+/** Every tensor a new one (dP and dR included, which callers write to different buffers). */
 export interface StepGradOut {
   dP: tf.Tensor2D;
   dR: tf.Tensor2D | null;

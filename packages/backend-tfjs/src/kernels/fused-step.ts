@@ -1,12 +1,14 @@
-import { CELLS, type CellName } from '@bistable/core';
+import type { CellSpec } from '@bistable/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { registerHostKernel, runHost } from './host-kernels.js';
 
 /**
- * One time step's pointwise math as a single tfjs kernel on tfjs-cpu and tfjs-wasm: core's own
- * cell functions (cells/<cell>.ts) run on the backend's memory, so the equations, the cache
- * layout and the gradients are core's by construction. Sequence inputs (P, hAll, cache, dOut)
- * are passed whole with element offsets, so no per-step slice of a long tensor is needed.
+ * One time step's pointwise math as a single tfjs kernel on tfjs-cpu and tfjs-wasm: the cell's
+ * host functions (CellSpec.forward/backward, which core compiles from the cell's recipe) run on
+ * the backend's memory, so the equations, the cache layout and the gradients are core's by
+ * construction, for any cell. The spec travels as the kernel's `cell` attribute. Sequence inputs
+ * (P, hAll, cache, dOut) are passed whole with element offsets, so no per-step slice of a long
+ * tensor is needed.
  */
 export const STEP_FORWARD = 'BistableStepForward';
 export const STEP_BACKWARD = 'BistableStepBackward';
@@ -15,7 +17,7 @@ const num = (attrs: Readonly<Record<string, unknown>>, k: string) => attrs[k] as
 
 export function registerFusedStepKernels(): void {
   registerHostKernel(STEP_FORWARD, (io, inputs, attrs) => {
-    const spec = CELLS[attrs.cell as CellName];
+    const spec = attrs.cell as CellSpec;
     const B = num(attrs, 'B');
     const H = num(attrs, 'H');
     const hOut = io.out([B, H]);
@@ -60,7 +62,7 @@ export function registerFusedStepKernels(): void {
   });
 
   registerHostKernel(STEP_BACKWARD, (io, inputs, attrs) => {
-    const spec = CELLS[attrs.cell as CellName];
+    const spec = attrs.cell as CellSpec;
     const B = num(attrs, 'B');
     const H = num(attrs, 'H');
     const dP = io.out([B, spec.gx * H]);
@@ -123,13 +125,13 @@ export interface FusedForwardIn {
 }
 
 export function fusedForward(
-  cell: CellName,
+  spec: CellSpec,
   a: FusedForwardIn,
 ): { h: tf.Tensor2D; c: tf.Tensor2D | null; cache: tf.Tensor2D } {
   const out = runHost(
     STEP_FORWARD,
     { p: a.p, r: a.r, bh: a.r ? a.bh : null, pw: a.pw, h: a.h, c: a.c },
-    { cell, B: a.B, H: a.H, pOff: a.pOff, rOff: a.rOff, hOff: a.hOff, cOff: a.cOff },
+    { cell: spec, B: a.B, H: a.H, pOff: a.pOff, rOff: a.rOff, hOff: a.hOff, cOff: a.cOff },
   );
   return { h: out[0] as tf.Tensor2D, cache: out[1] as tf.Tensor2D, c: (out[2] as tf.Tensor2D) ?? null };
 }
@@ -155,7 +157,7 @@ export interface FusedBackwardIn {
 }
 
 export function fusedBackward(
-  cell: CellName,
+  spec: CellSpec,
   a: FusedBackwardIn,
 ): {
   dP: tf.Tensor2D;
@@ -164,12 +166,11 @@ export function fusedBackward(
   dc: tf.Tensor2D | null;
   dPw: tf.Tensor1D | null;
 } {
-  const spec = CELLS[cell];
   const out = runHost(
     STEP_BACKWARD,
     { dh: a.dh, dc: a.dc, dOut: a.dOut, cache: a.cache, h: a.h, c: a.c, pw: a.pw, dPw: a.dPw },
     {
-      cell,
+      cell: spec,
       B: a.B,
       H: a.H,
       dhOff: a.dhOff,

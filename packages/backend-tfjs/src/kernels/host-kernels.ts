@@ -78,7 +78,7 @@ export function activeHas(kernelName: string): boolean {
 export function runHost(
   kernelName: string,
   inputs: Record<string, tf.Tensor | null | undefined>,
-  attrs: Record<string, number | string | boolean>,
+  attrs: Readonly<Record<string, unknown>>,
 ): tf.Tensor[] {
   const named: tf.NamedTensorMap = {};
   for (const [k, v] of Object.entries(inputs)) if (v) named[k] = v;

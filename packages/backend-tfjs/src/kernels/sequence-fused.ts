@@ -1,4 +1,4 @@
-import { CELLS, type CellName, type SequenceKernels } from '@bistable/core';
+import type { CellSpec, SequenceKernels } from '@bistable/core';
 import { tensorOf } from '../buffer.js';
 import { fusedBackward, fusedForward } from './fused-step.js';
 import { runSequenceBackward, runSequenceForward } from './sequence-loop.js';
@@ -8,8 +8,7 @@ import { runSequenceBackward, runSequenceForward } from './sequence-loop.js';
  * sequence-loop.ts) and the whole pointwise step as one fused kernel (fused-step.ts) that reads
  * the sequence tensors in place at the step's offset, so no per-step slice of them is made.
  */
-export function fusedSequenceKernels(cell: CellName): SequenceKernels {
-  const spec = CELLS[cell];
+export function fusedSequenceKernels(spec: CellSpec): SequenceKernels {
   const { gx, cacheWidth: cw } = spec;
   return {
     forward: (a) =>
@@ -19,7 +18,7 @@ export function fusedSequenceKernels(cell: CellName): SequenceKernels {
         const bh = a.bh ? tensorOf(a.bh) : null;
         const pw = a.pw ? tensorOf(a.pw) : null;
         return ({ t, r, h, c }) =>
-          fusedForward(cell, { B, H, p, pOff: t * B * gx * H, r, rOff: 0, bh, pw, h, hOff: 0, c, cOff: 0 });
+          fusedForward(spec, { B, H, p, pOff: t * B * gx * H, r, rOff: 0, bh, pw, h, hOff: 0, c, cOff: 0 });
       }),
 
     backward: (a) =>
@@ -32,7 +31,7 @@ export function fusedSequenceKernels(cell: CellName): SequenceKernels {
         const dOut = a.dOut ? tensorOf(a.dOut) : null;
         const pw = a.pw ? tensorOf(a.pw) : null;
         return ({ t, prev, dh, dc, dPw }) =>
-          fusedBackward(cell, {
+          fusedBackward(spec, {
             B,
             H,
             dh,

@@ -9,8 +9,9 @@ const unstackRows = (t: tf.Tensor, n: number, rows: number, cols: number) =>
 
 /**
  * Level 3 on any tfjs backend (tfjs-node, and WebGPU without the WGSL kernels): each step's
- * pointwise math is a handful of tfjs ops on [B, ·] tensors (cell-math.ts); the loop over time is
- * sequence-loop.ts. The sequence tensors are unstacked once per call into per-step views.
+ * pointwise math is the cell's recipe as tfjs ops on [B, ·] tensors (program-ops.ts); the loop
+ * over time is sequence-loop.ts. The sequence tensors are unstacked once per call into per-step
+ * views.
  */
 export function tfjsSequenceKernels(spec: CellSpec, math: TfCellMath): SequenceKernels {
   const { gx, gr, cacheWidth: cw, npw, hasCellState } = spec;

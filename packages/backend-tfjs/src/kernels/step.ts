@@ -1,11 +1,4 @@
-import type {
-  CellName,
-  CellSpec,
-  DeviceBuffer,
-  StepBackwardArgs,
-  StepForwardArgs,
-  StepKernels,
-} from '@bistable/core';
+import type { CellSpec, DeviceBuffer, StepBackwardArgs, StepForwardArgs, StepKernels } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { assign, range, scope, tensorOf, tfjsBuffer } from '../buffer.js';
 import type { TfCellMath } from './cell-math.js';
@@ -57,8 +50,7 @@ export function tfjsStepKernels(spec: CellSpec, math: TfCellMath): StepKernels {
         });
         return {
           dP: r.dP,
-          // LSTM's dR is dP itself: give the buffer its own handle
-          dR: r.dR ? tf.clone(r.dR) : null,
+          dR: r.dR,
           dh: r.dh ?? tf.zeros([B, H]),
           dc: r.dc,
           dPw: r.dPw && a.dPw ? tf.add(tensorOf(a.dPw), r.dPw) : null,
@@ -80,12 +72,12 @@ export function tfjsStepKernels(spec: CellSpec, math: TfCellMath): StepKernels {
 }
 
 /** Level 2 through the fused step kernel (tfjs-cpu, tfjs-wasm): inputs read in place at their offsets. */
-export function fusedStepKernels(cell: CellName): StepKernels {
+export function fusedStepKernels(spec: CellSpec): StepKernels {
   return {
     forward(a: StepForwardArgs<DeviceBuffer>): void {
       tfjsBuffer(a.hOut).owner.activate();
       const o = scope(() =>
-        fusedForward(cell, {
+        fusedForward(spec, {
           B: a.B,
           H: a.H,
           p: tensorOf(a.p),
@@ -108,7 +100,7 @@ export function fusedStepKernels(cell: CellName): StepKernels {
     backward(a: StepBackwardArgs<DeviceBuffer>): void {
       tfjsBuffer(a.dP).owner.activate();
       const o = scope(() =>
-        fusedBackward(cell, {
+        fusedBackward(spec, {
           B: a.B,
           H: a.H,
           dh: tensorOf(a.dhCarry),

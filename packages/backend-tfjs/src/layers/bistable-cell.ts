@@ -1,4 +1,4 @@
-import { Rng, xavierUniform } from '@bistable/core';
+import { type CellSpec, initParam, type ParamSpec, Rng } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {
@@ -13,6 +13,7 @@ import {
   toRate,
   toRegularizer,
 } from './options.js';
+import { recipeForward } from './recipe-step.js';
 
 /** What every tfjs-layers layer's constructor takes (name, trainable, inputShape, …). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
@@ -68,7 +69,14 @@ const LAYER_ONLY = [
   'activityRegularizer',
 ] as const;
 
-export type MemoryInit = (shape: number[], rng: Rng) => tf.Tensor;
+/** Which of the cell's options (regulariser, constraint) a parameter takes, by its packed slot. */
+const ROLE: Readonly<Record<ParamSpec['slot'], 'kernel' | 'recurrent' | 'bias'>> = {
+  wx: 'kernel',
+  wh: 'recurrent',
+  pw: 'recurrent',
+  bx: 'bias',
+  bh: 'bias',
+};
 
 /**
  * Makes every assignment to the weight's variable — the optimiser's updates, setWeights,
@@ -86,7 +94,9 @@ function constrainAssignments(weight: tfl.LayerVariable, constraint: Constraint)
 }
 
 /**
- * What BRC and nBRC share (core's cells/brc.ts and cells/nbrc.ts), as a tfjs-layers RNN cell:
+ * What BRC and nBRC share, as a tfjs-layers RNN cell: the weights are the recipe's parameters
+ * (core's cells/brc.ts, cells/nbrc.ts: names, torch shapes, initialisation) and one step runs
+ * the recipe's forward program as tfjs ops, so the math is core's, written once:
  *   z  = σ(x @ kernelz + mz(h) + bz)
  *   a  = tanh(x @ kernelr + mr(h) + br) + 1
  *   h' = z ⊙ h + (1 − z) ⊙ tanh(x @ kernelh + a ⊙ h)
@@ -110,13 +120,10 @@ export abstract class BistableCellBase extends tfl.layers.RNNCell {
   readonly recurrentConstraint: Constraint | null;
   readonly biasConstraint: Constraint | null;
   private readonly ownedByLayer: boolean;
-  protected kernelz!: tfl.LayerVariable;
-  protected kernelr!: tfl.LayerVariable;
-  protected kernelh!: tfl.LayerVariable;
-  protected memoryz!: tfl.LayerVariable;
-  protected memoryr!: tfl.LayerVariable;
-  protected bz!: tfl.LayerVariable;
-  protected br!: tfl.LayerVariable;
+  /** The recipe's parameters as layer weights, in its (torch's named_parameters()) order. */
+  private params: tfl.LayerVariable[] = [];
+  /** The cell's recipe (core's BRC or nBRC): its parameters and its math. */
+  protected abstract readonly recipe: CellSpec;
 
   constructor(args: BistableCellArgs, owner?: typeof OWNED_BY_LAYER) {
     super(args);
@@ -157,11 +164,6 @@ export abstract class BistableCellBase extends tfl.layers.RNNCell {
     this.biasConstraint = toConstraint(name, 'biasConstraint', args.biasConstraint);
   }
 
-  /** Shape and initial value of the memories. */
-  protected abstract memoryWeight(): { shape: number[]; init: MemoryInit };
-  /** The memory term of a gate for state h. */
-  protected abstract memoryTerm(h: tf.Tensor2D, memory: tf.Tensor): tf.Tensor2D;
-
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     const inputDim = shape[shape.length - 1];
@@ -171,32 +173,22 @@ export abstract class BistableCellBase extends tfl.layers.RNNCell {
     // core's initialisers (torch's), on the host: seeded, and free of tfjs's chained-op methods
     // (tfjs-layers' orthogonal initializer needs them, and tfjs-core alone does not install them)
     const rng = new Rng(this.seed ?? Math.floor(Math.random() * 2 ** 32));
-    const weight = (
-      name: string,
-      shape: number[],
-      init: (shape: number[]) => tf.Tensor,
-      regularizer: Regularizer | null,
-      constraint: Constraint | null,
-    ) => {
+    const options = {
+      kernel: [this.kernelRegularizer, this.kernelConstraint],
+      recurrent: [this.recurrentRegularizer, this.recurrentConstraint],
+      bias: [this.biasRegularizer, this.biasConstraint],
+    } as const;
+    this.params = this.recipe.params.map((p) => {
+      const shape = p.shape(inputDim, H);
+      const [regularizer, constraint] = options[ROLE[p.slot]];
       // called by addWeight unless tfjs is loading a model (its fast init then writes zeros)
-      const initializer = { apply: () => init(shape) } as unknown as Initializer;
-      const w = this.addWeight(name, shape, 'float32', initializer, regularizer ?? undefined, true);
+      const initializer = {
+        apply: () => tf.tensor(Float32Array.from(initParam(p.init, shape, H, rng)), shape, 'float32'),
+      } as unknown as Initializer;
+      const w = this.addWeight(p.name, shape, 'float32', initializer, regularizer ?? undefined, true);
       if (constraint) constrainAssignments(w, constraint);
       return w;
-    };
-    const glorot = (shape: number[]) =>
-      tf.tensor(Float32Array.from(xavierUniform(shape, rng)), shape, 'float32');
-    const zeros = (shape: number[]) => tf.zeros(shape, 'float32');
-    const { kernelRegularizer: kr, recurrentRegularizer: rr, biasRegularizer: br } = this;
-    const { kernelConstraint: kc, recurrentConstraint: rc, biasConstraint: bc } = this;
-    this.kernelz = weight('kernelz', [inputDim, H], glorot, kr, kc);
-    this.kernelr = weight('kernelr', [inputDim, H], glorot, kr, kc);
-    this.kernelh = weight('kernelh', [inputDim, H], glorot, kr, kc);
-    const mem = this.memoryWeight();
-    this.memoryz = weight('memoryz', mem.shape, (shape) => mem.init(shape, rng), rr, rc);
-    this.memoryr = weight('memoryr', mem.shape, (shape) => mem.init(shape, rng), rr, rc);
-    this.bz = weight('bz', [H], zeros, br, bc);
-    this.br = weight('br', [H], zeros, br, bc);
+    });
     this.built = true;
   }
 
@@ -241,12 +233,8 @@ export abstract class BistableCellBase extends tfl.layers.RNNCell {
           hIn = tf.mul(h, this.recurrentDropoutMask as tf.Tensor);
         }
       }
-      const gate = (kernel: tfl.LayerVariable, memory: tfl.LayerVariable, bias: tfl.LayerVariable) =>
-        tf.add(tf.add(tf.matMul(x, kernel.read()), this.memoryTerm(hIn, memory.read())), bias.read());
-      const z = tf.sigmoid(gate(this.kernelz, this.memoryz, this.bz));
-      const a = tf.add(tf.tanh(gate(this.kernelr, this.memoryr, this.br)), 1);
-      const n = tf.tanh(tf.add(tf.matMul(x, this.kernelh.read()), tf.mul(a, hIn)));
-      const hNext = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), n));
+      const weights = this.params.map((w) => w.read());
+      const hNext = recipeForward(this.recipe, weights, x, h, hIn);
       return [hNext, hNext];
     });
   }

@@ -1,4 +1,4 @@
-import { orthogonal, type Rng } from '@bistable/core';
+import { BRC, nBRC } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { BistableCellBase } from './bistable-cell.js';
 
@@ -8,14 +8,7 @@ import { BistableCellBase } from './bistable-cell.js';
  */
 export class BistableRecurrentCell extends BistableCellBase {
   static className = 'BistableRecurrentCell';
-
-  protected memoryWeight() {
-    return { shape: [this.units], init: (shape: number[]) => tf.ones(shape) };
-  }
-
-  protected memoryTerm(h: tf.Tensor2D, memory: tf.Tensor): tf.Tensor2D {
-    return tf.mul(h, memory);
-  }
+  protected readonly recipe = BRC;
 }
 
 /**
@@ -24,18 +17,7 @@ export class BistableRecurrentCell extends BistableCellBase {
  */
 export class NeuromodulatedBistableRecurrentCell extends BistableCellBase {
   static className = 'NeuromodulatedBistableRecurrentCell';
-
-  protected memoryWeight() {
-    return {
-      shape: [this.units, this.units],
-      init: (shape: number[], rng: Rng) =>
-        tf.tensor(Float32Array.from(orthogonal(shape, rng)), shape, 'float32'),
-    };
-  }
-
-  protected memoryTerm(h: tf.Tensor2D, memory: tf.Tensor): tf.Tensor2D {
-    return tf.matMul(h, memory as tf.Tensor2D);
-  }
+  protected readonly recipe = nBRC;
 }
 
 // model.json names a cell by className; these make tf.loadLayersModel find them
