@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WASM_CELL_IDS } from '../src/cpu/backend.js';
 import { wasmApi } from '../src/cpu/wasm/api.js';
 import { compileCpuModule, instantiateCpuModule } from '../src/cpu/wasm/module.js';
 import { BRC, type CellSpec, GRU, LSTM, nBRC } from '../src/index.js';
@@ -33,8 +34,9 @@ const cells: [string, CellSpec, number][] = [
 ];
 
 describe('the cpu WebAssembly module’s cell tables', () => {
-  it('number the four cells 0..3, as the cpu backend passes them', () => {
+  it('number the four cells as the cpu backend passes them (WASM_CELL_IDS)', () => {
     expect(cells.map((c) => c[2])).toEqual([0, 1, 2, 3]);
+    expect(Object.fromEntries(cells.map(([, spec, id]) => [spec.name, id]))).toEqual(WASM_CELL_IDS);
   });
 
   it.each(cells)('%s matches the recipe of %s', (_, spec, id) => {

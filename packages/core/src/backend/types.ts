@@ -23,12 +23,7 @@ export type DType = 'float32' | 'float64';
  * @category Tensors and parameters
  */
 export type HostArray = Float32Array | Float64Array;
-/**
- * The four cells: BRC and nBRC (Vecoven, Ernst & Drion 2021), GRU and LSTM.
- *
- * @category Cells
- */
-export type CellName = 'BRC' | 'nBRC' | 'GRU' | 'LSTM';
+export type { CellName } from '../cells/index.js';
 /** How much of a cell a backend runs itself: 1 the GEMM only, 2 a whole step, 3 a whole sequence. */
 export type KernelLevel = 1 | 2 | 3;
 /**

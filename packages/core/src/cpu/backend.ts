@@ -3,7 +3,6 @@ import type {
   AdamArgs,
   Backend,
   CellKernelOffer,
-  CellName,
   DeviceBuffer,
   DType,
   GemmArgs,
@@ -56,7 +55,8 @@ export interface CpuBackendOptions {
   tileRows?: TileRows;
 }
 
-const CELL_IDS: Record<CellName, number> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
+/** The cells the WebAssembly sequence kernels implement, by the ids of assembly/cpu/cells.ts. */
+export const WASM_CELL_IDS: Readonly<Record<string, number>> = { BRC: 0, nBRC: 1, GRU: 2, LSTM: 3 };
 /** Widest input the sequence kernels project themselves (NARROW_MAX in assembly/cpu/sequence.ts). */
 export const CPU_NARROW_INPUT_MAX = 4;
 const DEFAULT_PARALLEL_THRESHOLD = 1 << 19;
@@ -346,8 +346,8 @@ export class CpuBackend implements Backend {
    * Level 3, float32: one layer and direction over all T steps, rows split across threads; with a
    * narrow input, its projections are computed inside the time loop.
    */
-  sequenceForward(cell: CellName, gr: number, a: SequenceForwardArgs | NarrowSequenceForwardArgs): void {
-    const id = CELL_IDS[cell];
+  sequenceForward(cell: string, gr: number, a: SequenceForwardArgs | NarrowSequenceForwardArgs): void {
+    const id = WASM_CELL_IDS[cell];
     const narrow = narrowInputOf(a);
     const parallel = this.sequenceParallel(gr, a);
     const stride = this.wasm.seqScratchBytes(id, a.B, a.H, parallel ? this.pool.threads : 1);
@@ -384,8 +384,8 @@ export class CpuBackend implements Backend {
     return this.pool.threads > 1 && a.T * a.B * a.H * Math.max(1, gr * a.H) >= this.parallelThreshold;
   }
 
-  sequenceBackward(cell: CellName, gr: number, a: SequenceBackwardArgs | NarrowSequenceBackwardArgs): void {
-    const id = CELL_IDS[cell];
+  sequenceBackward(cell: string, gr: number, a: SequenceBackwardArgs | NarrowSequenceBackwardArgs): void {
+    const id = WASM_CELL_IDS[cell];
     const narrow = narrowInputOf(a);
     const parallel = this.sequenceParallel(gr, a);
     const nt = parallel ? this.pool.threads : 1;

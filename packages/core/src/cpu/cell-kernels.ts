@@ -10,7 +10,7 @@ import type { CellSpec } from '../cells/spec.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import { hostStepKernels, type ViewOf } from '../reference/host-kernels.js';
 import type { CpuBackend } from './backend.js';
-import { CPU_NARROW_INPUT_MAX } from './backend.js';
+import { CPU_NARROW_INPUT_MAX, WASM_CELL_IDS } from './backend.js';
 import { float64SequenceKernels } from './float64.js';
 
 /**
@@ -20,9 +20,10 @@ import { float64SequenceKernels } from './float64.js';
  * recipe's host functions in place on the WebAssembly heap, one step at a time (level 2).
  */
 export function cpuCellKernels(be: CpuBackend, spec: CellSpec, viewOf: ViewOf): CellKernelOffer {
-  const builtin = (CELLS as Record<string, CellSpec>)[spec.name] === spec;
-  if (!builtin) return { step: hostStepKernels(spec, viewOf) };
-  const name = spec.name as keyof typeof CELLS;
+  const wasm =
+    WASM_CELL_IDS[spec.name] !== undefined && (CELLS as Record<string, CellSpec>)[spec.name] === spec;
+  if (!wasm) return { step: hostStepKernels(spec, viewOf) };
+  const { name } = spec;
   let f64: ReturnType<typeof float64SequenceKernels> | null = null;
   const host = () => (f64 ??= float64SequenceKernels(be, spec));
   return {
