@@ -55,9 +55,10 @@ for (const name of o.backends.split(',')) {
       );
   }
   for (const cell of o.cells.split(',')) {
-    const levels = o.levels ? o.levels.split(',').map(Number) : [Math.max(...kernelLevels(name, cell))];
+    const offered = kernelLevels(be, cell);
+    const levels = o.levels ? o.levels.split(',').map(Number) : [Math.max(...offered)];
     for (const level of levels) {
-      if (!kernelLevels(name, cell).includes(level)) continue;
+      if (!offered.includes(level)) continue;
       const model = new SequenceModel(be, {
         cell,
         inputSize: 1,

@@ -3,8 +3,8 @@ import {
   type Backend,
   BackendUnavailableError,
   backwardSteps,
-  CELLS,
-  type CellName,
+  type CellKernelOffer,
+  type CellSpec,
   type DeviceBuffer,
   type DType,
   forwardSteps,
@@ -13,11 +13,9 @@ import {
   InputError,
   type RecurrentCarry,
   type RecurrentWeights,
-  type SequenceBackwardArgs,
-  type SequenceForwardArgs,
   type StepBackwardArgs,
-  type StepDriver,
   type StepForwardArgs,
+  type StepKernels,
   type StepScratch,
 } from '@bistable/core';
 import { KernelRunner } from './engine/kernel-runner.js';
@@ -169,9 +167,37 @@ export class GpujsBackend implements Backend {
 
   // ---- fused kernels (levels 2 and 3) --------------------------------------------------------
 
+  /**
+   * Every cell's step kernels, rendered from its program (built-in and user-defined cells alike);
+   * whole-sequence kernels where the variant has them.
+   */
+  cellKernels(cell: CellSpec): CellKernelOffer {
+    const step: StepKernels = {
+      forward: (a) => this.stepForward(cell, a),
+      backward: (a) => this.stepBackward(cell, a),
+    };
+    if (!this.variant.sequenceKernels) return { step };
+    // level 3's step kernels compute the recurrent products, so core's loops run no GEMM per step
+    const fused: StepKernels = {
+      fusesRecurrent: true,
+      forward: (a, rec) => this.stepForward(cell, a, rec),
+      backward: (a, carry) => this.stepBackward(cell, a, carry),
+    };
+    return {
+      step,
+      sequence: {
+        // all T steps, one launch each
+        forward: (a) => forwardSteps(this, cell, a, fused, this.stepScratch(cell, a.B, a.H)),
+        // one launch per step, and one GEMM after the loop to finish dh0
+        backward: (a) => backwardSteps(this, cell, a, fused, this.stepScratch(cell, a.B, a.H)),
+      },
+    };
+  }
+
   /** One step in one launch; with `rec` (level 3) the kernel computes R = hPrev @ wh + bh itself. */
-  stepForward(cell: CellName, a: StepForwardArgs<DeviceBuffer>, rec?: RecurrentWeights): Promise<void> {
-    return this.queue.call(`${cell} step forward`, () =>
+  stepForward(cell: CellSpec, a: StepForwardArgs<DeviceBuffer>, rec?: RecurrentWeights): Promise<void> {
+    this.own(a.hPrev);
+    return this.queue.call(`${cell.name} step forward`, () =>
       this.scoped((s) => stepForwardOp(s, cell, a, rec ?? null)),
     );
   }
@@ -181,43 +207,21 @@ export class GpujsBackend implements Backend {
    * reaching h.
    */
   stepBackward(
-    cell: CellName,
+    cell: CellSpec,
     a: StepBackwardArgs<DeviceBuffer>,
     carry?: RecurrentCarry | null,
   ): Promise<void> {
-    return this.queue.call(`${cell} step backward`, () =>
+    this.own(a.dhCarry);
+    return this.queue.call(`${cell.name} step backward`, () =>
       this.scoped((s) => stepBackwardOp(s, cell, a, carry ?? null)),
     );
   }
 
-  /** All T steps through core's step loop, one launch each: the step kernel computes R itself. */
-  sequenceForward(cell: CellName, a: SequenceForwardArgs): Promise<void> {
-    return forwardSteps(this, CELLS[cell], a, this.fusedDriver(cell), this.stepScratch(cell, a.B, a.H));
-  }
-
-  /**
-   * All T steps backwards through core's step loop, one launch each: a step's kernel adds the
-   * previous step's dR @ whᵀ to the gradient reaching h itself, and one GEMM after the loop
-   * finishes dh0.
-   */
-  sequenceBackward(cell: CellName, a: SequenceBackwardArgs): Promise<void> {
-    return backwardSteps(this, CELLS[cell], a, this.fusedDriver(cell), this.stepScratch(cell, a.B, a.H));
-  }
-
-  /** Level 3's step kernels compute the recurrent products, so core's loops run no GEMM per step. */
-  private fusedDriver(cell: CellName): StepDriver {
-    return {
-      fusesRecurrent: true,
-      forward: (x, rec) => this.stepForward(cell, x, rec),
-      backward: (x, carry) => this.stepBackward(cell, x, carry),
-    };
-  }
-
-  private stepScratch(cell: CellName, B: number, H: number): StepScratch {
-    const key = `${cell}/${B}/${H}`;
+  private stepScratch(cell: CellSpec, B: number, H: number): StepScratch {
+    // the carries depend on the shape alone: cells of one shape share them, as they run in turn
+    const key = `${B}/${H}/${cell.hasCellState ? 'c' : ''}`;
     let s = this.scratch.get(key);
     if (!s) {
-      const spec = CELLS[cell];
       const pair = (): [DeviceBuffer, DeviceBuffer] => [
         this.alloc(B * H, 'float32'),
         this.alloc(B * H, 'float32'),
@@ -227,7 +231,7 @@ export class GpujsBackend implements Backend {
         ones: null,
         r: null,
         dh: pair(),
-        dc: spec.hasCellState ? pair() : null,
+        dc: cell.hasCellState ? pair() : null,
       };
       this.scratch.set(key, s);
     }
@@ -269,10 +273,4 @@ export class GpujsBackend implements Backend {
       throw new RangeError(`${what} of ${length} values at ${offset} overruns a buffer of ${b.length}`);
     }
   }
-}
-
-/** The backend a buffer belongs to (fused kernels are registered before any backend exists). */
-export function ownerOf(buf: DeviceBuffer): GpujsBackend {
-  if (buf instanceof GpujsBuffer && buf.owner instanceof GpujsBackend) return buf.owner;
-  throw new InputError('a gpu.js kernel was given a buffer from another backend');
 }

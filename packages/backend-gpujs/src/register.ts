@@ -1,17 +1,5 @@
-import {
-  BackendUnavailableError,
-  CELL_NAMES,
-  type CellName,
-  type DeviceBuffer,
-  matmul,
-  registerBackend,
-  registerKernel,
-  type SequenceBackwardArgs,
-  type SequenceForwardArgs,
-  type StepBackwardArgs,
-  type StepForwardArgs,
-} from '@bistable/core';
-import { GpujsBackend, ownerOf } from './backend.js';
+import { BackendUnavailableError, matmul, registerBackend } from '@bistable/core';
+import { GpujsBackend } from './backend.js';
 import { openGpu, webgpuSoftwareDevice } from './detect.js';
 import { firstLine } from './gpujs/load.js';
 import { GPUJS_VARIANTS, type GpujsVariant } from './variants.js';
@@ -50,21 +38,10 @@ export async function createGpujsBackend(variant: GpujsVariant): Promise<GpujsBa
   return be;
 }
 
-function stepKernels(cell: CellName) {
-  return {
-    forward: (a: StepForwardArgs<DeviceBuffer>) => ownerOf(a.hPrev).stepForward(cell, a),
-    backward: (a: StepBackwardArgs<DeviceBuffer>) => ownerOf(a.dhCarry).stepBackward(cell, a),
-  };
-}
-
-function sequenceKernels(cell: CellName) {
-  return {
-    forward: (a: SequenceForwardArgs) => ownerOf(a.hAll).sequenceForward(cell, a),
-    backward: (a: SequenceBackwardArgs) => ownerOf(a.hAll).sequenceBackward(cell, a),
-  };
-}
-
-/** Registers one variant (lazy: nothing loads until the backend is asked for) with its kernels. */
+/**
+ * Registers one variant (lazy: nothing loads until the backend is asked for). Its instances
+ * serve every cell's fused kernels themselves (GpujsBackend.cellKernels).
+ */
 export function registerGpujsBackend(variant: GpujsVariant): void {
   registerBackend({
     name: variant.name,
@@ -72,12 +49,6 @@ export function registerGpujsBackend(variant: GpujsVariant): void {
     init: () => createGpujsBackend(variant),
     description: variant.description,
   });
-  for (const cell of CELL_NAMES) {
-    registerKernel({ backendName: variant.name, cell, level: 2, kernels: stepKernels(cell) });
-    if (variant.sequenceKernels) {
-      registerKernel({ backendName: variant.name, cell, level: 3, kernels: sequenceKernels(cell) });
-    }
-  }
 }
 
 let registered = false;

@@ -42,7 +42,8 @@ export interface RunShortcut {
 }
 
 export interface GpuInstance {
-  createKernel(source: KernelFn, settings: KernelSettings): RunShortcut;
+  /** `source`: a kernel function or its text (gpu.js parses either). */
+  createKernel(source: KernelFn | string, settings: KernelSettings): RunShortcut;
   destroy(): void | Promise<void>;
 }
 

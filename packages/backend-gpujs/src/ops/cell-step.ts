@@ -1,130 +1,150 @@
-import {
-  CELLS,
-  type CellName,
-  type DeviceBuffer,
-  type RecurrentCarry,
-  type RecurrentWeights,
-  type StepBackwardArgs,
-  type StepForwardArgs,
+import type {
+  CellSpec,
+  DeviceBuffer,
+  RecurrentCarry,
+  RecurrentWeights,
+  StepBackwardArgs,
+  StepForwardArgs,
 } from '@bistable/core';
-import { CELL_KERNELS } from '../kernels/index.js';
+import { kernelOffsets, type RegionKey, regionLength } from '../kernels/cell-layout.js';
+import { type CellArray, type CellFlag, type CellKernel, cellKernels } from '../kernels/render-cell.js';
 import type { GpujsBuffer, Scope, View } from '../store/store.js';
 
 const gb = (b: DeviceBuffer | null) => b as GpujsBuffer;
-/** A view as the (array, offset) argument pair every kernel takes. */
-const at = (v: View) => [v.val, v.off];
+
+/** A range of one of the step's buffers: [buffer, start, length]. */
+type Range = [DeviceBuffer | null, number, number];
+/** Each array a kernel may read; one range given for several is viewed once. */
+type Sources = Partial<Record<CellArray, Range>>;
+/** Each region's destination: [buffer, start]. */
+type Targets = Partial<Record<RegionKey, [DeviceBuffer | null, number]>>;
 
 /**
- * One forward step: the cell's kernel writes [cache | h' (| c')] in one launch, and those three
- * ranges are committed where core asked for them. With `fused` (level 3), R = h @ wh + bh is
- * computed inside the kernel and `a.r` is not read.
+ * Runs one rendered step kernel: views of exactly the arrays it reads, one launch, and each
+ * region of its output committed where core asked for it (copies and fills need no threads).
  */
-export async function stepForwardOp(
+async function runStep(
   s: Scope,
-  cell: CellName,
+  k: CellKernel,
+  B: number,
+  H: number,
+  sources: Sources,
+  flags: Record<CellFlag, number>,
+  targets: Targets,
+): Promise<void> {
+  const { at, outLen } = kernelOffsets(k.regions, B, H);
+  let out: unknown = null;
+  if (k.source) {
+    const args: unknown[] = [];
+    const views = new Map<Range, View>();
+    const range = (name: CellArray): Range => {
+      const r = sources[name];
+      if (!r?.[0])
+        throw new Error(`step kernel '${k.source?.name}' reads ${name}, which this step was not given`);
+      return r;
+    };
+    for (const param of k.params) {
+      if ('flag' in param) {
+        args.push(flags[param.flag]);
+        continue;
+      }
+      const group = param.arrays;
+      if (group.length === 1) {
+        const r = range(group[0]);
+        let v = views.get(r);
+        if (!v) {
+          v = await s.view(gb(r[0]), r[1], r[2]);
+          views.set(r, v);
+        }
+        args.push(v.val, v.off);
+        continue;
+      }
+      // one parameter for several arrays: their ranges back to back, each at its own offset
+      const rs = group.map(range);
+      const v = await s.concat(rs.map(([buf, start, len]) => [gb(buf), start, len] as const));
+      let off = v.off;
+      args.push(v.val);
+      for (const r of rs) {
+        args.push(off);
+        off += r[2];
+      }
+    }
+    args.push(B, H);
+    out = await s.run(k.source, outLen, args);
+  }
+  for (const r of k.regions) {
+    const [buf, start] = targets[r.key] ?? [null, 0];
+    const len = regionLength(r, B, H);
+    const src = r.source;
+    if (src.kind === 'kernel') s.commit(out, at.get(r.key)!, gb(buf), start, len);
+    else if (src.kind === 'copy') s.commit(out, at.get(src.of)!, gb(buf), start, len);
+    else if (src.kind === 'fill') s.fill(gb(buf), start, len, src.value);
+  }
+}
+
+/**
+ * One forward step: the cell's kernel writes [cache | h' (| c')] in one launch. With `fused`
+ * (level 3), R = h @ wh + bh is computed inside the kernel and `a.r` is not read.
+ */
+export function stepForwardOp(
+  s: Scope,
+  spec: CellSpec,
   a: StepForwardArgs<DeviceBuffer>,
   fused: RecurrentWeights | null,
 ): Promise<void> {
-  const spec = CELLS[cell];
-  const ks = CELL_KERNELS[cell];
+  const ks = cellKernels(spec, s.maxKernelArrays);
   const { B, H } = a;
   const BH = B * H;
-  const cacheLen = BH * spec.cacheWidth;
-  const outLen = cacheLen + BH * (spec.hasCellState ? 2 : 1);
-  const p = await s.view(gb(a.p), a.pOff, BH * spec.gx);
-  let args: unknown[];
-  let src = ks.forward;
-  if (cell === 'BRC') {
-    const pw = await s.view(gb(a.pw), 0, 2 * H);
-    const hp = await s.view(gb(a.hPrev), a.hPrevOff, BH);
-    args = [...at(p), ...at(pw), ...at(hp), B, H];
-  } else if (fused) {
-    src = ks.forwardFused!;
-    const grH = spec.gr * H;
-    const wh = await s.view(gb(fused.wh), 0, H * grH);
-    const bh = fused.bh ? await s.view(gb(fused.bh), 0, grH) : null;
-    const hp = await s.view(gb(a.hPrev), a.hPrevOff, BH);
-    if (cell === 'nBRC') args = [...at(p), ...at(wh), ...at(hp), B, H];
-    else if (cell === 'GRU') args = [...at(p), ...at(wh), ...at(bh!), ...at(hp), B, H];
-    else {
-      const cp = await s.view(gb(a.cPrev), a.cPrevOff, BH);
-      args = [...at(p), ...at(wh), ...at(bh!), ...at(hp), ...at(cp), B, H];
-    }
-  } else {
-    const r = await s.view(gb(a.r), a.rOff, BH * spec.gr);
-    if (cell === 'LSTM') {
-      const cp = await s.view(gb(a.cPrev), a.cPrevOff, BH);
-      args = [...at(p), ...at(r), ...at(cp), B, H];
-    } else {
-      const hp = await s.view(gb(a.hPrev), a.hPrevOff, BH);
-      args = [...at(p), ...at(r), ...at(hp), B, H];
-    }
-  }
-  const out = await s.run(src, outLen, args);
-  s.commit(out, 0, gb(a.cache), a.cacheOff, cacheLen);
-  s.commit(out, cacheLen, gb(a.hOut), a.hOutOff, BH);
-  if (spec.hasCellState) s.commit(out, cacheLen + BH, gb(a.cOut), a.cOutOff, BH);
+  const grH = spec.gr * H;
+  const k = fused && ks.forwardFused ? ks.forwardFused : ks.forward;
+  const sources: Sources = {
+    p: [a.p, a.pOff, BH * spec.gx],
+    r: [a.r, a.rOff, BH * spec.gr],
+    wh: [fused?.wh ?? null, 0, H * grH],
+    bh: [fused?.bh ?? null, 0, grH],
+    pw: [a.pw, 0, spec.npw * H],
+    hPrev: [a.hPrev, a.hPrevOff, BH],
+    cPrev: [a.cPrev, a.cPrevOff, BH],
+  };
+  const targets: Targets = { cache: [a.cache, a.cacheOff], h: [a.hOut, a.hOutOff], c: [a.cOut, a.cOutOff] };
+  return runStep(s, k, B, H, sources, { hasDOut: 0, hasNext: 0 }, targets);
 }
 
 /**
  * One backward step (core's semantics: writes dP, dR, the pointwise dhPrev and dcPrev, adds into
- * dPw) in one launch whose output blocks are committed to their buffers. With `carry` (level 3),
- * the gradient reaching h_t is dhCarry + carry.dR @ whᵀ (+ dOut): the GEMM core would run between
- * two steps happens inside this kernel.
+ * dPw) in one launch. With `carry` (level 3), the gradient reaching h_t is
+ * dhCarry + carry.dR @ whᵀ (+ dOut): the GEMM core would run between two steps happens inside
+ * this kernel.
  */
-export async function stepBackwardOp(
+export function stepBackwardOp(
   s: Scope,
-  cell: CellName,
+  spec: CellSpec,
   a: StepBackwardArgs<DeviceBuffer>,
   carry: RecurrentCarry | null,
 ): Promise<void> {
-  const spec = CELLS[cell];
-  const ks = CELL_KERNELS[cell];
   const { B, H } = a;
   const BH = B * H;
-  const dhc = await s.view(gb(a.dhCarry), a.dhCarryOff, BH);
-  // without dOut the kernel is told so and reads dhCarry in its place, so every read stays in range
-  const dOut = a.dOut ? await s.view(gb(a.dOut), a.dOutOff, BH) : dhc;
-  const head = [...at(dOut), a.dOut ? 1 : 0, ...at(dhc)];
-  if (cell !== 'BRC') {
-    // without a carry the kernel reads dhCarry in place of dRn and wh, and skips them
-    const dRn = carry ? await s.view(gb(carry.dR), carry.dROff, BH * spec.gr) : dhc;
-    const wh = carry ? await s.view(gb(carry.wh), 0, H * spec.gr * H) : dhc;
-    head.push(...at(dRn), ...at(wh), carry ? 1 : 0);
-  }
-  const cache = await s.view(gb(a.cache), a.cacheOff, BH * spec.cacheWidth);
-  const pLen = BH * spec.gx;
-  if (cell === 'LSTM') {
-    const dcc = await s.view(gb(a.dcCarry), a.dcCarryOff, BH);
-    const cp = await s.view(gb(a.cPrev), a.cPrevOff, BH);
-    const out = await s.run(ks.backward, pLen + BH, [...head, ...at(dcc), ...at(cache), ...at(cp), B, H]);
-    s.commit(out, 0, gb(a.dP), a.dPOff, pLen);
-    s.commit(out, 0, gb(a.dR), a.dROff, pLen);
-    s.commit(out, pLen, gb(a.dcPrev), a.dcPrevOff, BH);
-    s.fill(gb(a.dhPrev), a.dhPrevOff, BH, 0);
-    return;
-  }
-  const hp = await s.view(gb(a.hPrev), a.hPrevOff, BH);
-  if (cell === 'BRC') {
-    const pw = await s.view(gb(a.pw), 0, 2 * H);
-    const dPw = await s.view(gb(a.dPw), 0, 2 * H);
-    const out = await s.run(ks.backward, pLen + BH + 2 * H, [
-      ...head,
-      ...at(cache),
-      ...at(hp),
-      ...at(pw),
-      ...at(dPw),
-      B,
-      H,
-    ]);
-    s.commit(out, 0, gb(a.dP), a.dPOff, pLen);
-    s.commit(out, pLen, gb(a.dhPrev), a.dhPrevOff, BH);
-    s.commit(out, pLen + BH, gb(a.dPw), 0, 2 * H);
-    return;
-  }
-  const rLen = BH * spec.gr;
-  const out = await s.run(ks.backward, pLen + rLen + BH, [...head, ...at(cache), ...at(hp), B, H]);
-  s.commit(out, 0, gb(a.dP), a.dPOff, pLen);
-  s.commit(out, pLen, gb(a.dR), a.dROff, rLen);
-  s.commit(out, pLen + rLen, gb(a.dhPrev), a.dhPrevOff, BH);
+  const dhCarry: Range = [a.dhCarry, a.dhCarryOff, BH];
+  const sources: Sources = {
+    // absent ones are told by a flag, and dhCarry is read in their place so every read stays in range
+    dOut: a.dOut ? [a.dOut, a.dOutOff, BH] : dhCarry,
+    dhCarry,
+    dRNext: carry ? [carry.dR, carry.dROff, BH * spec.gr] : dhCarry,
+    wh: carry ? [carry.wh, 0, H * spec.gr * H] : dhCarry,
+    dcCarry: [a.dcCarry, a.dcCarryOff, BH],
+    cache: [a.cache, a.cacheOff, BH * spec.cacheWidth],
+    pw: [a.pw, 0, spec.npw * H],
+    hPrev: [a.hPrev, a.hPrevOff, BH],
+    cPrev: [a.cPrev, a.cPrevOff, BH],
+    dPw: [a.dPw, 0, spec.npw * H],
+  };
+  const targets: Targets = {
+    dP: [a.dP, a.dPOff],
+    dR: [a.dR, a.dROff],
+    dhPrev: [a.dhPrev, a.dhPrevOff],
+    dcPrev: [a.dcPrev, a.dcPrevOff],
+    dPw: [a.dPw, 0],
+  };
+  const flags = { hasDOut: a.dOut ? 1 : 0, hasNext: carry ? 1 : 0 };
+  return runStep(s, cellKernels(spec, s.maxKernelArrays).backward, B, H, sources, flags, targets);
 }

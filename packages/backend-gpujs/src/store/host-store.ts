@@ -34,7 +34,18 @@ export class HostStore implements Store {
     const runner = this.runner;
     const blank = this.blank;
     return {
+      // the cpu and webasm modes take any number of arrays
+      maxKernelArrays: Number.POSITIVE_INFINITY,
       view: async (buf, start, len) => ({ val: dataOf(buf).subarray(start, start + len), off: 0 }),
+      concat: async (ranges) => {
+        const out = new Float32Array(ranges.reduce((n, r) => n + r[2], 0));
+        let at = 0;
+        for (const [buf, start, len] of ranges) {
+          out.set(dataOf(buf).subarray(start, start + len), at);
+          at += len;
+        }
+        return { val: out, off: 0 };
+      },
       standIn: async () => blank,
       run: (src: KernelSource, outLen: number, args: unknown[]) => runner.run(src, outLen, args),
       commit(out, outOff, buf, start, len) {

@@ -14,6 +14,13 @@ class RopeBuf extends GpujsBuffer {
 
 const segsOf = (b: GpujsBuffer): Seg[] => (b as RopeBuf).segs;
 
+/** Part of a device array, held by whoever has it. */
+interface Piece {
+  ref: ValRef;
+  off: number;
+  len: number;
+}
+
 /** Reads a small piece through a slice kernel rather than downloading a large array whole. */
 const SLICE_BELOW = 1 / 2;
 const SLICE_MIN_ARRAY = 1 << 14;
@@ -21,7 +28,7 @@ const SLICE_MIN_ARRAY = 1 << 14;
 /** Constant arrays kept for reuse. */
 const MAX_CONSTANTS = 16;
 
-/** Pieces per gather launch (the gather kernel's inputs). */
+/** Pieces per gather launch (the gather kernel's inputs): as many arrays as any kernel takes. */
 const GATHER_WIDTH = 7;
 
 /**
@@ -71,11 +78,21 @@ export class ResidentStore implements Store {
     // every reference here is held once, and let go when the operation ends
     const held: ValRef[] = [];
     return {
+      maxKernelArrays: GATHER_WIDTH,
       view: async (buf, start, len) => {
         if (len === 0) return { val: (await this.standInRef()).val, off: 0 };
         const v = await this.contiguous(buf, start, len);
         held.push(v.ref);
         return { val: v.ref.val, off: v.off };
+      },
+      concat: async (ranges) => {
+        const pieces = [];
+        for (const [buf, start, len] of ranges)
+          pieces.push(...(await this.heldPieces(buf, start, start + len)));
+        if (pieces.length === 0) return { val: (await this.standInRef()).val, off: 0 };
+        const whole = await this.gather(pieces);
+        held.push(whole.ref);
+        return { val: whole.ref.val, off: whole.off };
       },
       standIn: async () => ({ val: (await this.standInRef()).val, off: 0 }),
       run: async (src, outLen, args) => {
@@ -110,8 +127,15 @@ export class ResidentStore implements Store {
       s.ref.retain();
       return { ref: s.ref, off: s.off + (start - s.start) };
     }
-    const pieces: { ref: ValRef; off: number; len: number }[] = [];
-    for (const p of piecesOf(segs, start, end)) {
+    const whole = await this.gather(await this.heldPieces(buf, start, end));
+    place(segs, start, end, { ref: whole.ref, off: whole.off, value: 0 });
+    return { ref: whole.ref, off: whole.off };
+  }
+
+  /** [start, end) of `buf` as held pieces: its segments' arrays, and constant arrays for fills. */
+  private async heldPieces(buf: GpujsBuffer, start: number, end: number): Promise<Piece[]> {
+    const pieces: Piece[] = [];
+    for (const p of piecesOf(segsOf(buf), start, end)) {
       const n = p.end - p.start;
       if (p.ref) {
         p.ref.retain();
@@ -120,9 +144,7 @@ export class ResidentStore implements Store {
         pieces.push({ ref: await this.constant(p.value, n), off: 0, len: n });
       }
     }
-    const whole = await this.gather(pieces);
-    place(segs, start, end, { ref: whole.ref, off: whole.off, value: 0 });
-    return { ref: whole.ref, off: whole.off };
+    return pieces;
   }
 
   /**
@@ -148,7 +170,7 @@ export class ResidentStore implements Store {
   }
 
   /** Concatenates held pieces, GATHER_WIDTH per launch, level by level; returns a held piece. */
-  private async gather(pieces: { ref: ValRef; off: number; len: number }[]) {
+  private async gather(pieces: Piece[]): Promise<Piece> {
     let level = pieces;
     while (level.length > 1) {
       const next: typeof pieces = [];

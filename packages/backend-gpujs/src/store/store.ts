@@ -23,7 +23,14 @@ export interface View {
  * all kept alive until `close`, then committed ranges alone keep them.
  */
 export interface Scope {
+  /**
+   * The most arrays one kernel may take: the GPU modes bind each as a storage buffer, and WebGPU
+   * allows eight per shader stage by default, the output included.
+   */
+  readonly maxKernelArrays: number;
   view(buf: GpujsBuffer, start: number, len: number): Promise<View>;
+  /** Ranges of several buffers, back to back in one array (for kernels that would take too many). */
+  concat(ranges: readonly (readonly [GpujsBuffer, number, number])[]): Promise<View>;
   /** A valid array for an argument the kernel will not read (gpu.js needs every argument). */
   standIn(): Promise<View>;
   run(src: KernelSource, outLen: number, args: unknown[]): Promise<unknown>;
