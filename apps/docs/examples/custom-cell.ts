@@ -4,7 +4,7 @@ import {
   getBackend,
   KERNEL_LEVEL,
   kernelLevels,
-  type ParamSpec,
+  cellParams as p,
   probeBackend,
   registerCell,
   registeredBackends,
@@ -14,47 +14,22 @@ import { CopyFirstInput, mean } from '@bistable/tasks';
 import '@bistable/backend-tfjs'; // registers tfjs-cpu, tfjs-wasm, tfjs-webgpu, …
 import '@bistable/backend-gpujs'; // registers gpujs-cpu, gpujs-webasm, gpujs-headlessgl, gpujs-webgpu
 
-// where each parameter sits in the packed buffers: wx (input weights), wh (recurrent weights),
-// bx (input biases) or pw (per-unit vectors), and at which block of H columns
-const kernel = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (inputSize, hiddenSize) => [inputSize, hiddenSize],
-  init: { kind: 'xavierUniform' },
-  slot: 'wx',
-  col,
-  transposed: false,
-});
-const memory = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (_inputSize, hiddenSize) => [hiddenSize, hiddenSize],
-  init: { kind: 'orthogonal' },
-  slot: 'wh',
-  col,
-  transposed: false,
-});
-const vector = (name: string, slot: 'bx' | 'pw', col: number, init: ParamSpec['init']): ParamSpec => ({
-  name,
-  shape: (_inputSize, hiddenSize) => [hiddenSize],
-  init,
-  slot,
-  col,
-  transposed: false,
-});
-
 // nBRC with a learned per-unit gain g on the state that feeds the candidate:
 //   z = σ(x@kz + h@mz + bz),  a = 1 + tanh(x@kr + h@mr + br),  n = tanh(x@kh + a·g·h)
 //   h' = z·h + (1 − z)·n
 const GainNBRC = defineCell({
   name: 'GainNBRC',
   params: [
-    kernel('kernelz', 0),
-    kernel('kernelr', 1),
-    kernel('kernelh', 2),
-    memory('memoryz', 0),
-    memory('memoryr', 1),
-    vector('bz', 'bx', 0, { kind: 'zeros' }),
-    vector('br', 'bx', 1, { kind: 'zeros' }),
-    vector('gain', 'pw', 0, { kind: 'ones' }),
+    // where each parameter sits: slot wx (P), wh (R), bx (input biases) or pw (M), and at
+    // which block of H columns; each builder brings its slot's shape and torch's initialisation
+    p.input('kernelz', 0),
+    p.input('kernelr', 1),
+    p.input('kernelh', 2),
+    p.recurrent('memoryz', 0),
+    p.recurrent('memoryr', 1),
+    p.inputBias('bz', 0),
+    p.inputBias('br', 1),
+    p.pointwise('gain', 0),
   ],
   // one step of one hidden unit: P[k] = x@wx's block k (+ bias), R[k] = h@wh's block k, M[k] = pw's
   step: ({ P, R, M, h, sigmoid, tanh }) => {

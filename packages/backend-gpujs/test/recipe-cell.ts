@@ -1,15 +1,6 @@
-import { defineCell, type ParamSpec } from '@bistable/core';
+import { defineCell, cellParams as p } from '@bistable/core';
 
 const U = { kind: 'uniformInvSqrtHidden' } as const;
-const vector = (name: string, slot: 'bx' | 'bh' | 'pw', n: number, col = 0): ParamSpec => ({
-  name,
-  shape: (_i, h) => [n * h],
-  init: U,
-  slot,
-  col,
-  transposed: false,
-});
-
 /**
  * A fifth cell, made with defineCell and written for no backend: the paths the four built-in
  * cells leave out or take alone run here together. Pointwise parameters next to a recurrent
@@ -24,19 +15,12 @@ export const PEEPHOLE = defineCell({
   name: 'Peephole-probe',
   cellState: true,
   params: [
-    {
-      name: 'w_in',
-      shape: (i, h) => [i, 3 * h],
-      init: { kind: 'xavierUniform' },
-      slot: 'wx',
-      col: 0,
-      transposed: false,
-    },
-    { name: 'w_rec', shape: (_i, h) => [2 * h, h], init: U, slot: 'wh', col: 0, transposed: true },
-    vector('b_in', 'bx', 2),
-    vector('b_rec', 'bh', 2),
-    vector('peep_f', 'pw', 1, 0),
-    vector('peep_o', 'pw', 1, 1),
+    p.input('w_in', 0, { width: 3 }),
+    p.recurrent('w_rec', 0, { width: 2, init: U, transposed: true }),
+    p.inputBias('b_in', 0, { width: 2, init: U }),
+    p.recurrentBias('b_rec', 0, { width: 2, init: U }),
+    p.pointwise('peep_f', 0, { init: U }),
+    p.pointwise('peep_o', 1, { init: U }),
   ],
   step: ({ P, R, M, h, c, sigmoid, tanh }) => {
     const f = sigmoid(P[0].add(R[0]).add(M[0].mul(c)));

@@ -11,7 +11,7 @@ import {
   LSTM,
   MultiLayerRNN,
   nBRC,
-  type ParamSpec,
+  cellParams as p,
   Rng,
   registerBackend,
   SequenceModel,
@@ -27,23 +27,6 @@ import '../src/index.js';
 import { programMath, tfjsOpKernels } from '../src/kernels/index.js';
 import { recipeForward } from '../src/layers/recipe-step.js';
 
-const vector = (name: string, slot: 'bx' | 'bh' | 'pw', col: number, kind: 'ones' | 'zeros'): ParamSpec => ({
-  name,
-  shape: (_i, h) => [h],
-  init: { kind },
-  slot,
-  col,
-  transposed: false,
-});
-const kernel = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (i, h) => [i, h],
-  init: { kind: 'xavierUniform' },
-  slot: 'wx',
-  col,
-  transposed: false,
-});
-
 /**
  * A fifth cell, defined here as a user would: none of the four built-in cells has both pointwise
  * parameters (pw, read as M) and a cell state, and this one reads M against h and against c.
@@ -54,21 +37,14 @@ const kernel = (name: string, col: number): ParamSpec => ({
 const LEAKY: CellSpec = defineCell({
   name: 'LeakyMemory',
   params: [
-    kernel('kz', 0),
-    kernel('ki', 1),
-    kernel('kn', 2),
-    {
-      name: 'mz',
-      shape: (_i, h) => [h, h],
-      init: { kind: 'orthogonal' },
-      slot: 'wh',
-      col: 0,
-      transposed: false,
-    },
-    vector('dz', 'pw', 0, 'ones'),
-    vector('leak', 'pw', 1, 'ones'),
-    vector('bz', 'bx', 0, 'zeros'),
-    vector('bh', 'bh', 0, 'zeros'),
+    p.input('kz', 0),
+    p.input('ki', 1),
+    p.input('kn', 2),
+    p.recurrent('mz', 0),
+    p.pointwise('dz', 0),
+    p.pointwise('leak', 1),
+    p.inputBias('bz', 0),
+    p.recurrentBias('bh', 0),
   ],
   cellState: true,
   step: ({ P, R, M, h, c, sigmoid, tanh }) => {

@@ -8,7 +8,7 @@ import {
   type KernelLevel,
   kernelLevels,
   MultiLayerRNN,
-  type ParamSpec,
+  cellParams as p,
   probeBackend,
   type RecipeInputs,
   type RecipeStep,
@@ -28,23 +28,6 @@ import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
 const probe = await probeBackend('tfjs-webgpu');
 if (!probe.ok) console.log(`[tfjs-webgpu] recipe-cell tests skipped: ${probe.reason}`);
 
-const block = (name: string, slot: 'wx' | 'wh', col: number): ParamSpec => ({
-  name,
-  shape: (i, h) => [slot === 'wx' ? i : h, h],
-  init: { kind: slot === 'wx' ? 'xavierUniform' : 'orthogonal' },
-  slot,
-  col,
-  transposed: false,
-});
-const vector = (name: string, slot: 'bx' | 'pw', col: number, kind: 'zeros' | 'ones'): ParamSpec => ({
-  name,
-  shape: (_i, h) => [h],
-  init: { kind },
-  slot,
-  col,
-  transposed: false,
-});
-
 /**
  * nBRC with a cell state, whose modulation gate also reads c through a per-unit gain:
  *   z = σ(x@kz + h@mz − 1/4),  a = tanh(x@kr + h@mr + gain ⊙ c) + 1,  n = tanh(x@kh + a ⊙ h)
@@ -56,14 +39,14 @@ const modulated = defineCell({
   name: 'ModulatedBRC',
   cellState: true,
   params: [
-    block('kz', 'wx', 0),
-    block('kr', 'wx', 1),
-    block('kh', 'wx', 2),
-    block('mz', 'wh', 0),
-    block('mr', 'wh', 1),
-    vector('bz', 'bx', 0, 'zeros'),
-    vector('br', 'bx', 1, 'zeros'),
-    vector('gain', 'pw', 0, 'ones'),
+    p.input('kz', 0),
+    p.input('kr', 1),
+    p.input('kh', 2),
+    p.recurrent('mz', 0),
+    p.recurrent('mr', 1),
+    p.inputBias('bz', 0),
+    p.inputBias('br', 1),
+    p.pointwise('gain', 0),
   ],
   step: ({ P, R, M, h, c, sigmoid, tanh }) => {
     const z = sigmoid(P[0].add(R[0]).sub(0.25));
@@ -76,11 +59,11 @@ const modulated = defineCell({
 });
 
 const pointwiseParams = [
-  block('kz', 'wx', 0),
-  block('kh', 'wx', 1),
-  vector('mz', 'pw', 0, 'ones'),
-  vector('mc', 'pw', 1, 'ones'),
-  vector('bz', 'bx', 0, 'zeros'),
+  p.input('kz', 0),
+  p.input('kh', 1),
+  p.pointwise('mz', 0),
+  p.pointwise('mc', 1),
+  p.inputBias('bz', 0),
 ];
 const pointwiseStep = ({ P, M, h, c, sigmoid, tanh }: RecipeInputs): RecipeStep => {
   const z = sigmoid(P[0].add(M[0].mul(h)));

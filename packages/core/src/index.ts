@@ -39,6 +39,7 @@ export {
   trainingMultiplyAdds,
 } from './bench/index.js';
 export {
+  type BlockOptions,
   BRC,
   CELL_NAMES,
   CELLS,
@@ -47,6 +48,7 @@ export {
   type CellRef,
   type CellSpec,
   cellNames,
+  cellParams,
   cellSpec,
   type Dialect,
   defineCell,

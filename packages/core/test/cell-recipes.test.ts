@@ -14,7 +14,7 @@ import {
   getBackend,
   type HostArray,
   InputError,
-  type ParamSpec,
+  cellParams as p,
   type RecipeInputs,
   Rng,
   registerCell,
@@ -24,40 +24,15 @@ import {
 import { STEP_KIT_CELL } from '../src/testing/index.js';
 import { sameBits } from './helpers.js';
 
-const kernel = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (i, h) => [i, h],
-  init: { kind: 'xavierUniform' },
-  slot: 'wx',
-  col,
-  transposed: false,
-});
-const memory = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (_i, h) => [h, h],
-  init: { kind: 'orthogonal' },
-  slot: 'wh',
-  col,
-  transposed: false,
-});
-const vector = (name: string, slot: 'bx' | 'pw', col: number): ParamSpec => ({
-  name,
-  shape: (_i, h) => [h],
-  init: slot === 'pw' ? { kind: 'ones' } : { kind: 'zeros' },
-  slot,
-  col,
-  transposed: false,
-});
-
 /** nBRC's math, with a per-unit gain on the state that feeds the candidate: a user's variant. */
 const nbrcParams = [
-  kernel('kernelz', 0),
-  kernel('kernelr', 1),
-  kernel('kernelh', 2),
-  memory('memoryz', 0),
-  memory('memoryr', 1),
-  vector('bz', 'bx', 0),
-  vector('br', 'bx', 1),
+  p.input('kernelz', 0),
+  p.input('kernelr', 1),
+  p.input('kernelh', 2),
+  p.recurrent('memoryz', 0),
+  p.recurrent('memoryr', 1),
+  p.inputBias('bz', 0),
+  p.inputBias('br', 1),
 ];
 const gainedStep = ({ P, R, M, h, sigmoid, tanh }: RecipeInputs) => {
   const z = sigmoid(P[0].add(R[0]));
@@ -67,7 +42,7 @@ const gainedStep = ({ P, R, M, h, sigmoid, tanh }: RecipeInputs) => {
 };
 const GainedNBRC = defineCell({
   name: 'GainedNBRC',
-  params: [...nbrcParams, vector('gain', 'pw', 0)],
+  params: [...nbrcParams, p.pointwise('gain', 0)],
   step: gainedStep,
 });
 
@@ -215,7 +190,7 @@ describe('the interpreted host functions (no eval under a strict CSP)', () => {
 });
 
 describe('defineCell and the cell registry refuse mistakes with a message that names them', () => {
-  const one = [kernel('k', 0)];
+  const one = [p.input('k', 0)];
   const cases: [string, () => unknown, RegExp][] = [
     [
       'reading P past the input weights',
@@ -248,7 +223,7 @@ describe('defineCell and the cell registry refuse mistakes with a message that n
       () =>
         defineCell({
           name: 'X',
-          params: [...one, { ...memory('m', 0), shape: (i, h) => [i, h] }],
+          params: [...one, { ...p.recurrent('m', 0), shape: (i, h) => [i, h] }],
           step: ({ P }) => ({ h: P[0], cache: [] }),
         }),
       /cell 'X': parameter 'm' in slot wh has shape \[7, 11\] at input size 7 and hidden size 11; expected \[11, k·11\]/,
@@ -258,7 +233,7 @@ describe('defineCell and the cell registry refuse mistakes with a message that n
       () =>
         defineCell({
           name: 'X',
-          params: [...one, kernel('k2', 2)],
+          params: [...one, p.input('k2', 2)],
           step: ({ P }) => ({ h: P[0], cache: [] }),
         }),
       /cell 'X': parameter 'k2' starts at column 2 of slot wx, expected 1/,
@@ -269,7 +244,7 @@ describe('defineCell and the cell registry refuse mistakes with a message that n
       () =>
         defineCell({
           name: 'X',
-          params: [...nbrcParams, vector('gain', 'pw', 0)],
+          params: [...nbrcParams, p.pointwise('gain', 0)],
           step: (v) => {
             const { h, cache } = gainedStep(v);
             return { h, cache: [cache[0], cache[2]] };
@@ -282,7 +257,7 @@ describe('defineCell and the cell registry refuse mistakes with a message that n
       () =>
         defineCell({
           name: 'X',
-          params: [...one, { ...kernel('k', 1) }],
+          params: [...one, { ...p.input('k', 1) }],
           step: ({ P }) => ({ h: P[0], cache: [] }),
         }),
       /cell 'X' has two parameters named 'k'/,

@@ -1,23 +1,5 @@
+import { cellParams as p } from './param-blocks.js';
 import { defineCell } from './recipe/define.js';
-import type { InitSpec, ParamSpec } from './spec.js';
-
-const XAVIER: InitSpec = { kind: 'xavierUniform' };
-const kernel = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (i, h) => [i, h],
-  init: XAVIER,
-  slot: 'wx',
-  col,
-  transposed: false,
-});
-const unitVector = (name: string, slot: 'bx' | 'pw', col: number, init: InitSpec): ParamSpec => ({
-  name,
-  shape: (_i, h) => [h],
-  init,
-  slot,
-  col,
-  transposed: false,
-});
 
 /**
  * BRC (Vecoven et al. 2021), as brc_pytorch's BistableRecurrentCell:
@@ -30,13 +12,13 @@ const unitVector = (name: string, slot: 'bx' | 'pw', col: number, init: InitSpec
 export const BRC = defineCell({
   name: 'BRC',
   params: [
-    kernel('kernelz', 0),
-    kernel('kernelr', 1),
-    kernel('kernelh', 2),
-    unitVector('memoryz', 'pw', 0, { kind: 'ones' }),
-    unitVector('memoryr', 'pw', 1, { kind: 'ones' }),
-    unitVector('bz', 'bx', 0, { kind: 'zeros' }),
-    unitVector('br', 'bx', 1, { kind: 'zeros' }),
+    p.input('kernelz', 0),
+    p.input('kernelr', 1),
+    p.input('kernelh', 2),
+    p.pointwise('memoryz', 0),
+    p.pointwise('memoryr', 1),
+    p.inputBias('bz', 0),
+    p.inputBias('br', 1),
   ],
   step: ({ P, M, h, sigmoid, tanh }) => {
     const z = sigmoid(P[0].add(M[0].mul(h)));
@@ -45,6 +27,3 @@ export const BRC = defineCell({
     return { h: z.mul(h).add(z.neg().add(1).mul(n)), cache: [z, a, n] };
   },
 });
-
-/** Shared with nBRC, whose input weights and biases are BRC's. */
-export { kernel, unitVector };

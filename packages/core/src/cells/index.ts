@@ -52,6 +52,7 @@ export function cellSpec(cell: string | CellSpec): CellSpec {
   return spec;
 }
 
+export { type BlockOptions, cellParams } from './param-blocks.js';
 export type { CellRecipe, RecipeStep } from './recipe/define.js';
 export { defineCell } from './recipe/define.js';
 export type { CellProgram, Dialect, Instr, Operand, StepProgram } from './recipe/program.js';

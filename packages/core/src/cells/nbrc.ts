@@ -1,15 +1,5 @@
-import { kernel, unitVector } from './brc.js';
+import { cellParams as p } from './param-blocks.js';
 import { defineCell } from './recipe/define.js';
-import type { ParamSpec } from './spec.js';
-
-const memory = (name: string, col: number): ParamSpec => ({
-  name,
-  shape: (_i, h) => [h, h],
-  init: { kind: 'orthogonal' },
-  slot: 'wh',
-  col,
-  transposed: false,
-});
 
 /**
  * nBRC, as brc_pytorch's NeuromodulatedBistableRecurrentCell: the memories become full
@@ -22,13 +12,13 @@ const memory = (name: string, col: number): ParamSpec => ({
 export const nBRC = defineCell({
   name: 'nBRC',
   params: [
-    kernel('kernelz', 0),
-    kernel('kernelr', 1),
-    kernel('kernelh', 2),
-    memory('memoryz', 0),
-    memory('memoryr', 1),
-    unitVector('bz', 'bx', 0, { kind: 'zeros' }),
-    unitVector('br', 'bx', 1, { kind: 'zeros' }),
+    p.input('kernelz', 0),
+    p.input('kernelr', 1),
+    p.input('kernelh', 2),
+    p.recurrent('memoryz', 0),
+    p.recurrent('memoryr', 1),
+    p.inputBias('bz', 0),
+    p.inputBias('br', 1),
   ],
   step: ({ P, R, h, sigmoid, tanh }) => {
     const z = sigmoid(P[0].add(R[0]));

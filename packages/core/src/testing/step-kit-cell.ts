@@ -1,3 +1,4 @@
+import { cellParams as p } from '../cells/param-blocks.js';
 import { defineCell } from '../cells/recipe/define.js';
 
 /**
@@ -14,39 +15,11 @@ export const STEP_KIT_CELL = defineCell({
   cellState: true,
   params: [
     // torch-style [out, in] weights, both gates in one parameter
-    {
-      name: 'weight_ih',
-      shape: (i, h) => [2 * h, i],
-      init: { kind: 'xavierUniform' },
-      slot: 'wx',
-      col: 0,
-      transposed: true,
-    },
-    {
-      name: 'weight_hh',
-      shape: (_i, h) => [h, h],
-      init: { kind: 'orthogonal' },
-      slot: 'wh',
-      col: 0,
-      transposed: true,
-    },
-    {
-      name: 'bias_ih',
-      shape: (_i, h) => [h],
-      init: { kind: 'zeros' },
-      slot: 'bx',
-      col: 0,
-      transposed: false,
-    },
-    {
-      name: 'bias_hh',
-      shape: (_i, h) => [h],
-      init: { kind: 'zeros' },
-      slot: 'bh',
-      col: 0,
-      transposed: false,
-    },
-    { name: 'leak', shape: (_i, h) => [h], init: { kind: 'ones' }, slot: 'pw', col: 0, transposed: false },
+    p.input('weight_ih', 0, { width: 2, transposed: true }),
+    p.recurrent('weight_hh', 0, { transposed: true }),
+    p.inputBias('bias_ih', 0),
+    p.recurrentBias('bias_hh', 0),
+    p.pointwise('leak', 0),
   ],
   step: ({ P, R, M, h, c, sigmoid, tanh }) => {
     const z = sigmoid(P[0].add(R[0]));
