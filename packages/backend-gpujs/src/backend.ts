@@ -6,6 +6,7 @@ import {
   type CellKernelOffer,
   type CellSpec,
   type DeviceBuffer,
+  type DeviceCounters,
   type DType,
   forwardSteps,
   type GemmArgs,
@@ -50,6 +51,17 @@ export class GpujsBackend implements Backend {
    * prefers backends that run natively. Set for the WebGPU mode from its adapter's info.
    */
   softwareDevice?: string;
+  /**
+   * Device work since the first call, on the GPU modes (undefined on cpu and webasm, whose
+   * "device" is the host). dispatches: kernel launches, one compute dispatch or draw each;
+   * fusedDispatches: those of the cells' step kernels, the rest being GEMMs, Adam and the store's
+   * uploads, gathers, fills and slices. submits: launches plus readbacks (KernelRunner.counters).
+   * readbacks: device arrays copied back for `read`. waitMs: the time spent waiting for those
+   * copies. `sync` adds none: it drains this backend's queue, which is the host recording the
+   * queued work, and gpu.js offers no fence to wait on the device itself. Launches count when the
+   * queue runs them, so read the counters after `sync` (or an awaited call).
+   */
+  readonly counters?: () => DeviceCounters;
 
   constructor(
     readonly variant: GpujsVariant,
@@ -59,6 +71,10 @@ export class GpujsBackend implements Backend {
     this.runner = new KernelRunner(gpu, variant.mode, variant.storage === 'resident');
     this.store = variant.storage === 'resident' ? new ResidentStore(this.runner) : new HostStore(this.runner);
     this.queue = new OpQueue(variant.name);
+    if (variant.mode === 'webgpu' || variant.mode === 'headlessgl') {
+      const runner = this.runner;
+      this.counters = () => runner.counters();
+    }
   }
 
   /** Kernel launches so far. */

@@ -1,3 +1,4 @@
+import type { DeviceCounters } from '@bistable/core';
 import type { GpuInstance, GpujsMode, RunShortcut } from '../gpujs/types.js';
 import type { KernelSource } from '../kernels/index.js';
 import { KERNEL_HELPERS } from '../kernels/math.js';
@@ -13,6 +14,17 @@ const KERNEL_MODE: Record<GpujsMode, string> = {
   webgpu: 'webgpu',
 };
 
+/** Device work since counting began (KernelRunner.counters). */
+interface Tally {
+  /** `launches` when counting began: the total already counts every launch. */
+  launchBase: number;
+  fused: number;
+  readbacks: number;
+  waitMs: number;
+}
+
+const now = (): number => globalThis.performance.now();
+
 /**
  * Compiles each kernel once per output length and keeps it: a GL kernel owns a program and an
  * output texture per size, so resizing one (dynamicOutput) would reallocate on every call.
@@ -23,6 +35,8 @@ export class KernelRunner {
   private readonly cache = new Map<string, RunShortcut>();
   /** Kernel launches so far (for measurements). */
   launches = 0;
+  /** null until the first counters() call, so that a backend nobody measures pays nothing. */
+  private tally: Tally | null = null;
 
   constructor(
     private readonly gpu: GpuInstance,
@@ -52,10 +66,47 @@ export class KernelRunner {
       this.cache.set(key, kernel);
     }
     this.launches++;
+    if (src.fused && this.tally) this.tally.fused++;
     const result = kernel(...args);
     const out = isThenable(result) ? await result : result;
     if (fresh) this.checkRanWhereAsked(src, kernel);
     return out;
+  }
+
+  /**
+   * Every device-to-host read goes through here (a handle's toArray), so that counters() sees
+   * each one and the time the host spent waiting for it.
+   */
+  async readback(read: () => Float32Array | Promise<Float32Array>): Promise<Float32Array> {
+    const t = this.tally;
+    if (!t) return read();
+    t.readbacks++;
+    const t0 = now();
+    try {
+      return await read();
+    } finally {
+      t.waitMs += now() - t0;
+    }
+  }
+
+  /**
+   * Totals since the first call (which returns zeros). gpu.js records nothing ahead: each kernel
+   * run is encoded and submitted on its own (WebGPU: one queue.submit per run; GL: one draw,
+   * issued at once), and each readback submits its own copy (WebGPU: a staging copy, then
+   * mapAsync; GL: readPixels, which flushes whatever is pending). Submits are therefore launches
+   * plus readbacks.
+   */
+  counters(): DeviceCounters {
+    this.tally ??= { launchBase: this.launches, fused: 0, readbacks: 0, waitMs: 0 };
+    const t = this.tally;
+    const dispatches = this.launches - t.launchBase;
+    return {
+      dispatches,
+      fusedDispatches: t.fused,
+      submits: dispatches + t.readbacks,
+      readbacks: t.readbacks,
+      waitMs: t.waitMs,
+    };
   }
 
   /** gpu.js degrades to its cpu backend with only a console warning; here that is an error. */

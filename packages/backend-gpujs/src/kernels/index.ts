@@ -10,6 +10,8 @@ import { fillKernel, gather7Kernel, sliceKernel, uploadKernel } from './storage.
 export interface KernelSource {
   readonly name: string;
   readonly fn: KernelFn | string;
+  /** A cell's step kernel: Backend.counters reports these launches apart from the plumbing's. */
+  readonly fused?: boolean;
 }
 
 const src = (name: string, fn: unknown): KernelSource => ({ name, fn: fn as KernelFn });

@@ -127,7 +127,7 @@ function render(spec: CellSpec, dir: Dir, fused: boolean, maxArrays: number): Ce
   const tag = `${dir === 'forward' ? 'fwd' : 'bwd'}${fused ? '_fused' : ''}`;
   const name = `${spec.name.replace(/\W/g, '_')}_${tag}_${hash(`${names}\n${body}`)}`;
   return {
-    source: { name, fn: `function ${name}(${names.join(', ')}) {\n${body}\n}` },
+    source: { name, fn: `function ${name}(${names.join(', ')}) {\n${body}\n}`, fused: true },
     params,
     arrays,
     flags,

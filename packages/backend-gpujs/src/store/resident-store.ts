@@ -220,12 +220,12 @@ export class ResidentStore implements Store {
     if (n < ref.length * SLICE_BELOW && ref.length >= SLICE_MIN_ARRAY) {
       const piece = await this.produce(KERNELS.slice, n, [ref.val, off]);
       try {
-        return (await (piece.val as DeviceHandle).toArray()).subarray(0, n);
+        return (await this.runner.readback(() => (piece.val as DeviceHandle).toArray())).subarray(0, n);
       } finally {
         piece.release();
       }
     }
-    const all = await (ref.val as DeviceHandle).toArray();
+    const all = await this.runner.readback(() => (ref.val as DeviceHandle).toArray());
     return all.subarray(off, off + n);
   }
 
