@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU-machine check of the project in one call of the device tool (about 5-9 minutes):
-#   tfjs-webgpu: oracle conformance at every level, training-step bench (issue 6 targets)
-#   gpujs-webgpu: oracle conformance, training-step bench (issue 4)
+#   tfjs-webgpu: oracle conformance at every level and the per-kernel step kit, training-step bench
+#   gpujs-webgpu: oracle conformance and the step kit, training-step bench
 #   cpu on two pinned cores beside torch's nn.GRU on the same cores (issue 7)
 #   the scale case and the WGSL profile (issue 6)
 # Prepare first: bash scripts/device-prepare.sh; then device run, carry [".device"],
@@ -32,9 +32,9 @@ phase() {
 } >"$out/env.txt" 2>&1
 cells=(--cell nBRC,BRC,GRU,LSTM --batch 100 --hidden 100 --layers 2)
 phase backends 30 node "$bin" backends
-phase tfjs-verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
+phase tfjs-verify 75 node "$bin" verify --backend tfjs-webgpu --dtype float32 --step-kit --golden packages/core/fixtures/golden.json
 phase tfjs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend tfjs-webgpu --steps 10 --json
-phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32 --golden packages/core/fixtures/golden.json
+phase gpujs-verify 75 node "$bin" verify --backend gpujs-webgpu --dtype float32 --step-kit --golden packages/core/fixtures/golden.json
 phase gpujs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend gpujs-webgpu --steps 2 --json
 phase cpu-bench 75 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
 phase torch-gru 45 taskset -c 0,1 python3 scripts/torch-gru-bench.py 2

@@ -22,6 +22,21 @@ describe('bistable verify', () => {
     });
   }
 
+  it('with --step-kit also checks every kernel the backend offers on its own', () => {
+    const r = bistable('verify', '--backend', 'reference', '--dtype', 'float64', '--step-kit', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.passed).toBe(true);
+    // the four cells and the kit's own, each with step and sequence kernels
+    expect(new Set(out.stepKit.map((c: { cell: string }) => c.cell)).size).toBe(5);
+    expect(new Set(out.stepKit.map((c: { kernels: string }) => c.kernels))).toEqual(
+      new Set(['step', 'sequence']),
+    );
+    const text = bistable('verify', '--backend', 'reference', '--dtype', 'float32', '--step-kit');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/step kit: (\d+) of \1 kernel cases within tolerance/);
+  });
+
   it('exits 1 and names the case when a reference value is wrong', () => {
     const bad = structuredClone(golden);
     bad.cells[2].h_seq.data[3] += 1e-6;

@@ -1,5 +1,13 @@
 import { type DType, getBackend } from '@bistable/core';
-import { bundledGoldenPath, type CaseResult, loadGolden, runConformance } from '@bistable/core/testing';
+import {
+  bundledGoldenPath,
+  type CaseResult,
+  formatStepKitResult,
+  loadGolden,
+  runConformance,
+  runStepKit,
+  type StepKitResult,
+} from '@bistable/core/testing';
 import type { Command } from 'commander';
 import { discoverBackends } from '../discover.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
@@ -11,12 +19,16 @@ interface VerifyOptions {
   backend: string;
   dtype?: string;
   json?: boolean;
+  stepKit?: boolean;
 }
 
-/** Runs an oracle file through a backend at every kernel level it registers; returns the results. */
+/**
+ * Runs an oracle file through a backend at every kernel level it offers, and with `stepKit` core's
+ * per-step kit over every kernel it offers; returns the results.
+ */
 export async function verify(
   opts: VerifyOptions,
-): Promise<{ backend: string; dtype: DType; results: CaseResult[] }> {
+): Promise<{ backend: string; dtype: DType; results: CaseResult[]; stepKit: StepKitResult[] | null }> {
   const given = opts.dtype === undefined ? undefined : dtypeOption('--dtype', opts.dtype);
   await discoverBackends();
   const golden = await loadGolden(opts.golden);
@@ -28,7 +40,10 @@ export async function verify(
       EXIT_USAGE,
     );
   }
-  return { backend: be.name, dtype, results: await runConformance(golden, be, dtype) };
+  const results = await runConformance(golden, be, dtype);
+  // each fused kernel on its own, against core's host functions on random shapes
+  const stepKit = opts.stepKit ? await runStepKit(be, { dtype }) : null;
+  return { backend: be.name, dtype, results, stepKit };
 }
 
 export function registerVerifyCommand(program: Command): void {
@@ -38,12 +53,17 @@ export function registerVerifyCommand(program: Command): void {
     .option('--golden <file>', 'oracle file', bundledGoldenPath())
     .option('--backend <name>', "backend name, or 'auto'", 'auto')
     .option('--dtype <dtype>', 'float64 or float32 (default: float64 where the backend supports it)')
+    .option('--step-kit', "also check each step and sequence kernel on its own against core's host math")
     .option('--json', 'print JSON')
     .action(async (opts: VerifyOptions) => {
-      const { backend, dtype, results } = await verify(opts);
+      const { backend, dtype, results, stepKit } = await verify(opts);
       const failed = results.filter((r) => !r.passed);
+      const kitFailed = (stepKit ?? []).filter((r) => !r.passed);
       if (opts.json) {
-        console.log(JSON.stringify({ backend, dtype, passed: failed.length === 0, results }, null, 2));
+        const passed = failed.length === 0 && kitFailed.length === 0;
+        console.log(
+          JSON.stringify({ backend, dtype, passed, results, ...(stepKit ? { stepKit } : {}) }, null, 2),
+        );
       } else {
         console.log(`verify: backend ${backend}, ${dtype}, ${opts.golden}`);
         printTable(
@@ -58,7 +78,13 @@ export function registerVerifyCommand(program: Command): void {
           ]),
         );
         console.log(`${results.length - failed.length} of ${results.length} cases within tolerance`);
+        if (stepKit) {
+          for (const r of kitFailed) console.log(formatStepKitResult(r));
+          console.log(
+            `step kit: ${stepKit.length - kitFailed.length} of ${stepKit.length} kernel cases within tolerance`,
+          );
+        }
       }
-      if (failed.length > 0) process.exitCode = EXIT_FAILED;
+      if (failed.length > 0 || kitFailed.length > 0) process.exitCode = EXIT_FAILED;
     });
 }
