@@ -188,9 +188,9 @@ describe('WGSL rendering of a recipe', () => {
     });
     expect(cellWgsl(twin).key).not.toBe(cw.key);
     // LSTM's dR is its dP (the step kernel copies it to stay within 8 bindings); nBRC's is not
-    expect(cellWgsl(cellSpec('LSTM')).dREqualsDP).toBe(true);
-    expect(cellWgsl(cellSpec('nBRC')).dREqualsDP).toBe(false);
-    expect(cellWgsl(modulated).dREqualsDP).toBe(false);
+    expect(cellSpec('LSTM').dREqualsDP).toBe(true);
+    expect(cellSpec('nBRC').dREqualsDP).toBe(false);
+    expect(modulated.dREqualsDP).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@ import { interpretedFunctions } from '../src/cells/recipe/host.js';
 import {
   Adam,
   type Backend,
+  BRC,
   CELLS,
   type CellSpec,
   captureCheckpoint,
@@ -11,13 +12,17 @@ import {
   decodeCheckpoint,
   defineCell,
   encodeCheckpoint,
+  GRU,
   getBackend,
   type HostArray,
   InputError,
+  LSTM,
+  nBRC,
   cellParams as p,
   type RecipeInputs,
   Rng,
   registerCell,
+  renderStatements,
   restoreCheckpoint,
   SequenceModel,
 } from '../src/index.js';
@@ -164,6 +169,33 @@ describe('a recipe’s derived backward against central finite differences (floa
       }
     }
     expect(checked).toBeGreaterThan(B * H * (spec.gx + 1));
+  });
+});
+
+describe('what a recipe tells its kernels', () => {
+  it('dREqualsDP only where every dR block is its dP block (LSTM: P_k and R_k enter only as P_k + R_k)', () => {
+    expect([BRC, nBRC, GRU, LSTM, STEP_KIT_CELL].map((c) => c.dREqualsDP)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]);
+    const { outputs } = LSTM.program.backward;
+    const value = (n: string) => outputs.find((o) => o.name === n)?.value;
+    for (let k = 0; k < 4; k++) expect(value(`E${k}`)).toBe(value(`D${k}`));
+  });
+
+  it('renderStatements names the temporaries with the dialect’s prefix, and only them', () => {
+    const d = { decl: 'let', literal: String, sigmoid: 'sig', tanh: 'th' };
+    const plain = renderStatements(nBRC.program.forward, d);
+    const cv = renderStatements(nBRC.program.forward, { ...d, temp: 'cv' });
+    expect(plain).toMatch(/\bt0\b/);
+    expect(cv).not.toMatch(/\bt\d+\b/);
+    expect(cv).toBe(plain.replace(/\bt(\d+)\b/g, 'cv$1'));
+    // inputs and outputs keep their names
+    expect(cv).toMatch(/let hn = cv\d+;/);
+    expect(cv).toMatch(/\bP0\b/);
   });
 });
 

@@ -92,8 +92,6 @@ function concatRows(out: ProgramOutputs, letter: string, n: number, B: number, H
   return tf.concat(blocks, 1) as tf.Tensor2D;
 }
 
-const outputValue = (prog: StepProgram, name: string) => prog.outputs.find((o) => o.name === name)?.value;
-
 const operandName = (o: Operand) => (typeof o === 'string' ? o : null);
 
 /**
@@ -142,12 +140,6 @@ export function programMath(spec: CellSpec): TfCellMath {
   const { backward } = spec.program;
   const summed = presummedGates(spec.program.forward, gx, gr);
   const forward = summed ?? spec.program.forward;
-  // LSTM's dR is its dP: one concatenation, and the buffer its own handle
-  const dRIsDP =
-    gx === gr &&
-    backward.outputs.every(
-      (o) => !o.name.startsWith('E') || o.value === outputValue(backward, `D${o.name.slice(1)}`),
-    );
   return {
     forward(s: StepIn): StepOut {
       const [B, H] = s.h.shape;
@@ -180,7 +172,9 @@ export function programMath(spec: CellSpec): TfCellMath {
       const dP = concatRows(out, 'D', gx, B, H);
       return {
         dP,
-        dR: gr === 0 ? null : dRIsDP ? (tf.clone(dP) as tf.Tensor2D) : concatRows(out, 'E', gr, B, H),
+        // LSTM's dR is its dP: one concatenation, and the buffer its own handle
+        dR:
+          gr === 0 ? null : spec.dREqualsDP ? (tf.clone(dP) as tf.Tensor2D) : concatRows(out, 'E', gr, B, H),
         dh: dh === 0 ? null : fresh(dh, B, H, given),
         dc: hasCellState ? fresh(out.get('dcp')!, B, H, given) : null,
         dPw,

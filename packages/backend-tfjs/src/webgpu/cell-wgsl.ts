@@ -1,4 +1,4 @@
-import { type CellSpec, type Dialect, renderStatements, type StepProgram } from '@bistable/core';
+import { type CellSpec, type Dialect, renderStatements } from '@bistable/core';
 
 /**
  * A cell's pointwise math in WGSL, rendered from its recipe (CellSpec.program). The kernels wrap
@@ -22,11 +22,6 @@ export interface CellWgsl {
   forward: string;
   backward: string;
   reads: { forward: ReadonlySet<string>; backward: ReadonlySet<string> };
-  /**
-   * Every E_k is the same value as D_k (a cell whose input and recurrent projections are summed,
-   * as LSTM's gates are): dR can then be copied from dP instead of bound as one more output.
-   */
-  dREqualsDP: boolean;
 }
 
 /** A float literal WGSL reads as f32: `1` alone would be an integer. */
@@ -37,21 +32,8 @@ export function wgslLiteral(v: number): string {
   return v < 0 ? `(${f})` : f;
 }
 
-const WGSL: Dialect = { decl: 'let', literal: wgslLiteral, sigmoid: 'sigm', tanh: 'tanhx' };
-
-/**
- * The program's temporaries renamed `cv0, cv1, …`: the core names them `t0, t1, …`, which the
- * kernels' own locals (t0, the first step) would shadow or be shadowed by.
- */
-function renamed(prog: StepProgram): StepProgram {
-  const temps = new Map(prog.body.map((ins, i) => [ins.dst, `cv${i}`]));
-  const name = <T>(o: T): T => (typeof o === 'string' ? ((temps.get(o) ?? o) as T) : o);
-  return {
-    inputs: prog.inputs,
-    body: prog.body.map((ins) => ({ dst: temps.get(ins.dst)!, op: ins.op, args: ins.args.map(name) })),
-    outputs: prog.outputs.map((o) => ({ name: o.name, value: name(o.value) })),
-  };
-}
+// temporaries as cv0, cv1, …: the kernels' own locals (t0, the first step) would clash with t0, t1, …
+const WGSL: Dialect = { decl: 'let', literal: wgslLiteral, sigmoid: 'sigm', tanh: 'tanhx', temp: 'cv' };
 
 const rendered = new WeakMap<CellSpec, CellWgsl>();
 let specs = 0;
@@ -61,17 +43,12 @@ export function cellWgsl(spec: CellSpec): CellWgsl {
   let cw = rendered.get(spec);
   if (!cw) {
     const { forward, backward } = spec.program;
-    const value = new Map(backward.outputs.map((o) => [o.name, o.value]));
     cw = {
       spec,
       key: `${spec.name}#${specs++}`,
-      forward: renderStatements(renamed(forward), WGSL, '  '),
-      backward: renderStatements(renamed(backward), WGSL, '  '),
+      forward: renderStatements(forward, WGSL, '  '),
+      backward: renderStatements(backward, WGSL, '  '),
       reads: { forward: new Set(forward.inputs), backward: new Set(backward.inputs) },
-      dREqualsDP:
-        spec.gr > 0 &&
-        spec.gr === spec.gx &&
-        Array.from({ length: spec.gr }, (_, k) => value.get(`E${k}`) === value.get(`D${k}`)).every(Boolean),
     };
     rendered.set(spec, cw);
   }

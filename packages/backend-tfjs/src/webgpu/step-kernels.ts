@@ -39,7 +39,7 @@ export function webgpuStepKernels(spec: CellSpec): StepKernels {
     if (withC) all.push('dcPrev');
     if (npw > 0) all.push('partial');
     // LSTM's backward would bind 9 buffers, over WebGPU's default limit of 8; its dR is its dP
-    const dRByCopy = cw.dREqualsDP && inputs + all.length > limit;
+    const dRByCopy = spec.dREqualsDP && inputs + all.length > limit;
     const outputs = dRByCopy ? all.filter((o) => o !== 'dR') : all;
     plan = { limit, groups: outputGroups(inputs, outputs, limit), dRByCopy };
     return plan;

@@ -59,6 +59,11 @@ export interface CellSpec {
   params: readonly ParamSpec[];
   /** The pointwise math as straight-line programs: what backends render into their kernels. */
   program: CellProgram;
+  /**
+   * Every dR block equals its dP block (E_k = D_k: each input projection enters only summed with
+   * its recurrent one, as in LSTM's gates), so a kernel may write dP once and copy it to dR.
+   */
+  dREqualsDP: boolean;
   /** The programs compiled for the host (core's level 1, the reference backend). */
   forward(a: StepForwardArgs<HostArray>): void;
   backward(a: StepBackwardArgs<HostArray>): void;

@@ -99,11 +99,16 @@ export function defineCell(recipe: CellRecipe): CellSpec {
     backward: linearize([...bwd].map(([n, node]) => ({ name: n, node }))),
   };
   const shape = { ...layout, cacheWidth: fwd.cache.length, hasCellState };
+  const dREqualsDP =
+    layout.gr > 0 &&
+    layout.gr === layout.gx &&
+    Array.from({ length: layout.gr }, (_, k) => bwd.get(`E${k}`) === bwd.get(`D${k}`)).every(Boolean);
   return {
     name,
     ...shape,
     params: recipe.params,
     program,
+    dREqualsDP,
     ...hostFunctions(program, shape),
   };
 }

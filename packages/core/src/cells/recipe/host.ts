@@ -14,13 +14,14 @@ interface Shape extends PackedLayout {
 
 const JS: Dialect = {
   decl: 'const',
-  literal: (v) => (Object.is(v, -0) ? '-0' : String(v)),
+  // the graph keeps no −0 constant, so String is exact
+  literal: String,
   sigmoid: 'sig',
   tanh: 'Math.tanh',
 };
 
 /** Where each step input comes from inside the row loops (see StepForwardArgs/StepBackwardArgs). */
-function loads(prog: StepProgram, s: Shape): string {
+function loads(prog: StepProgram): string {
   const src = (name: string): string => {
     const k = Number(name.slice(1));
     switch (name[0]) {
@@ -45,7 +46,6 @@ function loads(prog: StepProgram, s: Shape): string {
     }
     throw new Error(`no source for recipe input ${name}`);
   };
-  void s;
   return prog.inputs.map((n) => `      const ${n} = ${src(n)};`).join('\n');
 }
 
@@ -62,7 +62,7 @@ function forwardSource(prog: StepProgram, s: Shape): string {
     const rq = a.rOff + b * ${s.gr} * H;
     const cr = a.cacheOff + b * ${s.cacheWidth} * H;
     for (let j = 0; j < H; j++) {
-${loads(prog, s)}
+${loads(prog)}
 ${renderStatements(prog, JS, '      ')}
 ${stores.join('\n')}
     }
@@ -85,7 +85,7 @@ function backwardSource(prog: StepProgram, s: Shape): string {
     const rq = a.dROff + b * ${s.gr} * H;
     const cr = a.cacheOff + b * ${s.cacheWidth} * H;
     for (let j = 0; j < H; j++) {
-${loads(prog, s)}
+${loads(prog)}
 ${renderStatements(prog, JS, '      ')}
 ${stores.join('\n')}
     }

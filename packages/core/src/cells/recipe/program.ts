@@ -64,13 +64,20 @@ export interface Dialect {
   literal(v: number): string;
   sigmoid: string;
   tanh: string;
+  /**
+   * What the program's temporaries `t0, t1, …` are called in the output (`cv` gives `cv0, …`):
+   * a prefix the kernel wrapped around the statements does not use for its own locals. Default `t`.
+   */
+  temp?: string;
 }
 
 const INFIX: Partial<Record<Op, string>> = { add: '+', sub: '-', mul: '*' };
 
 /** A program as statements of a C-like language, one declaration per instruction and output. */
 export function renderStatements(prog: StepProgram, d: Dialect, indent = '  '): string {
-  const arg = (o: Operand) => (typeof o === 'number' ? d.literal(o) : o);
+  const temp = d.temp ?? 't';
+  const local = (n: string) => (temp !== 't' && /^t\d+$/.test(n) ? `${temp}${n.slice(1)}` : n);
+  const arg = (o: Operand) => (typeof o === 'number' ? d.literal(o) : local(o));
   const lines = prog.body.map((ins) => {
     const [a, b] = ins.args.map(arg);
     const infix = INFIX[ins.op];
@@ -79,7 +86,7 @@ export function renderStatements(prog: StepProgram, d: Dialect, indent = '  '): 
       : ins.op === 'neg'
         ? `-${a}`
         : `${d[ins.op as 'sigmoid' | 'tanh']}(${a})`;
-    return `${indent}${d.decl} ${ins.dst} = ${rhs};`;
+    return `${indent}${d.decl} ${local(ins.dst)} = ${rhs};`;
   });
   for (const o of prog.outputs) lines.push(`${indent}${d.decl} ${o.name} = ${arg(o.value)};`);
   return lines.join('\n');
