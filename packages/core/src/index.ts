@@ -17,6 +17,7 @@ export {
 } from './backend/registry.js';
 export type * from './backend/types.js';
 export { KERNEL_LEVEL } from './backend/types.js';
+export { checkViewRange } from './backend/views.js';
 export {
   type AdapterDescription,
   dawnReason,

@@ -1,6 +1,5 @@
 import { cellSpec } from '../cells/index.js';
 import type { CellSpec } from '../cells/spec.js';
-import { columnSums } from '../runner/gemm-helpers.js';
 import { hostStepDriver } from '../runner/host-step.js';
 import { backwardSteps, forwardSteps, type StepScratch } from '../runner/step-loop.js';
 import { InputError } from './errors.js';
@@ -83,14 +82,17 @@ export interface UnitContext {
 
 /**
  * One complete kernel set for a cell on a backend, at the highest level it offers up to a cap:
- * whole-sequence passes that always write the bias gradients they are given. What the backend
- * leaves out core fills in (step loops around step kernels or the host functions, column sums
- * for the bias gradients), so the runner has one path whatever the backend offers.
+ * whole-sequence passes. What the backend leaves out core fills in (step loops around step
+ * kernels or the host functions), so the runner has one path whatever the backend offers; the
+ * runner sums the bias gradients itself where `biasGradients` is false.
  */
 export interface UnitKernels {
   readonly level: KernelLevel;
+  /** The backward writes dBx and dBh (overwriting) when they are given; false: the caller sums them. */
+  readonly biasGradients: boolean;
+  /** The forward honours SequenceForwardArgs.zeroState (see SequenceKernels.writesZeroState). */
+  readonly writesZeroState: boolean;
   forward(a: SequenceForwardArgs, ctx: UnitContext): Promise<void>;
-  /** Writes dBx and dBh (overwriting) whenever they are given, whether or not the kernels fuse them. */
   backward(a: SequenceBackwardArgs, ctx: UnitContext): Promise<void>;
   /** Kernels that project a narrow input inside their time loop (sequence level only), or null. */
   readonly narrowInput: NarrowInputKernels | null;
@@ -105,7 +107,7 @@ export function cellKernels(
   dtype: DType,
 ): UnitKernels {
   const offer = offeredKernels(be, spec);
-  if (maxLevel >= KERNEL_LEVEL.sequence && offer.sequence) return fromSequence(be, spec, offer.sequence);
+  if (maxLevel >= KERNEL_LEVEL.sequence && offer.sequence) return fromSequence(offer.sequence);
   const step = maxLevel >= KERNEL_LEVEL.step ? offer.step : undefined;
   const level = step ? KERNEL_LEVEL.step : KERNEL_LEVEL.host;
   let host: { B: number; driver: StepKernels } | null = null;
@@ -116,37 +118,27 @@ export function cellKernels(
   };
   return {
     level,
+    biasGradients: false,
+    writesZeroState: false,
     forward: (a, ctx) => forwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B)),
-    backward: async (a, ctx) => {
-      await backwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B));
-      biasSums(be, spec, a, ctx);
-    },
+    backward: (a, ctx) => backwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B)),
     narrowInput: null,
   };
 }
 
-function fromSequence(be: Backend, spec: CellSpec, seq: SequenceKernels): UnitKernels {
+function fromSequence(seq: SequenceKernels): UnitKernels {
   const fused = seq.biasGradients === true;
   return {
     level: KERNEL_LEVEL.sequence,
+    biasGradients: fused,
+    writesZeroState: seq.writesZeroState === true,
     forward: async (a) => {
       await seq.forward(a);
     },
-    backward: async (a, ctx) => {
+    backward: async (a) => {
       await seq.backward(a);
-      if (!fused) biasSums(be, spec, a, ctx);
     },
     // a narrow input's backward never writes dP, so its kernels must sum the biases themselves
     narrowInput: fused ? (seq.narrowInput ?? null) : null,
   };
-}
-
-/** dBx and dBh as column sums of dP's first nbx·H columns and of dR, over all T·B rows. */
-function biasSums(be: Backend, spec: CellSpec, a: SequenceBackwardArgs, ctx: UnitContext): void {
-  const TB = a.T * a.B;
-  const { H } = a;
-  if (a.dBx && spec.nbx > 0)
-    columnSums(be, ctx.ones(TB), a.dP, 0, TB, spec.nbx * H, spec.gx * H, a.dBx, 0, false);
-  if (a.dBh && a.dR && spec.gr > 0)
-    columnSums(be, ctx.ones(TB), a.dR, 0, TB, spec.gr * H, spec.gr * H, a.dBh, 0, false);
 }

@@ -69,6 +69,12 @@ export interface GemmArgs {
    */
   bias?: DeviceBuffer | null;
   biasOffset?: number;
+  /**
+   * Only the first `biasLength` columns of C get a bias (default n): a cell whose input biases
+   * cover some gates only (BRC, nBRC). Core passes it only to backends that declare
+   * `gemmBiasLength`.
+   */
+  biasLength?: number;
 }
 
 /**
@@ -147,6 +153,12 @@ export interface SequenceForwardArgs {
   hAll: DeviceBuffer;
   cAll: DeviceBuffer | null;
   cache: DeviceBuffer;
+  /**
+   * Given only to kernels that declare `writesZeroState`: the initial slot of hAll (and cAll) has
+   * not been written; the kernel starts from zeros and writes them there (the backward and the
+   * weight gradients read that slot as h_{-1}).
+   */
+  zeroState?: boolean;
 }
 
 /**
@@ -283,6 +295,11 @@ export interface SequenceKernels {
   biasGradients?: boolean;
   /** The same passes for an input of a few features, projected inside the time loop. */
   narrowInput?: NarrowInputKernels;
+  /**
+   * The forward honours SequenceForwardArgs.zeroState: core then leaves the initial state to it
+   * instead of filling that slot with zeros first (one pass less per layer).
+   */
+  writesZeroState?: boolean;
 }
 
 /** Adam with torch's update; `step` is 1-based. Buffers are flat and of equal length. */
@@ -311,6 +328,29 @@ export interface LossGradientArgs {
   grad: DeviceBuffer;
   n: number;
   /** The elements the mean is over. */
+  count: number;
+}
+
+/**
+ * A linear readout on N rows and its loss, forward and backward in one pass (a model's 'last'
+ * readout): y = x·wᵀ + b ([N, O]; x is [N, F] rows from `xOffset` with leading dimension F, w is
+ * [O, F], b is [O]), the loss gradient dy on y (LossGradientArgs' formulas, over `count`
+ * elements), and dx = dy·w ([N, F]). The weight gradients (dyᵀ·x and dy's column sums) are left
+ * to GEMMs. Written: y, dy, dx.
+ */
+export interface LinearLossArgs {
+  kind: 'mse' | 'bce';
+  N: number;
+  F: number;
+  O: number;
+  x: DeviceBuffer;
+  xOffset: number;
+  w: DeviceBuffer;
+  b: DeviceBuffer;
+  target: DeviceBuffer;
+  y: DeviceBuffer;
+  dy: DeviceBuffer;
+  dx: DeviceBuffer;
   count: number;
 }
 
@@ -354,6 +394,13 @@ export interface Backend {
   readonly memoryLimits?: Partial<Record<DType, number>>;
   /** Whether `gemm` honours `GemmArgs.bias` (otherwise core adds biases with a separate GEMM). */
   readonly gemmBias?: boolean;
+  /** Whether `gemm` also honours `GemmArgs.biasLength` (otherwise core pads the bias row first). */
+  readonly gemmBiasLength?: boolean;
+  /**
+   * Element alignment of `view` offsets (a WebGPU storage binding's offset must be a multiple of
+   * minStorageBufferOffsetAlignment); 1 when absent.
+   */
+  readonly viewAlign?: number;
   /**
    * Set by a GPU backend whose device is emulated on the CPU (Mesa's lavapipe or llvmpipe,
    * SwiftShader, a WebGPU fallback adapter): the device's name. `auto` then ranks it below every
@@ -371,6 +418,19 @@ export interface Backend {
   dispose(buf: DeviceBuffer): void;
   gemm(args: GemmArgs): void;
   /**
+   * Optional: GEMMs that do not depend on one another (no C overlaps another C or any A or B of
+   * the list), in as few passes as the backend can (weight gradients of a whole model after its
+   * backward). Without it core runs them one by one (`gemmAll`).
+   */
+  gemmMany?(list: readonly GemmArgs[]): void;
+  /**
+   * Optional: a buffer that is `length` elements of `buf` from `offset` (a multiple of
+   * `viewAlign`), usable wherever a buffer is, and disposed with `buf`. Core allocates a model's
+   * parameters, gradients and optimizer state as views of one buffer each (`ParamArena`), so an
+   * optimizer step is one pass and a backend binds one buffer for all of them.
+   */
+  view?(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer;
+  /**
    * The fused kernels this backend instance runs for a cell, asked once per cell (core keeps the
    * answer). Backends that render recipes (CellSpec.program) serve every cell made with
    * defineCell, user-defined ones included; `undefined` leaves the cell at level 1.
@@ -384,6 +444,8 @@ export interface Backend {
    * for the predictions to come back; host backends need not.
    */
   lossGradient?(args: LossGradientArgs): void;
+  /** Optional: a linear readout and its loss gradient in one pass (see LinearLossArgs). */
+  linearLoss?(args: LinearLossArgs): void;
   /** Waits until queued device work is done (GPU backends); host backends resolve at once. */
   sync?(): Promise<void>;
   /**

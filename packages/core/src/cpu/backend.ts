@@ -12,13 +12,14 @@ import type {
   SequenceBackwardArgs,
   SequenceForwardArgs,
 } from '../backend/types.js';
+import { checkViewRange } from '../backend/views.js';
 import type { CellSpec } from '../cells/spec.js';
 import { nodeModule } from '../node-module.js';
 import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from '../reference/gemm.js';
 import { dataOf, HostBuffer } from '../reference/host-buffer.js';
 import type { ViewOf } from '../reference/host-kernels.js';
-import { addrOf, asWasm, WasmBuffer } from './buffer.js';
+import { addrOf, asWasm, WasmBuffer, WasmView } from './buffer.js';
 import { cpuCellKernels } from './cell-kernels.js';
 import { MAX_PAGES, WasmHeap } from './heap.js';
 import { type Dispatcher, singleThread, workerThreads } from './threads.js';
@@ -210,8 +211,22 @@ export class CpuBackend implements Backend {
     else d.set(s.subarray(sb + srcOffset, sb + srcOffset + length), db + dstOffset);
   }
 
+  /** SIMD loads stay 16-byte aligned within a view. */
+  readonly viewAlign = 4;
+
+  /** The same memory as `length` elements of `buf` from `offset`, freed with `buf`. */
+  view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
+    checkViewRange(buf.length, offset, length, this.viewAlign);
+    if (buf instanceof HostBuffer) return new HostBuffer(buf.data.subarray(offset, offset + length));
+    const parent = asWasm(buf);
+    return parent instanceof WasmView
+      ? new WasmView(parent.parent, parent.offset + offset, length)
+      : new WasmView(parent, offset, length);
+  }
+
   dispose(buf: DeviceBuffer): void {
-    if (!(buf instanceof WasmBuffer) || buf.ptr < 0) return;
+    // a view's memory is its parent's, freed with it
+    if (!(buf instanceof WasmBuffer) || buf instanceof WasmView || buf.ptr < 0) return;
     this.finalizer.unregister(buf);
     this.heap.release(buf.ptr, Math.max(1, buf.length) * 4);
     buf.ptr = -1;

@@ -28,6 +28,30 @@ export class WasmBuffer implements DeviceBuffer {
   }
 }
 
+/**
+ * `length` elements of another cpu buffer from `offset` (Backend.view): the same memory, freed
+ * with its parent, so it fails as the parent does once that is disposed.
+ */
+export class WasmView extends WasmBuffer {
+  constructor(
+    readonly parent: WasmBuffer,
+    readonly offset: number,
+    length: number,
+  ) {
+    super(parent.heap, parent.addr(offset), length);
+  }
+
+  override index(offset = 0): number {
+    if (this.parent.ptr < 0) throw new Error('cpu buffer used after dispose');
+    return super.index(offset);
+  }
+
+  override addr(offset = 0): number {
+    if (this.parent.ptr < 0) throw new Error('cpu buffer used after dispose');
+    return super.addr(offset);
+  }
+}
+
 /** Byte address of an optional buffer: 0 tells the kernels it is absent. */
 export function addrOf(buf: DeviceBuffer | null, offset = 0): number {
   return buf ? asWasm(buf).addr(offset) : 0;

@@ -1,10 +1,11 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, DeviceBuffer, DType } from '../backend/types.js';
+import type { Backend, DeviceBuffer, DType, GemmArgs } from '../backend/types.js';
 import { uniform } from '../init/initializers.js';
 import type { Rng } from '../init/rng.js';
+import { type TakeParam, takeFrom } from '../params/arena.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
-import { columnSums, matmul } from '../runner/gemm-helpers.js';
+import { columnSumsArgs, gemmAll, gemmArgs, matmul } from '../runner/gemm-helpers.js';
 import type { FeaturePart } from '../runner/recurrent-unit.js';
 import { Workspace } from '../runner/workspace.js';
 
@@ -19,20 +20,26 @@ export class Linear {
   readonly gBias: DeviceBuffer;
   private readonly ws: Workspace;
   private last: { parts: FeaturePart[]; N: number } | null = null;
+  private readonly ones: (n: number) => DeviceBuffer;
 
+  /**
+   * `take` gives the weight and then the bias their value and gradient buffers (a model's
+   * ParamArena; plain buffers by default); `ones` shares a buffer of ones with other layers.
+   */
   constructor(
     readonly backend: Backend,
     readonly inFeatures: number,
     readonly outFeatures: number,
     readonly dtype: DType,
     rng: Rng,
+    take: TakeParam = takeFrom(null, backend, dtype),
+    ones?: (n: number) => DeviceBuffer,
   ) {
     const be = backend;
-    this.weight = be.alloc(outFeatures * inFeatures, dtype);
-    this.bias = be.alloc(outFeatures, dtype);
-    this.gWeight = be.alloc(outFeatures * inFeatures, dtype);
-    this.gBias = be.alloc(outFeatures, dtype);
+    ({ value: this.weight, grad: this.gWeight } = take(outFeatures * inFeatures));
+    ({ value: this.bias, grad: this.gBias } = take(outFeatures));
     this.ws = new Workspace(be, dtype);
+    this.ones = ones ?? ((n) => this.ws.ones(n));
     // torch's default: kaiming_uniform(a=√5) on the weight = U(±1/√in), and U(±1/√in) on the bias
     const k = 1 / Math.sqrt(inFeatures);
     be.write(this.weight, uniform([outFeatures, inFeatures], -k, k, rng));
@@ -45,9 +52,11 @@ export class Linear {
     if (F !== this.inFeatures) throw new InputError(`Linear expects ${this.inFeatures} features, got ${F}`);
     const O = this.outFeatures;
     const y = this.ws.get('y', N * O);
-    matmul(this.backend, { m: N, n: O, k: 1, a: this.ws.ones(N), lda: 1, b: this.bias, c: y });
+    // a GEMM with a bias row takes the bias in the first product; otherwise a ones broadcast first
+    const withBias = this.backend.gemmBias === true;
+    if (!withBias) matmul(this.backend, { m: N, n: O, k: 1, a: this.ones(N), lda: 1, b: this.bias, c: y });
     let col = 0;
-    for (const part of parts) {
+    for (const [i, part] of parts.entries()) {
       matmul(this.backend, {
         m: N,
         n: O,
@@ -59,12 +68,49 @@ export class Linear {
         transB: true,
         ldb: F,
         c: y,
-        accumulate: true,
+        accumulate: !withBias || i > 0,
+        bias: withBias && i === 0 ? this.bias : null,
       });
       col += part.width;
     }
     this.last = { parts, N };
     return y;
+  }
+
+  /**
+   * Forward and loss gradient in one pass where the backend fuses them (`linearLoss`; one input
+   * part): y, dy (the loss gradient on y against `target`) and d(input), which `backwardFrom`
+   * then turns into the weight gradients. Null where the backend cannot; nothing is run then.
+   */
+  forwardLoss(
+    parts: FeaturePart[],
+    N: number,
+    loss: { kind: 'mse' | 'bce'; target: DeviceBuffer; dy: DeviceBuffer; count: number },
+  ): { y: DeviceBuffer; dx: DeviceBuffer } | null {
+    const be = this.backend;
+    if (!be.linearLoss || parts.length !== 1) return null;
+    const F = this.inFeatures;
+    if (parts[0].width !== F) throw new InputError(`Linear expects ${F} features, got ${parts[0].width}`);
+    const O = this.outFeatures;
+    const y = this.ws.get('y', N * O);
+    const dx = this.ws.get('dx0', N * F);
+    be.linearLoss({
+      kind: loss.kind,
+      N,
+      F,
+      O,
+      x: parts[0].buf,
+      xOffset: parts[0].offset,
+      w: this.weight,
+      b: this.bias,
+      target: loss.target,
+      y,
+      dy: loss.dy,
+      dx,
+      count: loss.count,
+    });
+    this.last = { parts, N };
+    return { y, dx };
   }
 
   /** Lengths of the device buffers a forward and backward over N rows in parts of these widths allocate. */
@@ -78,36 +124,65 @@ export class Linear {
 
   /**
    * From dy [N, out]: fills the weight and bias gradients (adds to them when `accumulate`: a
-   * micro-batch after the first), returns d(input) per part.
+   * micro-batch after the first), returns d(input) per part. With `later`, the weight gradients'
+   * GEMMs are appended to it for the caller to run (gemmAll) instead of run here.
    */
-  backward(dy: DeviceBuffer, accumulate = false): DeviceBuffer[] {
+  backward(dy: DeviceBuffer, accumulate = false, later?: GemmArgs[]): DeviceBuffer[] {
+    if (!this.last) throw new Error('Linear.backward before forward');
+    const { parts, N } = this.last;
+    const dxs = parts.map((part, i) => {
+      const dx = this.ws.get(`dx${i}`, N * part.width);
+      matmul(this.backend, {
+        m: N,
+        n: part.width,
+        k: this.outFeatures,
+        a: dy,
+        b: this.weight,
+        bOffset: this.columnOf(i),
+        ldb: this.inFeatures,
+        c: dx,
+      });
+      return dx;
+    });
+    this.weightGradients(dy, accumulate, later);
+    return dxs;
+  }
+
+  /**
+   * The weight and bias gradients from dy [N, out] of the last forward (forwardLoss has already
+   * written d(input)); `later` as in backward.
+   */
+  weightGradients(dy: DeviceBuffer, accumulate = false, later?: GemmArgs[]): void {
     if (!this.last) throw new Error('Linear.backward before forward');
     const { parts, N } = this.last;
     const F = this.inFeatures;
     const O = this.outFeatures;
-    const be = this.backend;
-    columnSums(be, this.ws.ones(N), dy, 0, N, O, O, this.gBias, 0, accumulate);
-    let col = 0;
-    return parts.map((part, i) => {
-      matmul(be, {
-        m: O,
-        n: part.width,
-        k: N,
-        a: dy,
-        transA: true,
-        lda: O,
-        b: part.buf,
-        bOffset: part.offset,
-        c: this.gWeight,
-        cOffset: col,
-        ldc: F,
-        accumulate,
-      });
-      const dx = this.ws.get(`dx${i}`, N * part.width);
-      matmul(be, { m: N, n: part.width, k: O, a: dy, b: this.weight, bOffset: col, ldb: F, c: dx });
-      col += part.width;
-      return dx;
+    const queue = later ?? [];
+    queue.push(columnSumsArgs(this.ones(N), dy, 0, N, O, O, this.gBias, 0, accumulate));
+    parts.forEach((part, i) => {
+      queue.push(
+        gemmArgs({
+          m: O,
+          n: part.width,
+          k: N,
+          a: dy,
+          transA: true,
+          lda: O,
+          b: part.buf,
+          bOffset: part.offset,
+          c: this.gWeight,
+          cOffset: this.columnOf(i),
+          ldc: F,
+          accumulate,
+        }),
+      );
     });
+    if (!later) gemmAll(this.backend, queue);
+  }
+
+  /** The first weight column of input part i. */
+  private columnOf(i: number): number {
+    return this.last!.parts.slice(0, i).reduce((c, p) => c + p.width, 0);
   }
 
   parameters() {
@@ -133,6 +208,7 @@ export class Linear {
   }
 
   dispose(): void {
+    // views of a model's arena are freed with it; disposing them is a no-op
     for (const b of [this.weight, this.bias, this.gWeight, this.gBias]) this.backend.dispose(b);
     this.ws.dispose();
   }

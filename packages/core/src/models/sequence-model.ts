@@ -1,14 +1,17 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
+import type { Backend, DeviceBuffer, DType, GemmArgs, HostArray, KernelLevel } from '../backend/types.js';
+import { cellSpec } from '../cells/index.js';
 import type { CellRef } from '../cells/spec.js';
 import { Rng } from '../init/rng.js';
 import { bceWithLogitsLoss, checkBceTargets } from '../loss/bce.js';
 import { mseLoss } from '../loss/mse.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { ParamArena } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import type { HostTensor } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
-import { MultiLayerRNN } from '../runner/multilayer-rnn.js';
+import { gemmAll } from '../runner/gemm-helpers.js';
+import { MultiLayerRNN, rnnParamLengths } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
 import { checkMemoryFits } from './memory.js';
 import {
@@ -88,6 +91,7 @@ export interface SequenceModelOptions {
 export class SequenceModel {
   readonly rnn: MultiLayerRNN;
   readonly fc: Linear;
+  private readonly arena: ParamArena;
   readonly options: Required<Omit<SequenceModelOptions, 'maxLevel' | 'microBatch'>> & {
     maxLevel?: KernelLevel;
     microBatch?: number;
@@ -112,20 +116,37 @@ export class SequenceModel {
     if (o.microBatch !== undefined) checkPositiveInt('microBatch', o.microBatch);
     // refuse a model that surely cannot fit before its first buffer is allocated
     checkMemoryFits(backend, o, { parts: 'model' });
-    this.rnn = new MultiLayerRNN(backend, {
-      cell: o.cell,
-      inputSize: o.inputSize,
-      hiddenSize: o.hiddenSize,
-      numLayers: o.numLayers,
-      bidirectional: o.bidirectional,
-      batchFirst: true,
-      returnSequences: o.readout === 'sequence',
-      dtype: o.dtype,
-      seed: o.seed,
-      maxLevel: o.maxLevel,
-    });
+    // every parameter in one buffer and every gradient in another, where the backend has views:
+    // one optimizer pass for all of them
+    const F = (o.bidirectional ? 2 : 1) * o.hiddenSize;
+    const lengths = rnnParamLengths(
+      cellSpec(o.cell),
+      o.inputSize,
+      o.hiddenSize,
+      o.numLayers,
+      o.bidirectional,
+    );
+    this.arena = new ParamArena(backend, o.dtype, [...lengths, o.outputSize * F, o.outputSize]);
+    const take = (n: number) => this.arena.take(n);
+    this.rnn = new MultiLayerRNN(
+      backend,
+      {
+        cell: o.cell,
+        inputSize: o.inputSize,
+        hiddenSize: o.hiddenSize,
+        numLayers: o.numLayers,
+        bidirectional: o.bidirectional,
+        batchFirst: true,
+        returnSequences: o.readout === 'sequence',
+        dtype: o.dtype,
+        seed: o.seed,
+        maxLevel: o.maxLevel,
+      },
+      take,
+    );
     const rng = new Rng(o.seed).fork();
-    this.fc = new Linear(backend, this.rnn.nd * o.hiddenSize, o.outputSize, o.dtype, rng);
+    this.fc = new Linear(backend, F, o.outputSize, o.dtype, rng, take, (n) => this.rnn.ones(n));
+    if (!this.arena.complete) throw new Error('internal: the model took fewer parameters than planned');
   }
 
   parameters() {
@@ -344,15 +365,29 @@ export class SequenceModel {
     await this.backwardOnDevice(dyBuf, accumulateGrads);
   }
 
-  /** Backward from the loss gradient on the predictions, already on the device in their layout. */
-  private async backwardOnDevice(dyBuf: DeviceBuffer, accumulateGrads: boolean): Promise<void> {
-    if (this.options.readout === 'last') {
-      const dFinal = this.fc.backward(dyBuf, accumulateGrads);
-      await this.rnn.backwardDevice({ dFinal, inputGrad: false, accumulateGrads });
-    } else {
-      const dOut = this.fc.backward(dyBuf, accumulateGrads);
-      await this.rnn.backwardDevice({ dOut, inputGrad: false, accumulateGrads });
-    }
+  /**
+   * Backward from the loss gradient on the predictions, already on the device in their layout.
+   * `dInput`: the readout's input gradient, already written (Linear.forwardLoss). Every weight
+   * gradient's GEMM runs at the end, together (gemmAll).
+   */
+  private async backwardOnDevice(
+    dyBuf: DeviceBuffer,
+    accumulateGrads: boolean,
+    dInput?: DeviceBuffer[],
+  ): Promise<void> {
+    const later: GemmArgs[] = [];
+    // the shared ones must have their final length before a GEMM that reads them is queued
+    const { T, B } = this.rnn.lastShape();
+    this.rnn.ones(T * B);
+    let d: DeviceBuffer[];
+    if (dInput) {
+      this.fc.weightGradients(dyBuf, accumulateGrads, later);
+      d = dInput;
+    } else d = this.fc.backward(dyBuf, accumulateGrads, later);
+    const common = { inputGrad: false, accumulateGrads, stateGrads: false, later };
+    if (this.options.readout === 'last') await this.rnn.backwardDevice({ dFinal: d, ...common });
+    else await this.rnn.backwardDevice({ dOut: d, ...common });
+    gemmAll(this.backend, later);
   }
 
   /**
@@ -387,15 +422,20 @@ export class SequenceModel {
     checkTensor('target', y, shape);
     if (o.loss === 'bce') checkBceTargets(y.data);
     const n = shape.reduce((a, b) => a * b, 1);
-    const pred = this.predictionBuffer(T, B);
     const target = this.deviceScratch('target', n);
     const grad = this.deviceScratch('dy', n);
     this.backend.write(
       target,
       o.readout === 'last' ? y.data : swapLeadingAxes(y.data, this.scratch('tm', n), B, T, o.outputSize),
     );
-    this.backend.lossGradient({ kind: o.loss, pred, target, grad, n, count: n });
-    await this.backwardOnDevice(grad, false);
+    // the readout, its loss gradient and its input gradient in one pass where the backend fuses them
+    const fused =
+      o.readout === 'last'
+        ? this.fc.forwardLoss(this.rnn.finalStates(), B, { kind: o.loss, target, dy: grad, count: n })
+        : null;
+    const pred = fused?.y ?? this.predictionBuffer(T, B);
+    if (!fused) this.backend.lossGradient({ kind: o.loss, pred, target, grad, n, count: n });
+    await this.backwardOnDevice(grad, false, fused ? [fused.dx] : undefined);
     await optimizer.step();
     const predictions = await this.readPredictions(T, B, pred);
     const loss =
@@ -431,6 +471,7 @@ export class SequenceModel {
   dispose(): void {
     this.rnn.dispose();
     this.fc.dispose();
+    this.arena.dispose();
     for (const buf of this.device.values()) this.backend.dispose(buf);
     this.device.clear();
   }

@@ -1,5 +1,6 @@
 import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceBuffer, HostArray } from '../backend/types.js';
+import { arenaOffset, wholeArena } from '../params/arena.js';
 import { adamHost } from './adam-math.js';
 import { checkLearningRate } from './learning-rate.js';
 import type { Optimizer, OptimizerState, ParameterSource } from './optimizer.js';
@@ -63,14 +64,38 @@ export class Adam implements Optimizer {
     for (const b of [this.beta1, this.beta2]) {
       if (!(b >= 0 && b < 1)) throw new InputError(`Adam betas must be in [0, 1), got ${b}`);
     }
-    this.params = sources.flatMap((s) =>
-      s.parameters().map((p) => ({
+    const params = sources.flatMap((s) => s.parameters());
+    // parameters that fill one arena are updated in one pass over its whole buffers; the moments
+    // then live in two whole buffers too, and each parameter's are views of them
+    const arena = wholeArena(params);
+    if (arena?.values && arena.grads && backend.view) {
+      const n = arena.values.length;
+      const whole = {
+        param: arena.values,
+        grad: arena.grads,
+        m: backend.alloc(n, arena.dtype),
+        v: backend.alloc(n, arena.dtype),
+      };
+      this.whole = whole;
+      const part = (buf: DeviceBuffer, p: DeviceBuffer) =>
+        p.length > 0 ? backend.view!(buf, arenaOffset(p), p.length) : backend.alloc(0, p.dtype);
+      this.params = params.map((p) => ({ ...p, m: part(whole.m, p.value), v: part(whole.v, p.value) }));
+    } else {
+      this.params = params.map((p) => ({
         ...p,
         m: backend.alloc(p.value.length, p.value.dtype),
         v: backend.alloc(p.value.length, p.value.dtype),
-      })),
-    );
+      }));
+    }
   }
+
+  /** The four whole buffers of an arena the parameters fill, or null (one update per parameter). */
+  private readonly whole: {
+    param: DeviceBuffer;
+    grad: DeviceBuffer;
+    m: DeviceBuffer;
+    v: DeviceBuffer;
+  } | null = null;
 
   get stepCount(): number {
     return this.t;
@@ -97,7 +122,8 @@ export class Adam implements Optimizer {
       step: this.t,
     };
     const be = this.backend;
-    for (const p of this.params) {
+    const groups = this.whole ? [{ value: this.whole.param, ...this.whole }] : this.params;
+    for (const p of groups) {
       if (be.adam) {
         be.adam({ param: p.value, grad: p.grad, m: p.m, v: p.v, ...hyper });
         continue;
@@ -156,6 +182,10 @@ export class Adam implements Optimizer {
     for (const p of this.params) {
       this.backend.dispose(p.m);
       this.backend.dispose(p.v);
+    }
+    if (this.whole) {
+      this.backend.dispose(this.whole.m);
+      this.backend.dispose(this.whole.v);
     }
   }
 }

@@ -8,6 +8,7 @@ import type {
   GemmArgs,
   HostArray,
 } from '../backend/types.js';
+import { checkViewRange } from '../backend/views.js';
 import type { CellSpec } from '../cells/spec.js';
 import { adamHost } from '../optim/adam-math.js';
 import { gemmHost } from './gemm.js';
@@ -52,6 +53,12 @@ export class ReferenceBackend implements Backend {
   }
   copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, length: number): void {
     dataOf(dst).set(dataOf(src).subarray(srcOffset, srcOffset + length), dstOffset);
+  }
+  /** A subarray of the parent's typed array: every op works on it as on any buffer. */
+  view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
+    const d = dataOf(buf);
+    checkViewRange(d.length, offset, length);
+    return new HostBuffer(d.subarray(offset, offset + length));
   }
   dispose(_buf: DeviceBuffer): void {
     // garbage collected

@@ -1,32 +1,34 @@
-import type { Backend, DeviceBuffer } from '../backend/types.js';
+import type { Backend, DeviceBuffer, GemmArgs } from '../backend/types.js';
 
-/** C = A @ B (+ C when accumulate), all row-major and contiguous unless leading dims are given. */
-export function matmul(
-  be: Backend,
-  o: {
-    m: number;
-    n: number;
-    k: number;
-    a: DeviceBuffer;
-    aOffset?: number;
-    lda?: number;
-    transA?: boolean;
-    b: DeviceBuffer;
-    bOffset?: number;
-    ldb?: number;
-    transB?: boolean;
-    c: DeviceBuffer;
-    cOffset?: number;
-    ldc?: number;
-    accumulate?: boolean;
-    /** A row added to every row of C; only for backends with `gemmBias`. */
-    bias?: DeviceBuffer | null;
-    biasOffset?: number;
-  },
-): void {
+/** What matmul takes: GemmArgs with defaults for contiguous operands. */
+export interface MatmulOptions {
+  m: number;
+  n: number;
+  k: number;
+  a: DeviceBuffer;
+  aOffset?: number;
+  lda?: number;
+  transA?: boolean;
+  b: DeviceBuffer;
+  bOffset?: number;
+  ldb?: number;
+  transB?: boolean;
+  c: DeviceBuffer;
+  cOffset?: number;
+  ldc?: number;
+  accumulate?: boolean;
+  /** A row added to every row of C; only for backends with `gemmBias`. */
+  bias?: DeviceBuffer | null;
+  biasOffset?: number;
+  /** Columns the bias covers; only for backends with `gemmBiasLength`. */
+  biasLength?: number;
+}
+
+/** GemmArgs for C = A @ B (+ C when accumulate), all row-major and contiguous unless leading dims are given. */
+export function gemmArgs(o: MatmulOptions): GemmArgs {
   const transA = o.transA ?? false;
   const transB = o.transB ?? false;
-  be.gemm({
+  return {
     transA,
     transB,
     m: o.m,
@@ -44,7 +46,20 @@ export function matmul(
     cOffset: o.cOffset ?? 0,
     ldc: o.ldc ?? o.n,
     ...(o.bias ? { bias: o.bias, biasOffset: o.biasOffset ?? 0 } : {}),
-  });
+    ...(o.bias && o.biasLength !== undefined ? { biasLength: o.biasLength } : {}),
+  };
+}
+
+/** C = A @ B (+ C when accumulate), all row-major and contiguous unless leading dims are given. */
+export function matmul(be: Backend, o: MatmulOptions): void {
+  be.gemm(gemmArgs(o));
+}
+
+/** Runs independent GEMMs: in as few passes as the backend can (`gemmMany`), else one by one. */
+export function gemmAll(be: Backend, list: readonly GemmArgs[]): void {
+  if (list.length === 0) return;
+  if (be.gemmMany && list.length > 1) be.gemmMany(list);
+  else for (const g of list) be.gemm(g);
 }
 
 /** Adds a bias row to every one of `rows` rows of C (width n, leading dim ldc) through GEMM. */
@@ -63,8 +78,7 @@ export function addBiasRows(
 }
 
 /** out[0:n] = Σ over `rows` rows of A (width n, leading dim lda), through GEMM with ones; `+=` when accumulating. */
-export function columnSums(
-  be: Backend,
+export function columnSumsArgs(
   ones: DeviceBuffer,
   a: DeviceBuffer,
   aOffset: number,
@@ -74,8 +88,8 @@ export function columnSums(
   out: DeviceBuffer,
   outOffset = 0,
   accumulate = false,
-): void {
-  matmul(be, {
+): GemmArgs {
+  return gemmArgs({
     m: 1,
     n,
     k: rows,
@@ -88,6 +102,22 @@ export function columnSums(
     cOffset: outOffset,
     accumulate,
   });
+}
+
+/** columnSums run at once (see columnSumsArgs). */
+export function columnSums(
+  be: Backend,
+  ones: DeviceBuffer,
+  a: DeviceBuffer,
+  aOffset: number,
+  rows: number,
+  n: number,
+  lda: number,
+  out: DeviceBuffer,
+  outOffset = 0,
+  accumulate = false,
+): void {
+  be.gemm(columnSumsArgs(ones, a, aOffset, rows, n, lda, out, outOffset, accumulate));
 }
 
 /** dst[0:n] += src[0:n] through GEMM (a·1 + 1·dst), so backends need nothing beyond level 1. */

@@ -1,14 +1,15 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, DeviceBuffer, DType, HostArray, KernelLevel } from '../backend/types.js';
+import type { Backend, DeviceBuffer, DType, GemmArgs, HostArray, KernelLevel } from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
 import type { CellRef, CellSpec, PackedSlot } from '../cells/spec.js';
 import { initParam } from '../init/initializers.js';
 import { Rng } from '../init/rng.js';
+import type { TakeParam } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
-import { addInto } from './gemm-helpers.js';
-import { type FeaturePart, RecurrentUnit } from './recurrent-unit.js';
+import { addInto, gemmAll } from './gemm-helpers.js';
+import { type FeaturePart, packedLengths, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
 
 /** A MultiLayerRNN's cell, sizes, layout and precision. */
@@ -62,6 +63,26 @@ export interface Parameter {
 }
 
 /**
+ * The lengths of a MultiLayerRNN's packed parameter buffers, in the order its units take them
+ * (unit k = nd·layer + direction, each in packedLengths order): a ParamArena's plan.
+ */
+export function rnnParamLengths(
+  cell: CellSpec,
+  inputSize: number,
+  hiddenSize: number,
+  numLayers: number,
+  bidirectional: boolean,
+): number[] {
+  const nd = bidirectional ? 2 : 1;
+  const out: number[] = [];
+  for (let l = 0; l < numLayers; l++) {
+    const I = l === 0 ? inputSize : nd * hiddenSize;
+    for (let d = 0; d < nd; d++) out.push(...Object.values(packedLengths(cell, I, hiddenSize)));
+  }
+  return out;
+}
+
+/**
  * brc_pytorch's MultiLayerBase: layers run one after the other over the whole sequence;
  * bidirectional layers concatenate time-aligned forward and backward outputs; backward cells
  * start as copies of the forward ones. Sequences live time-major on the backend.
@@ -110,9 +131,14 @@ export class MultiLayerRNN {
   private readonly ws: Workspace;
   private last: { T: number; B: number } | null = null;
 
+  /**
+   * `take` gives the units their parameter and gradient buffers (a model's ParamArena, in
+   * `rnnParamLengths` order); plain buffers by default.
+   */
   constructor(
     readonly backend: Backend,
     opts: RNNOptions,
+    take?: TakeParam,
   ) {
     this.cell = cellSpec(opts.cell);
     this.inputSize = checkPositiveInt('inputSize', opts.inputSize);
@@ -133,7 +159,18 @@ export class MultiLayerRNN {
       for (let d = 0; d < nd; d++) {
         const I = l === 0 ? this.inputSize : nd * this.hiddenSize;
         this.units.push(
-          new RecurrentUnit(backend, this.cell, I, this.hiddenSize, this.dtype, d === 1, opts.maxLevel),
+          new RecurrentUnit(
+            backend,
+            this.cell,
+            I,
+            this.hiddenSize,
+            this.dtype,
+            d === 1,
+            opts.maxLevel,
+            take,
+            // one buffer of ones for all units: GEMMs batched across units bind it once
+            (n) => this.ones(n),
+          ),
         );
       }
     }
@@ -142,6 +179,15 @@ export class MultiLayerRNN {
 
   get nd(): number {
     return this.bidirectional ? 2 : 1;
+  }
+
+  /**
+   * A buffer of at least n ones, shared by the units (and a model's readout). It is replaced when
+   * a longer one is asked for, so work queued for later must not hold it across such a call:
+   * backwardDevice asks for the longest first.
+   */
+  ones(n: number): DeviceBuffer {
+    return this.ws.ones(n);
   }
 
   /** Default initialisation from a seed; backward cells copy the forward ones, as in brc_pytorch. */
@@ -314,6 +360,11 @@ export class MultiLayerRNN {
       .map((u) => ({ buf: u.hAll, offset: u.finalOffset(T, B), width: this.hiddenSize }));
   }
 
+  /** T and B of the last forward. */
+  lastShape(): { T: number; B: number } {
+    return this.need();
+  }
+
   private need(): { T: number; B: number } {
     if (!this.last) throw new Error('forward has not run');
     return this.last;
@@ -394,7 +445,9 @@ export class MultiLayerRNN {
    * last layer's outputs of direction d ([T·B, H], time-major), `dFinal[d]` on its final state
    * ([B, H]); extra gradients on any layer's final states come through `dhN`/`dcN` ([L·nd,B,H]).
    * Fills every parameter gradient (adds to them with `accumulateGrads`: a micro-batch after the
-   * first); returns the input gradient (time-major) when asked.
+   * first); returns the input gradient (time-major) when asked, and the initial states' gradients
+   * unless `stateGrads` is false. With `later`, the weight gradients' GEMMs are appended to it for
+   * the caller to run (gemmAll) instead of run here.
    */
   async backwardDevice(g: {
     dOut?: (DeviceBuffer | null)[];
@@ -403,16 +456,22 @@ export class MultiLayerRNN {
     dcN?: DeviceBuffer | null;
     inputGrad?: boolean;
     accumulateGrads?: boolean;
-  }): Promise<{ dx: DeviceBuffer | null; dh0: DeviceBuffer; dc0: DeviceBuffer | null }> {
+    stateGrads?: boolean;
+    later?: GemmArgs[];
+  }): Promise<{ dx: DeviceBuffer | null; dh0: DeviceBuffer | null; dc0: DeviceBuffer | null }> {
     const { T, B } = this.need();
     const H = this.hiddenSize;
     const BH = B * H;
     const nd = this.nd;
     const be = this.backend;
     const L = this.units.length;
+    const queue = g.later ?? [];
+    // the longest the units ask for, before any GEMM that reads it is queued (see `ones`)
+    this.ones(T * B);
     const dx = g.inputGrad ? this.ws.get('dx', T * B * this.inputSize) : null;
-    const dh0 = this.ws.get('dh0', L * BH);
-    const dc0 = this.cell.hasCellState ? this.ws.get('dc0', L * BH) : null;
+    const wantState = g.stateGrads ?? true;
+    const dh0 = wantState ? this.ws.get('dh0', L * BH) : null;
+    const dc0 = wantState && this.cell.hasCellState ? this.ws.get('dc0', L * BH) : null;
     // per-unit final-state gradient: dhN[k] plus, for the last layer, dFinal[d]
     const dhNk = this.ws.get('dhNk', BH);
     const dcNk = this.cell.hasCellState ? this.ws.get('dcNk', BH) : null;
@@ -425,11 +484,11 @@ export class MultiLayerRNN {
         const top = l === this.numLayers - 1;
         const dOut: DeviceBuffer | null = top ? (g.dOut?.[d] ?? null) : dOutBufs[k];
         const fin = top ? (g.dFinal?.[d] ?? null) : null;
-        let dhN: DeviceBuffer | null = null;
-        if (g.dhN || fin) {
-          if (g.dhN) be.copy(g.dhN, k * BH, dhNk, 0, BH);
-          else be.fill(dhNk, 0);
-          if (fin) addInto(be, fin, dhNk, BH, this.ws.ones(1));
+        // the readout's gradient alone goes in as it is; a sum needs the unit's own buffer
+        let dhN: DeviceBuffer | null = g.dhN ? null : fin;
+        if (g.dhN) {
+          be.copy(g.dhN, k * BH, dhNk, 0, BH);
+          if (fin) addInto(be, fin, dhNk, BH, this.ones(1));
           dhN = dhNk;
         }
         let dcN: DeviceBuffer | null = null;
@@ -445,11 +504,12 @@ export class MultiLayerRNN {
                 offset: 0,
                 accumulate: d > 0,
               }));
-        const r = await u.backward(dOut, dhN, dcN, dParts, g.accumulateGrads ?? false);
-        be.copy(r.dh0, 0, dh0, k * BH, BH);
+        const r = await u.backward(dOut, dhN, dcN, dParts, g.accumulateGrads ?? false, queue);
+        if (dh0) be.copy(r.dh0, 0, dh0, k * BH, BH);
         if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);
       }
     }
+    if (!g.later) gemmAll(be, queue);
     return { dx, dh0, dc0 };
   }
 
@@ -521,7 +581,7 @@ export class MultiLayerRNN {
       }
       x = { shape: this.batchFirst ? [B, T, I] : [T, B, I], data };
     }
-    const h0 = { shape: [L, B, H], data: await be.read(r.dh0, 0, L * BH) };
+    const h0 = { shape: [L, B, H], data: await be.read(r.dh0!, 0, L * BH) };
     const c0 = r.dc0 ? { shape: [L, B, H], data: await be.read(r.dc0, 0, L * BH) } : null;
     return { x, h0, c0 };
   }

@@ -3,12 +3,14 @@ import {
   type Backend,
   type DeviceBuffer,
   type DType,
+  type GemmArgs,
   KERNEL_LEVEL,
   type KernelLevel,
   type NarrowInputKernels,
 } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
-import { addBiasRows, addInto, matmul } from './gemm-helpers.js';
+import { type TakeParam, takeFrom } from '../params/arena.js';
+import { addBiasRows, addInto, columnSumsArgs, gemmAll, gemmArgs, matmul } from './gemm-helpers.js';
 import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
 
@@ -66,8 +68,14 @@ export class RecurrentUnit {
   private last: { T: number; B: number; parts: FeaturePart[]; narrow: NarrowInputKernels | null } | null =
     null;
   private kernelSet: { maxLevel: KernelLevel; set: UnitKernels } | null = null;
-  private readonly ctx: UnitContext = { scratch: (B) => this.scratch(B), ones: (n) => this.ws.ones(n) };
+  private readonly ctx: UnitContext = { scratch: (B) => this.scratch(B), ones: (n) => this.ones(n) };
+  /** A buffer of at least n ones: the unit's own, or one its owner shares among its units. */
+  private readonly ones: (n: number) => DeviceBuffer;
 
+  /**
+   * `take` gives each packed slot its value and gradient buffers (a model's ParamArena; plain
+   * buffers by default), in packedLengths order; `ones` shares a buffer of ones among units.
+   */
   constructor(
     readonly be: Backend,
     readonly spec: CellSpec,
@@ -76,11 +84,15 @@ export class RecurrentUnit {
     readonly dtype: DType,
     readonly reverse: boolean,
     public maxLevel: KernelLevel = KERNEL_LEVEL.sequence,
+    take: TakeParam = takeFrom(null, be, dtype),
+    ones?: (n: number) => DeviceBuffer,
   ) {
     this.ws = new Workspace(be, dtype);
+    this.ones = ones ?? ((n) => this.ws.ones(n));
     for (const [slot, len] of Object.entries(packedLengths(spec, inputSize, hiddenSize))) {
-      this.params[slot as PackedSlot] = be.alloc(len, dtype);
-      this.grads[slot as PackedSlot] = be.alloc(len, dtype);
+      const { value, grad } = take(len);
+      this.params[slot as PackedSlot] = value;
+      this.grads[slot as PackedSlot] = grad;
     }
   }
 
@@ -138,7 +150,7 @@ export class RecurrentUnit {
     // T = 1: the per-step scratch does not depend on T
     const n = this.bufferLengths(1, B);
     return {
-      ones: ws.ones(B),
+      ones: this.ones(B),
       r: spec.gr > 0 ? ws.get('r', n.r) : null,
       dh: [ws.get('dhA', n.dhA), ws.get('dhB', n.dhB)],
       dc: spec.hasCellState ? [ws.get('dcA', n.dcA), ws.get('dcB', n.dcB)] : null,
@@ -179,7 +191,7 @@ export class RecurrentUnit {
     const p = narrow ? null : ws.get('p', this.bufferLengths(T, B).p);
     if (p) {
       // backends whose GEMM adds a bias row take the biases in the first part's product
-      const biasRow = be.gemmBias ? this.biasRow() : null;
+      const bias = be.gemmBias && spec.nbx > 0 ? this.biasRow() : null;
       let row = 0;
       parts.forEach((part, i) => {
         matmul(be, {
@@ -192,20 +204,24 @@ export class RecurrentUnit {
           bOffset: row * gxH,
           c: p,
           accumulate: i > 0,
-          bias: i === 0 ? biasRow : null,
+          bias: i === 0 ? (bias?.row ?? null) : null,
+          ...(i === 0 && bias?.length !== undefined ? { biasLength: bias.length } : {}),
         });
         row += part.width;
       });
-      if (!biasRow && spec.nbx > 0)
-        addBiasRows(be, this.ws.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
+      if (!bias && spec.nbx > 0) addBiasRows(be, this.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
     }
 
+    // kernels that start from zeros themselves save a fill per state
+    const zeroState = !h0 && !c0 && this.kernels().writesZeroState;
     const initSlot = this.reverse ? T : 0;
-    if (h0) be.copy(h0.buf, h0.offset, bufs.hAll, initSlot * B * H, B * H);
-    else be.fill(bufs.hAll, 0, initSlot * B * H, B * H);
-    if (bufs.cAll) {
-      if (c0) be.copy(c0.buf, c0.offset, bufs.cAll, initSlot * B * H, B * H);
-      else be.fill(bufs.cAll, 0, initSlot * B * H, B * H);
+    if (!zeroState) {
+      if (h0) be.copy(h0.buf, h0.offset, bufs.hAll, initSlot * B * H, B * H);
+      else be.fill(bufs.hAll, 0, initSlot * B * H, B * H);
+      if (bufs.cAll) {
+        if (c0) be.copy(c0.buf, c0.offset, bufs.cAll, initSlot * B * H, B * H);
+        else be.fill(bufs.cAll, 0, initSlot * B * H, B * H);
+      }
     }
     this.last = { T, B, parts, narrow };
     const common = {
@@ -219,20 +235,32 @@ export class RecurrentUnit {
       hAll: bufs.hAll,
       cAll: bufs.cAll,
       cache: bufs.cache,
+      ...(zeroState ? { zeroState } : {}),
     };
     if (narrow) {
       const { buf: x, offset } = parts[0];
       await narrow.forward({
         ...common,
-        input: { x, offset, width, wx: this.params.wx!, bias: this.biasRow() },
+        input: { x, offset, width, wx: this.params.wx!, bias: this.paddedBias() },
       });
       return;
     }
     await this.kernels().forward({ ...common, p: p! }, this.ctx);
   }
 
+  /**
+   * The input-projection bias for a GEMM with a bias row: bx itself where it covers every gate or
+   * the GEMM takes a bias length, else bx padded with zeros to all gx·H columns.
+   */
+  private biasRow(): { row: DeviceBuffer; length?: number } {
+    const { spec, hiddenSize: H } = this;
+    if (spec.nbx === spec.gx) return { row: this.params.bx! };
+    if (this.be.gemmBiasLength) return { row: this.params.bx!, length: spec.nbx * H };
+    return { row: this.paddedBias() };
+  }
+
   /** bx as a row of all gx·H projection columns: zeros where a cell has no input bias (BRC's h gate). */
-  private biasRow(): DeviceBuffer {
+  private paddedBias(): DeviceBuffer {
     const { spec, hiddenSize: H } = this;
     if (spec.nbx === spec.gx) return this.params.bx!;
     const row = this.ws.get('bxRow', spec.gx * H);
@@ -245,7 +273,9 @@ export class RecurrentUnit {
    * null for none), dhN/dcN on the final state. Writes every parameter gradient (overwriting, or
    * adding to what they hold when `accumulateGrads`: micro-batches of one batch), returns dh0/dc0
    * in workspace buffers, and writes the input gradient of each part into the matching `dParts`
-   * entry (accumulating where `accumulate` is set, skipped where null).
+   * entry (accumulating where `accumulate` is set, skipped where null). With `later`, the weight
+   * gradients' GEMMs (weights and bias sums over all T steps) are appended to it instead of run:
+   * the caller runs them with other units' (gemmAll), after which the gradients are written.
    */
   async backward(
     dOut: DeviceBuffer | null,
@@ -253,6 +283,7 @@ export class RecurrentUnit {
     dcN: DeviceBuffer | null,
     dParts: ({ buf: DeviceBuffer; offset: number; accumulate: boolean } | null)[],
     accumulateGrads = false,
+    later?: GemmArgs[],
   ): Promise<{ dh0: DeviceBuffer; dc0: DeviceBuffer | null }> {
     if (!this.last) throw new Error('backward called before forward');
     const { be, spec, hiddenSize: H, ws } = this;
@@ -262,6 +293,7 @@ export class RecurrentUnit {
     const grH = spec.gr * H;
     const bufs = this.buffers(T, B);
     const n = this.bufferLengths(T, B);
+    const queue = later ?? [];
     // a narrow input's kernels write dP only when the input gradient needs it
     const dP = narrow && !dParts[0] ? null : ws.get('dP', n.dP);
     const dR = spec.gr > 0 ? ws.get('dR', n.dR) : null;
@@ -271,11 +303,12 @@ export class RecurrentUnit {
     // an accumulating pass has them write a scratch copy that `settle` adds in afterwards.
     const scratchOr = (g: DeviceBuffer, name: string) => (accumulateGrads ? ws.get(name, g.length) : g);
     const settle = (part: DeviceBuffer | null, grad: DeviceBuffer | undefined) => {
-      if (part && part !== grad) addInto(be, part, grad!, part.length, ws.ones(1));
+      if (part && part !== grad) addInto(be, part, grad!, part.length, this.ones(1));
     };
+    const fusedBias = narrow !== null || this.kernels().biasGradients;
     const dPw = this.grads.pw ? scratchOr(this.grads.pw, 'dPwPart') : null;
-    const dBx = scratchOr(this.grads.bx!, 'dBxPart');
-    const dBh = this.grads.bh ? scratchOr(this.grads.bh, 'dBhPart') : null;
+    const dBx = fusedBias ? scratchOr(this.grads.bx!, 'dBxPart') : null;
+    const dBh = fusedBias && this.grads.bh ? scratchOr(this.grads.bh, 'dBhPart') : null;
     const common = {
       T,
       B,
@@ -306,19 +339,21 @@ export class RecurrentUnit {
     let row = 0;
     parts.forEach((part, i) => {
       if (!dWx) {
-        matmul(be, {
-          m: part.width,
-          n: gxH,
-          k: TB,
-          a: part.buf,
-          aOffset: part.offset,
-          transA: true,
-          lda: part.width,
-          b: dP!,
-          c: this.grads.wx!,
-          cOffset: row * gxH,
-          accumulate: accumulateGrads,
-        });
+        queue.push(
+          gemmArgs({
+            m: part.width,
+            n: gxH,
+            k: TB,
+            a: part.buf,
+            aOffset: part.offset,
+            transA: true,
+            lda: part.width,
+            b: dP!,
+            c: this.grads.wx!,
+            cOffset: row * gxH,
+            accumulate: accumulateGrads,
+          }),
+        );
       }
       const dPart = dParts[i];
       if (dPart) {
@@ -338,25 +373,36 @@ export class RecurrentUnit {
       }
       row += part.width;
     });
+    if (!fusedBias && spec.nbx > 0) {
+      const g = this.grads.bx!;
+      queue.push(columnSumsArgs(this.ones(TB), dP!, 0, TB, spec.nbx * H, gxH, g, 0, accumulateGrads));
+    }
+    if (!fusedBias && dR && this.grads.bh) {
+      const g = this.grads.bh;
+      queue.push(columnSumsArgs(this.ones(TB), dR, 0, TB, grH, grH, g, 0, accumulateGrads));
+    }
     settle(dWx, this.grads.wx);
     settle(dBx, this.grads.bx);
     if (dR) {
       const prevOffset = this.reverse ? B * H : 0;
-      matmul(be, {
-        m: H,
-        n: grH,
-        k: TB,
-        a: bufs.hAll,
-        aOffset: prevOffset,
-        transA: true,
-        lda: H,
-        b: dR,
-        c: this.grads.wh!,
-        accumulate: accumulateGrads,
-      });
+      queue.push(
+        gemmArgs({
+          m: H,
+          n: grH,
+          k: TB,
+          a: bufs.hAll,
+          aOffset: prevOffset,
+          transA: true,
+          lda: H,
+          b: dR,
+          c: this.grads.wh!,
+          accumulate: accumulateGrads,
+        }),
+      );
       settle(dBh, this.grads.bh);
     }
     settle(dPw, this.grads.pw);
+    if (!later) gemmAll(be, queue);
     return { dh0, dc0 };
   }
 
