@@ -17,6 +17,7 @@ import { activeTfjsBackend, switchTfjsBackend } from './global-backend.js';
 import { registerFusedStepKernels } from './kernels/fused-step.js';
 import { tfjsCellKernels } from './kernels/index.js';
 import { registerStridedKernels } from './kernels/strided.js';
+import { isBufferView } from './webgpu/buffer-view.js';
 
 // tfjs kernels for tfjs-cpu and tfjs-wasm (see kernels/host-kernels.ts); harmless elsewhere
 registerStridedKernels();
@@ -77,8 +78,20 @@ export class TfjsBackend implements Backend, TensorOwner {
     return this.live.size;
   }
 
-  /** The tfjs buffer behind `buf`, which must be one of this backend's. */
+  /**
+   * The tfjs buffer behind `buf`, which must be one of this backend's plain buffers. A view
+   * (tfjs-webgpu's `view`) has no tensor of its own: methods that work on tensors refuse it here,
+   * and the backends that make views route theirs before this point.
+   */
   protected own(buf: DeviceBuffer): TfjsBuffer {
+    if (isBufferView(buf)) {
+      if (buf.owner !== this)
+        throw new TypeError(`buffer belongs to backend '${buf.owner.name}', not '${this.name}'`);
+      throw new TypeError(
+        `backend '${this.name}' cannot use a view of a buffer here: this operation works on whole ` +
+          'tfjs tensors (pass the parent buffer with the offset instead)',
+      );
+    }
     const b = tfjsBuffer(buf);
     if (b.owner !== this)
       throw new TypeError(`buffer belongs to backend '${b.owner.name}', not '${this.name}'`);

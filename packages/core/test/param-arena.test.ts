@@ -136,7 +136,7 @@ describe('parameters in one arena', () => {
     expect(arena.offsets.every((o) => o % 4 === 0)).toBe(true);
     const all = await cpu.read(arena.values!);
     const covered = new Uint8Array(all.length);
-    arena.offsets.forEach((o, i) => covered.fill(1, o, o + arena.lengths[i]));
+    for (const [i, o] of arena.offsets.entries()) covered.fill(1, o, o + arena.lengths[i]);
     for (let i = 0; i < all.length; i++) if (!covered[i]) expect(all[i]).toBe(0);
   });
 

@@ -4,16 +4,38 @@ import type {
   DeviceCounters,
   DType,
   GemmArgs,
+  HostArray,
+  LinearLossArgs,
   LossGradientArgs,
 } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
 import { TfjsBuffer } from '../buffer.js';
 import { webgpuAdam } from './adam-kernel.js';
+import { BufferView, isBufferView } from './buffer-view.js';
 import { webgpuCellKernels } from './cell-kernels.js';
 import { webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
-import { webgpuLossGradient } from './loss-kernel.js';
+import { webgpuGemmMany } from './gemm-many-kernel.js';
+import { webgpuLinearLoss, webgpuLossGradient } from './loss-kernel.js';
 import { wgslRunner } from './runner.js';
+
+/** A rows × cols block stored with leading dimension ld from offset must fit in the buffer. */
+function checkBlock(
+  what: string,
+  buf: DeviceBuffer,
+  offset: number,
+  rows: number,
+  cols: number,
+  ld: number,
+): void {
+  if (rows === 0 || cols === 0) return;
+  if (ld < cols) throw new RangeError(`gemm: ${what} has leading dimension ${ld} < ${cols} columns`);
+  if (offset < 0 || offset + (rows - 1) * ld + cols > buf.length) {
+    throw new RangeError(
+      `gemm: a ${rows}×${cols} block of ${what} (ld ${ld}) at ${offset} overruns a buffer of ${buf.length}`,
+    );
+  }
+}
 
 /**
  * The tfjs-webgpu backend with its arithmetic in WGSL. The generic tfjs backend expresses a GEMM
@@ -23,6 +45,10 @@ import { wgslRunner } from './runner.js';
  * Buffers remain plain tfjs tensors (read and dispose are tfjs's), but they are born on the
  * device: no host array of zeros is made and uploaded for them. Every cell, user-defined ones
  * included, runs in WGSL kernels rendered from its recipe (cell-kernels.ts).
+ *
+ * `view` makes buffers that alias a range of a plain buffer (buffer-view.ts): the runner binds a
+ * view as its range of the parent's GPU buffer, so every kernel works on views unchanged, and the
+ * methods here that are tfjs's (read, the tfjs path of write) work on the parent's range.
  */
 export class WebgpuTfjsBackend extends TfjsBackend {
   private readonly born = new Set<TfjsBuffer>();
@@ -51,8 +77,65 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     return Math.min(device, this.limits.maxBufferBytes ?? device);
   }
 
-  private mine(...bufs: DeviceBuffer[]): void {
-    for (const b of bufs) this.own(b);
+  /**
+   * Element alignment of `view` offsets: a storage binding's offset must be a multiple of the
+   * device's minStorageBufferOffsetAlignment (256 bytes on most devices, so 64 elements).
+   */
+  get viewAlign(): number {
+    return Math.max(1, Math.ceil(wgslRunner().device.limits.minStorageBufferOffsetAlignment / 4));
+  }
+
+  /**
+   * Checks that every buffer given (nulls skipped) is this backend's: a plain buffer, or a view
+   * whose parent is still alive. Methods that hand buffers to WGSL kernels call it first; the
+   * runner resolves views itself.
+   */
+  protected mine(...bufs: (DeviceBuffer | null | undefined)[]): void {
+    for (const b of bufs) if (b) this.placed(b);
+  }
+
+  /** The plain buffer holding `buf`'s elements and `buf`'s offset in it (0 unless a view). */
+  protected placed(buf: DeviceBuffer): { root: TfjsBuffer; offset: number } {
+    if (!isBufferView(buf)) return { root: this.own(buf), offset: 0 };
+    if (buf.owner !== this)
+      throw new TypeError(`buffer belongs to backend '${buf.owner.name}', not '${this.name}'`);
+    return { root: buf.root, offset: buf.offset };
+  }
+
+  /**
+   * Whether a dispatch that writes `w` and reads `r` cannot bind both as they are: two ranges of
+   * one parent that overlap from different starts (WebGPU forbids a writable binding that
+   * overlaps another). Such operands go to the kernel as the parent with their offsets added.
+   */
+  protected clash(w: DeviceBuffer, r: DeviceBuffer): boolean {
+    const a = this.placed(w);
+    const b = this.placed(r);
+    if (a.root !== b.root || a.offset === b.offset) return false;
+    return a.offset < b.offset + r.length && b.offset < a.offset + w.length;
+  }
+
+  /**
+   * A buffer aliasing `length` elements of `buf` from element `offset`, usable wherever a buffer
+   * is. `offset` must be a multiple of `viewAlign`. A view of a view is a view of the same parent
+   * (offsets added). The view lives as long as its parent: disposing the view does nothing, and
+   * using it after the parent was disposed throws.
+   */
+  view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
+    const { root, offset: base } = this.placed(buf);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new RangeError(`view offset must be a whole number >= 0, got ${offset}`);
+    const align = this.viewAlign;
+    if (offset % align !== 0) {
+      throw new RangeError(
+        `view offset ${offset} is not a multiple of viewAlign (${align} elements: this device binds ` +
+          `storage at multiples of ${align * 4} bytes)`,
+      );
+    }
+    if (!Number.isInteger(length) || length <= 0)
+      throw new RangeError(`view length must be a whole number > 0, got ${length}`);
+    if (offset + length > buf.length)
+      throw new RangeError(`a view of ${length} values at ${offset} overruns a buffer of ${buf.length}`);
+    return new BufferView(this, root, base + offset, length);
   }
 
   override alloc(length: number, dtype: DType): DeviceBuffer {
@@ -74,19 +157,44 @@ export class WebgpuTfjsBackend extends TfjsBackend {
    * write touches only its range. Work recorded before the write still reads the old values.
    */
   override write(buf: DeviceBuffer, data: ArrayLike<number>, offset = 0): void {
-    const b = this.own(buf);
+    const { root, offset: base } = this.placed(buf);
     if (!this.writeInPlace) {
-      super.write(buf, data, offset);
+      if (isBufferView(buf) && (offset < 0 || offset + data.length > buf.length))
+        throw new RangeError(
+          `write of ${data.length} values at ${offset} overruns a buffer of ${buf.length}`,
+        );
+      super.write(root, data, base + offset);
       return;
     }
     // the queue copies the values at once, so a caller's Float32Array is written as it is
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
     const n = values.length;
     if (!Number.isInteger(offset)) throw new RangeError(`write offset must be a whole number, got ${offset}`);
-    if (offset < 0 || offset + n > b.length)
-      throw new RangeError(`write of ${n} values at ${offset} overruns a buffer of ${b.length}`);
+    if (offset < 0 || offset + n > buf.length)
+      throw new RangeError(`write of ${n} values at ${offset} overruns a buffer of ${buf.length}`);
     if (n === 0) return;
-    wgslRunner().write(b, offset, values);
+    // a view's offset is the runner's to add
+    wgslRunner().write(buf, offset, values);
+  }
+
+  /** A view reads its parent's range. */
+  override async read(buf: DeviceBuffer, offset = 0, length?: number, out?: HostArray): Promise<HostArray> {
+    if (!isBufferView(buf)) return super.read(buf, offset, length, out);
+    const { root, offset: base } = this.placed(buf);
+    const n = length ?? buf.length - offset;
+    if (!Number.isInteger(offset) || !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > buf.length)
+      throw new RangeError(`read of ${n} values at ${offset} overruns a buffer of ${buf.length}`);
+    return super.read(root, base + offset, n, out);
+  }
+
+  /** Disposing a view does nothing: it goes with its parent. */
+  override dispose(buf: DeviceBuffer): void {
+    if (!isBufferView(buf)) {
+      super.dispose(buf);
+      return;
+    }
+    if (buf.owner !== this)
+      throw new TypeError(`buffer belongs to backend '${buf.owner.name}', not '${this.name}'`);
   }
 
   override release(buf: TfjsBuffer): void {
@@ -97,9 +205,47 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     return super.liveBuffers + this.born.size;
   }
 
+  /** The GEMM adds a bias row (to the first biasLength columns) in its epilogue. */
+  readonly gemmBias = true;
+  readonly gemmBiasLength = true;
+
   override gemm(g: GemmArgs): void {
-    this.mine(g.a, g.b, g.c);
-    webgpuGemm(g);
+    this.mine(g.a, g.b, g.c, g.bias);
+    webgpuGemm(this.unclashGemm(g));
+  }
+
+  /** Independent GEMMs (a backward's weight gradients) grouped into few dispatches (gemm-many-kernel.ts). */
+  gemmMany(list: readonly GemmArgs[]): void {
+    for (const g of list) this.mine(g.a, g.b, g.c, g.bias);
+    webgpuGemmMany(list.map((g) => this.unclashGemm(g)));
+  }
+
+  /**
+   * `g` as it is, or, where C and a read operand are ranges of one parent that cannot be bound
+   * side by side (clash), with every operand on C's parent replaced by that parent and its
+   * offset. The blocks are checked against the views first, since the kernel then checks them
+   * against the parent only. (A list of GEMMs in one dispatch needs the same for each of its C.)
+   */
+  protected unclashGemm(g: GemmArgs): GemmArgs {
+    const reads = [g.a, g.b, g.bias].filter((b): b is DeviceBuffer => !!b);
+    if (!reads.some((r) => this.clash(g.c, r))) return g;
+    const { m, n, k, transA, transB } = g;
+    if (m === 0 || n === 0) return g;
+    checkBlock('A', g.a, g.aOffset, transA ? k : m, transA ? m : k, g.lda);
+    checkBlock('B', g.b, g.bOffset, transB ? n : k, transB ? k : n, g.ldb);
+    checkBlock('C', g.c, g.cOffset, m, n, g.ldc);
+    if (g.bias) checkBlock('the bias', g.bias, g.biasOffset ?? 0, 1, g.biasLength ?? n, g.biasLength ?? n);
+    const root = this.placed(g.c).root;
+    const flat = (buf: DeviceBuffer, offset: number): [DeviceBuffer, number] => {
+      const p = this.placed(buf);
+      return p.root === root ? [root, p.offset + offset] : [buf, offset];
+    };
+    const [a, aOffset] = flat(g.a, g.aOffset);
+    const [b, bOffset] = flat(g.b, g.bOffset);
+    const [c, cOffset] = flat(g.c, g.cOffset);
+    const out: GemmArgs = { ...g, a, aOffset, b, bOffset, c, cOffset };
+    if (g.bias) [out.bias, out.biasOffset] = flat(g.bias, g.biasOffset ?? 0);
+    return out;
   }
 
   override copy(
@@ -110,7 +256,16 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     length: number,
   ): void {
     this.mine(src, dst);
-    webgpuCopy(src, srcOffset, dst, dstOffset, length);
+    if (!this.clash(dst, src)) {
+      webgpuCopy(src, srcOffset, dst, dstOffset, length);
+      return;
+    }
+    // two overlapping ranges of one parent: one binding of the parent, offsets added
+    if (srcOffset < 0 || srcOffset + length > src.length || dstOffset < 0 || dstOffset + length > dst.length)
+      throw new RangeError(`copy of ${length} values from ${srcOffset} to ${dstOffset} overruns a buffer`);
+    const s = this.placed(src);
+    const d = this.placed(dst);
+    webgpuCopy(s.root, s.offset + srcOffset, d.root, d.offset + dstOffset, length);
   }
 
   override fill(buf: DeviceBuffer, value: number, offset = 0, length?: number): void {
@@ -128,6 +283,12 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     const short = [a.pred, a.target, a.grad].find((b) => b.length < a.n);
     if (short) throw new RangeError(`loss gradient over ${a.n} values, but a buffer holds ${short.length}`);
     webgpuLossGradient(a);
+  }
+
+  /** A 'last' readout, its loss gradient and its input gradient in one dispatch (loss-kernel.ts). */
+  linearLoss(a: LinearLossArgs): void {
+    this.mine(a.x, a.w, a.b, a.target, a.y, a.dy, a.dx);
+    webgpuLinearLoss(a);
   }
 
   /**

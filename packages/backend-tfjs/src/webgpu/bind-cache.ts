@@ -1,5 +1,22 @@
 /// <reference types="@webgpu/types" />
 
+/**
+ * One storage binding: a whole GPU buffer (no offset or size), or `size` bytes of it from byte
+ * `offset` (a view's range).
+ */
+export interface BufferBinding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+/** The bind group entry resource of a binding. */
+export function bindingResource(b: BufferBinding): GPUBufferBinding {
+  return b.size === undefined
+    ? { buffer: b.buffer }
+    : { buffer: b.buffer, offset: b.offset ?? 0, size: b.size };
+}
+
 /** A uniform value as the runner declares it. */
 export interface UniformValue {
   type: 'u32' | 'f32';
@@ -15,8 +32,9 @@ const MAX_PENDING = 4096;
  * group and a uniform binding anew for each costs more host time than the dispatch itself; on a
  * fast GPU that host time is the step's floor.
  *
- * A group is kept only from the second time its key (pipeline, buffers, uniform values) is seen,
- * so dispatches whose uniforms change every step (Adam's bias corrections) never fill the cache.
+ * A group is kept only from the second time its key (pipeline, buffers with their bound ranges,
+ * uniform values) is seen, so dispatches whose uniforms change every step (Adam's bias
+ * corrections) never fill the cache.
  * The uniform buffer is written once, when the group is made, and never changes afterwards: its
  * values are part of the key. Evicted groups are dropped, not destroyed, since recorded work may
  * still use them; WebGPU frees them when unreferenced.
@@ -40,8 +58,14 @@ export class BindGroupCache {
     return id;
   }
 
-  key(pipelineKey: string, buffers: readonly GPUBuffer[], uniforms: readonly UniformValue[]): string {
-    return `${pipelineKey}#${buffers.map((b) => this.idOf(b)).join(',')}#${uniforms.map((u) => u.value).join(',')}`;
+  /** A whole buffer keys as its identity, a range as identity@offset+size (bytes). */
+  private bindingKey(b: BufferBinding): string {
+    const id = this.idOf(b.buffer);
+    return b.size === undefined ? `${id}` : `${id}@${b.offset ?? 0}+${b.size}`;
+  }
+
+  key(pipelineKey: string, buffers: readonly BufferBinding[], uniforms: readonly UniformValue[]): string {
+    return `${pipelineKey}#${buffers.map((b) => this.bindingKey(b)).join(',')}#${uniforms.map((u) => u.value).join(',')}`;
   }
 
   /** The cached group for `key`, or null; notes the key so that its next use makes one. */
@@ -73,7 +97,7 @@ export class BindGroupCache {
     key: string,
     pipeline: GPUComputePipeline,
     uniforms: readonly UniformValue[],
-    buffers: readonly GPUBuffer[],
+    buffers: readonly BufferBinding[],
   ): GPUBindGroup {
     // a uniform struct of 4-byte scalars, padded to WGSL's 16-byte struct alignment
     const bytes = Math.max(16, Math.ceil((uniforms.length * 4) / 16) * 16);
@@ -93,7 +117,7 @@ export class BindGroupCache {
       layout: pipeline.getBindGroupLayout(0),
       entries: [
         { binding: 0, resource: { buffer: uniform } },
-        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ...buffers.map((b, i) => ({ binding: i + 1, resource: bindingResource(b) })),
       ],
     });
     if (this.groups.size >= MAX_GROUPS) this.groups.delete(this.groups.keys().next().value!);

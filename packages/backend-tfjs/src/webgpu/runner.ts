@@ -1,12 +1,16 @@
 /// <reference types="@webgpu/types" />
 import { type DeviceBuffer, type DeviceCounters, InputError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { tfjsBuffer } from '../buffer.js';
-import { BindGroupCache } from './bind-cache.js';
+import { type TfjsBuffer, tfjsBuffer } from '../buffer.js';
+import { BindGroupCache, type BufferBinding, bindingResource } from './bind-cache.js';
+import { isBufferView } from './buffer-view.js';
 import { type WebgpuInternals, webgpuInternals } from './tfjs-internals.js';
-import { WGSL_MATH } from './wgsl-common.js';
+import { flatEntry, flatGroups, WGSL_MATH } from './wgsl-common.js';
 
-/** A kernel operand: a bistable buffer (a tfjs tensor underneath) or a private scratch buffer. */
+/**
+ * A kernel operand: a bistable buffer (a tfjs tensor underneath, or a view of one: a range of its
+ * parent's GPU buffer) or a private scratch buffer.
+ */
 export type Operand = DeviceBuffer | GPUBuffer;
 
 export interface Role {
@@ -14,6 +18,13 @@ export interface Role {
   /** null: absent optional operand; the kernel's code must not name it. */
   buf: Operand | null;
   write: boolean;
+  /**
+   * A view binds its parent's whole GPU buffer, shared with every other `whole` role on views of
+   * that parent and with the parent itself where it is an operand too; the kernel's code adds
+   * `runner.elementOffset(buf)` (passed as a uniform) to its indices. Without it a view binds as
+   * its own range and the code indexes it from 0. Plain buffers and GPU buffers always bind whole.
+   */
+  whole?: boolean;
 }
 
 export interface UniformField {
@@ -48,6 +59,49 @@ export interface DispatchStats {
 }
 
 const isGpuBuffer = (o: Operand): o is GPUBuffer => !('dtype' in o);
+
+/** The buffer an operand's elements live in: a view's parent, else the operand itself. */
+const rootOf = (o: Operand): TfjsBuffer | GPUBuffer =>
+  isGpuBuffer(o) ? o : isBufferView(o) ? o.root : tfjsBuffer(o);
+
+/** The byte range one role asks to bind of a GPU buffer ([start, end)). */
+interface RangeAsk {
+  role: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The ranges of one GPU buffer a dispatch binds, given what its roles ask for. WebGPU forbids a
+ * buffer bound both read-only and writable in one dispatch, and a writable binding that overlaps
+ * any other binding of the same buffer. So where any role writes the buffer, every binding of it
+ * is writable and no two may overlap: ranges that start at the same byte merge into one binding
+ * as long as the longest (each role indexes from its own start, which they share; a whole buffer
+ * is the range from 0), and ranges that overlap from different starts cannot be bound at all.
+ * Read-only ranges may overlap; those with one start still share a binding. Returns each
+ * binding's [start, end), keyed by start.
+ */
+function planRanges(key: string, asks: readonly RangeAsk[], written: boolean): Map<number, number> {
+  const sorted = [...asks].sort((a, b) => a.start - b.start || b.end - a.end);
+  const ends = new Map<number, number>();
+  let open: RangeAsk | null = null;
+  let openEnd = 0;
+  for (const a of sorted) {
+    if (written && open && a.start !== open.start && a.start < openEnd) {
+      throw new Error(
+        `internal: kernel ${key} binds overlapping ranges of one GPU buffer and writes it: role ` +
+          `'${open.role}' (bytes ${open.start}..${openEnd}) and role '${a.role}' (bytes ${a.start}..${a.end}); ` +
+          'mark the view roles whole (and index them with runner.elementOffset), or pass the parent',
+      );
+    }
+    if (!open || a.start !== open.start) {
+      open = a;
+      openEnd = a.end;
+    } else openEnd = Math.max(openEnd, a.end);
+    ends.set(a.start, Math.max(ends.get(a.start) ?? 0, a.end));
+  }
+  return ends;
+}
 
 /** Totals since counting began (WgslRunner.counters). */
 interface Tally {
@@ -128,10 +182,13 @@ export class WgslRunner {
     return buf;
   }
 
-  /** The GPU buffer behind a bistable buffer, made safe to write in place when `write`. */
-  private resolve(buf: DeviceBuffer, write: boolean): GPUBuffer {
+  /**
+   * The GPU buffer behind a bistable buffer (a view's: its parent's), made safe to write in place
+   * when `write` (copy on write and the host cache apply to the parent, which the view shares).
+   */
+  private resolve(buf: DeviceBuffer | TfjsBuffer, write: boolean): GPUBuffer {
     const be = this.be;
-    const tb = tfjsBuffer(buf);
+    const tb = isBufferView(buf) ? buf.root : tfjsBuffer(buf);
     let t = tb.tensor;
     let data = be.tensorMap.get(t.dataId);
     if (!data) throw new Error("a buffer passed to a WGSL kernel does not live on tfjs's webgpu backend");
@@ -238,16 +295,53 @@ export class WgslRunner {
     }
   }
 
-  /** Copies `n` floats between operands (a copy command, outside any compute pass). */
+  /**
+   * A view's element offset in its parent (the kernel of a `whole` role adds it to its indices);
+   * 0 for plain buffers and GPU buffers.
+   */
+  elementOffset(buf: Operand): number {
+    return !isGpuBuffer(buf) && isBufferView(buf) ? buf.offset : 0;
+  }
+
+  /**
+   * Copies `n` floats between operands (element offsets within each operand; a view's own offset
+   * is added): a copy command, outside any compute pass, or, between two ranges of one GPU buffer
+   * (views of one parent), which a copy command cannot do, one dispatch.
+   */
   copy(src: Operand, srcOffset: number, dst: Operand, dstOffset: number, n: number): void {
     if (n <= 0) return;
-    const from = isGpuBuffer(src) ? src : this.resolve(src, false);
+    for (const [op, off] of [
+      [src, srcOffset],
+      [dst, dstOffset],
+    ] as const) {
+      if (!isGpuBuffer(op) && isBufferView(op) && (off < 0 || off + n > op.length))
+        throw new RangeError(`copy of ${n} values at ${off} overruns a ${op}`);
+    }
+    // resolve the destination first: a copy on write then also serves a source of the same parent
     const to = isGpuBuffer(dst) ? dst : this.resolve(dst, true);
-    if (from === to) throw new Error('internal: a copy between two ranges of one buffer');
+    const from = isGpuBuffer(src) ? src : this.resolve(src, false);
+    const s = srcOffset + this.elementOffset(src);
+    const d = dstOffset + this.elementOffset(dst);
+    if (from === to) {
+      if (s === d) return;
+      if (Math.abs(s - d) < n) throw new Error('internal: a copy between overlapping ranges of one buffer');
+      this.run({
+        key: 'copy-within',
+        roles: [{ name: 'buf', buf: to, write: true }],
+        uniforms: [
+          { name: 'n', type: 'u32', value: n },
+          { name: 'sOff', type: 'u32', value: s },
+          { name: 'dOff', type: 'u32', value: d },
+        ],
+        workgroups: flatGroups(n),
+        code: (v) => flatEntry(`  ${v.buf}[u.dOff + idx] = ${v.buf}[u.sOff + idx];`),
+      });
+      return;
+    }
     const be = this.be;
     be.ensureCommandEncoderReady();
     be.endComputePassEncoder();
-    be.commandEncoder!.copyBufferToBuffer(from, srcOffset * 4, to, dstOffset * 4, n * 4);
+    be.commandEncoder!.copyBufferToBuffer(from, s * 4, to, d * 4, n * 4);
   }
 
   /**
@@ -265,10 +359,16 @@ export class WgslRunner {
    * - a write that would take the bytes staged for one encoder over `stagingLimitBytes` submits
    *   the recorded work first, then writes directly (the staging buffer stays small).
    *
-   * `values` is copied before this returns (queue.writeBuffer copies at once).
+   * `values` is copied before this returns (queue.writeBuffer copies at once). A view's `offset`
+   * counts from the view's start.
    */
   write(dst: Operand, offset: number, values: Float32Array): void {
     if (values.length === 0) return;
+    if (!isGpuBuffer(dst) && isBufferView(dst)) {
+      if (offset < 0 || offset + values.length > dst.length)
+        throw new RangeError(`write of ${values.length} values at ${offset} overruns a ${dst}`);
+      offset += dst.offset;
+    }
     const to = isGpuBuffer(dst) ? dst : this.resolve(dst, true);
     const be = this.be;
     const bytes = values.length * 4;
@@ -318,37 +418,71 @@ export class WgslRunner {
     return at;
   }
 
-  /** Records one dispatch of a generated kernel. */
+  /**
+   * Records one dispatch of a generated kernel. Each distinct GPU buffer binds once (a plain
+   * buffer, a GPU buffer, the parent of `whole` view roles), and each view without `whole` binds
+   * its own range of its parent's GPU buffer, except where ranges must merge (planRanges).
+   */
   run(spec: KernelSpec): void {
     const be = this.be;
-    // one binding per distinct GPU buffer: WebGPU forbids a writable binding that aliases another
     const present = spec.roles.filter((r) => r.buf !== null);
-    const writeOf = new Map<Operand, boolean>();
-    for (const r of present) writeOf.set(r.buf!, (writeOf.get(r.buf!) ?? false) || r.write);
-    const gpuOf = new Map<Operand, GPUBuffer>();
-    for (const [op, write] of writeOf) gpuOf.set(op, isGpuBuffer(op) ? op : this.resolve(op, write));
-    const slots: { buffer: GPUBuffer; write: boolean }[] = [];
+    // resolve each root once, for writing if any role writes it (a view of it or itself): a copy
+    // on write then happens before any role's binding is taken
+    const writeOf = new Map<TfjsBuffer | GPUBuffer, boolean>();
+    for (const r of present) {
+      const root = rootOf(r.buf!);
+      writeOf.set(root, (writeOf.get(root) ?? false) || r.write);
+    }
+    const gpuOf = new Map<TfjsBuffer | GPUBuffer, GPUBuffer>();
+    for (const [root, write] of writeOf)
+      gpuOf.set(
+        root,
+        isGpuBuffer(root as Operand) ? (root as GPUBuffer) : this.resolve(root as TfjsBuffer, write),
+      );
+    // the byte range each role binds, and which GPU buffers any role writes
+    const asks = new Map<GPUBuffer, RangeAsk[]>();
+    const written = new Set<GPUBuffer>();
+    const placed: { gb: GPUBuffer; start: number }[] = [];
+    for (const r of present) {
+      const op = r.buf!;
+      const gb = gpuOf.get(rootOf(op))!;
+      const ranged = !isGpuBuffer(op) && isBufferView(op) && !r.whole;
+      const start = ranged ? op.offset * 4 : 0;
+      const end = ranged ? start + op.length * 4 : gb.size;
+      if (!asks.has(gb)) asks.set(gb, []);
+      asks.get(gb)!.push({ role: r.name, start, end });
+      if (r.write) written.add(gb);
+      placed.push({ gb, start });
+    }
+    const ends = new Map<GPUBuffer, Map<number, number>>();
+    for (const [gb, list] of asks) ends.set(gb, planRanges(spec.key, list, written.has(gb)));
+    const slots: { buffer: GPUBuffer; start: number; end: number; write: boolean }[] = [];
     const names: Record<string, string> = {};
     const pattern: string[] = [];
-    for (const r of present) {
-      const gb = gpuOf.get(r.buf!)!;
-      let i = slots.findIndex((s) => s.buffer === gb);
+    for (const [ri, r] of present.entries()) {
+      const { gb, start } = placed[ri];
+      let i = slots.findIndex((s) => s.buffer === gb && s.start === start);
       if (i < 0) {
         i = slots.length;
-        slots.push({ buffer: gb, write: false });
+        // where any role writes a buffer, all its bindings are writable (see planRanges)
+        slots.push({ buffer: gb, start, end: ends.get(gb)!.get(start)!, write: written.has(gb) });
       }
-      slots[i].write ||= r.write;
       names[r.name] = `buf${i}`;
       pattern.push(`${r.name}=${i}`);
     }
     const maxBinding = this.device.limits.maxStorageBufferBindingSize;
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
     for (const sl of slots) {
-      if (sl.buffer.size > maxBinding) {
+      if (sl.end - sl.start > maxBinding) {
         throw new InputError(
-          `a buffer of ${sl.buffer.size} bytes exceeds this device's largest storage binding (${maxBinding} bytes); ` +
+          `a buffer of ${sl.end - sl.start} bytes exceeds this device's largest storage binding (${maxBinding} bytes); ` +
             'use a smaller batch, sequence length or hidden size',
         );
       }
+      if (sl.start % align !== 0)
+        throw new Error(
+          `internal: kernel ${spec.key} binds a range at byte ${sl.start}, not a multiple of ${align}`,
+        );
     }
     const limit = this.device.limits.maxStorageBuffersPerShaderStage;
     if (slots.length > limit) {
@@ -373,7 +507,11 @@ export class WgslRunner {
         spec.code(names),
       ].join('\n');
     });
-    const buffers = slots.map((s) => s.buffer);
+    const buffers: BufferBinding[] = slots.map((s) =>
+      s.start === 0 && s.end === s.buffer.size
+        ? { buffer: s.buffer }
+        : { buffer: s.buffer, offset: s.start, size: s.end - s.start },
+    );
     const cache = this.cacheBindGroups ? this.bindCache : null;
     const cacheKey = cache?.key(key, buffers, fields) ?? '';
     let bindGroup = cache?.lookup(cacheKey) ?? null;
@@ -387,7 +525,7 @@ export class WgslRunner {
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: uniform },
-          ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+          ...buffers.map((b, i) => ({ binding: i + 1, resource: bindingResource(b) })),
         ],
       });
     }

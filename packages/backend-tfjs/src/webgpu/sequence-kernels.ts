@@ -1,5 +1,7 @@
+/// <reference types="@webgpu/types" />
 import {
   type CellSpec,
+  type DeviceBuffer,
   InputError,
   type SequenceBackwardArgs,
   type SequenceForwardArgs,
@@ -7,15 +9,64 @@ import {
 } from '@bistable/core';
 import { cellWgsl, readsOf } from './cell-wgsl.js';
 import { type Operand, type WgslRunner, wgslRunner } from './runner.js';
-import { pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
+import { FUSED_WG, pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
 import {
   auxLayout,
   backwardPrepCode,
+  type Places,
+  placesKey,
   recurrentBackwardCode,
   recurrentForwardCode,
   rowPlan,
 } from './sequence-recurrent.js';
 import { flatGroups } from './wgsl-common.js';
+
+/**
+ * The backward's aux (sequence-recurrent.ts's auxLayout) that a forward wrote wh transposed into:
+ * one per wh buffer, so that the backward of that unit binds it instead of transposing wh again.
+ */
+interface TransposedWh {
+  buf: GPUBuffer;
+  /** Floats it holds. */
+  floats: number;
+  H: number;
+  gr: number;
+}
+
+/** Per runner (a new tfjs backend has a new device), per wh buffer. */
+const transposed = new WeakMap<WgslRunner, WeakMap<DeviceBuffer, TransposedWh>>();
+
+function transposedOf(runner: WgslRunner): WeakMap<DeviceBuffer, TransposedWh> {
+  let m = transposed.get(runner);
+  if (!m) {
+    m = new WeakMap();
+    transposed.set(runner, m);
+  }
+  return m;
+}
+
+/**
+ * The aux of `wh` for a forward of H units and B rows: the one from earlier forwards when large
+ * enough, else a new one (the old may still be read by recorded work: left to the collector,
+ * never destroyed here, as WgslRunner.scratch does).
+ */
+function auxForForward(
+  runner: WgslRunner,
+  wh: DeviceBuffer,
+  gr: number,
+  H: number,
+  floats: number,
+): GPUBuffer {
+  const byWh = transposedOf(runner);
+  const have = byWh.get(wh);
+  if (have && have.floats >= floats && have.H === H && have.gr === gr) return have.buf;
+  const buf = runner.device.createBuffer({
+    size: Math.max(4, floats * 4),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  byWh.set(wh, { buf, floats, H, gr });
+  return buf;
+}
 
 /**
  * Level 3: one dispatch runs a layer's whole recurrence in one direction, for any cell (its math
@@ -26,11 +77,25 @@ import { flatGroups } from './wgsl-common.js';
  * threads, so H = 256 is one unit per thread), reads wh from global memory (cached: every row
  * reads the same matrix), and the workgroup meets at one barrier per step. The backward keeps
  * dR_t of the step in workgroup memory and forms dL/dh_{t-1} = pointwise + dR_t @ whᵀ from a
- * transposed copy of wh (one extra small dispatch), so that threads read consecutive addresses.
+ * transposed copy of wh, so that threads read consecutive addresses. The forward writes that
+ * copy (each row's workgroup a share, after its loop) into a private buffer kept per wh buffer,
+ * which the backward of the same unit binds: the backward is one dispatch. A backward whose wh
+ * had no forward (kernel tests) transposes it in a pass of its own first.
+ *
+ * The backward uses wh as the last forward with that buffer saw it: the gradient of that forward's
+ * computation. Core runs each unit's backward right after its forward, and the optimiser changes
+ * the weights only after the backward; a caller that writes new values into wh between a forward
+ * and its backward gets the gradient of the forward that ran, not one taken at the new weights.
  *
  * Cells without one (BRC) have no recurrent matrix: every (row, unit) is an independent scalar
  * recurrence, one thread each and no barrier. The pointwise-parameter gradient sums over rows:
- * each thread keeps its share over all steps in registers, and a second dispatch sums the rows.
+ * each thread keeps its share over all steps in registers, and the workgroup (which holds all
+ * rows of its units when B ≤ FUSED_WG) adds them up, or a second dispatch does.
+ *
+ * Optional operands that would take a backward past the device's storage bindings per stage are
+ * staged in aux by copy commands (not dispatches) before it, or copied out after (Places).
+ * With `zeroState` the forward starts from zeros and writes them into the initial slot itself
+ * (writesZeroState), so core runs no fill for it.
  */
 export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   const cw = cellWgsl(spec);
@@ -62,8 +127,8 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   };
 
   /**
-   * Stages dhN, dcN, the pointwise parameters and (gr > 0) wh transposed in the private `aux`
-   * (layout: auxLayout), which the backward reads instead of binding each.
+   * Transposes wh into a private aux (layout: auxLayout) and stages dhN, dcN and the pointwise
+   * parameters there: for a backward that found no transposed copy from a forward.
    */
   const prep = (runner: WgslRunner, a: SequenceBackwardArgs) => {
     const { B, H } = a;
@@ -83,24 +148,72 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       workgroups: flatGroups(stagePw ? lay.partial : lay.dc0),
       code: (v) => backwardPrepCode(gr, stagePw ? npw : 0, v),
     });
-    return { aux, lay };
+    return aux;
   };
 
-  /** What the backward leaves in aux for the caller: dc0, and the rows' dPw shares. */
-  const finish = (
+  /**
+   * Places of the optional operands (see Places), given the bindings the backward takes anyway
+   * (`base`, aux among them when `auxBound`), whether the prep pass staged dhN, dcN and pw in aux
+   * already, and how the rows' gradient shares can reach dPw without a reduce (`directW`: summed
+   * in the kernel, or B = 1; null: through a reduce).
+   */
+  const plan = (
     runner: WgslRunner,
-    aux: Operand,
-    lay: ReturnType<typeof auxLayout>,
     a: SequenceBackwardArgs,
-  ) => {
-    if (withC && a.dc0) runner.copy(aux, lay.dc0, a.dc0, 0, a.B * a.H);
-    if (npw > 0 && a.dPw) reducePw(runner, aux, lay.partial, a);
+    base: readonly (Operand | null)[],
+    auxBound: boolean,
+    inputsStaged: boolean,
+    directW: 'fused' | 'direct' | null,
+  ): Places => {
+    const limit = runner.device.limits.maxStorageBuffersPerShaderStage;
+    let free = limit - new Set(base.filter((b) => b !== null)).size;
+    const want = {
+      w: npw > 0 && a.dPw !== null,
+      dc0: withC && a.dc0 !== null,
+      dhN: a.dhN !== null,
+      dcN: withC && a.dcN !== null,
+      pw: bM.length > 0,
+    };
+    // in the order they get a binding: the summed gradient saves a dispatch, each other a copy
+    const order: (keyof typeof want)[] = [];
+    if (want.w && directW) order.push('w');
+    if (want.dc0) order.push('dc0');
+    if (!inputsStaged) order.push(...(['dhN', 'dcN', 'pw'] as const).filter((k) => want[k]));
+    const inAux =
+      (want.w && !directW) || (inputsStaged && (want.dhN || want.dcN || want.pw)) || order.length > free;
+    if (inAux && !auxBound) free--;
+    const direct = new Set(order.slice(0, Math.max(0, free)));
+    const at = (k: 'dc0' | 'dhN' | 'dcN' | 'pw') => (!want[k] ? null : direct.has(k) ? 'direct' : 'aux');
+    return {
+      w: !want.w ? null : direct.has('w') ? directW : 'aux',
+      dc0: at('dc0'),
+      dhN: at('dhN'),
+      dcN: at('dcN'),
+      pw: at('pw'),
+    };
+  };
+
+  /** Copies the operands placed in aux there, before the backward. */
+  const stageIn = (runner: WgslRunner, aux: Operand, p: Places, a: SequenceBackwardArgs) => {
+    const lay = auxLayout(gr, npw, a.H, a.B);
+    const BH = a.B * a.H;
+    if (p.dhN === 'aux') runner.copy(a.dhN!, 0, aux, lay.dhN, BH);
+    if (p.dcN === 'aux') runner.copy(a.dcN!, 0, aux, lay.dcN, BH);
+    if (p.pw === 'aux') runner.copy(a.pw!, 0, aux, lay.pw, npw * a.H);
+  };
+
+  /** What the backward left in aux for the caller: dc0, and the rows' dPw shares. */
+  const stageOut = (runner: WgslRunner, aux: Operand | null, p: Places, a: SequenceBackwardArgs) => {
+    const lay = auxLayout(gr, npw, a.H, a.B);
+    if (p.dc0 === 'aux') runner.copy(aux!, lay.dc0, a.dc0!, 0, a.B * a.H);
+    // one row's share is the sum itself
+    if (p.w === 'aux' && a.B === 1) runner.copy(aux!, lay.partial, a.dPw!, 0, npw * a.H);
+    else if (p.w === 'aux') reducePw(runner, aux!, lay.partial, a);
   };
 
   if (gr === 0) {
-    // a c would take the direct bindings past 8: such cells stage through aux
-    const staged = withC;
     return {
+      writesZeroState: true,
       forward(a: SequenceForwardArgs): void {
         const { T, B, H } = a;
         wgslRunner().run({
@@ -112,7 +225,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
             { name: 'cAll', buf: withC ? a.cAll : null, write: true },
             { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
           ],
-          uniforms: seqUniforms(T, B, H, a.reverse),
+          uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
           workgroups: flatGroups(B * H),
           code: (v) => pointwiseForwardCode(cw, v),
           flush: true,
@@ -121,39 +234,53 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       backward(a: SequenceBackwardArgs): void {
         const { T, B, H } = a;
         const runner = wgslRunner();
-        const wantW = npw > 0 && a.dPw !== null;
-        const st = staged ? prep(runner, a) : null;
-        const partial = wantW && !st ? runner.scratch('pw-partial', B * npw * H) : null;
+        const base = [
+          readsHp ? a.hAll : null,
+          readsCp ? a.cAll : null,
+          readsC ? a.cache : null,
+          a.dOut,
+          a.dP,
+          a.dh0,
+        ];
+        const p = plan(runner, a, base, false, false, B <= FUSED_WG ? 'fused' : null);
+        const usesAux = Object.values(p).includes('aux');
+        const aux = usesAux ? runner.scratch('aux', auxLayout(0, npw, H, B).length) : null;
+        if (aux) stageIn(runner, aux, p, a);
+        const fused = p.w === 'fused';
+        const JW = fused ? Math.floor(FUSED_WG / B) : 0;
         runner.run({
-          key: `seq-bwd-pw/${cw.key}/${flags(a)}/${wantW ? 'w' : '-'}`,
+          key: `seq-bwd-pw/${cw.key}/${flags(a)}/${placesKey(p)}`,
           roles: [
-            { name: 'aux', buf: st?.aux ?? null, write: true },
-            { name: 'pw', buf: !st && bM.length > 0 ? a.pw : null, write: false },
+            { name: 'aux', buf: aux, write: p.dc0 === 'aux' || p.w === 'aux' },
+            { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
             { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
             { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
             { name: 'cache', buf: readsC ? a.cache : null, write: false },
             { name: 'dOut', buf: a.dOut, write: false },
-            { name: 'dhN', buf: st ? null : a.dhN, write: false },
+            { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
+            { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
             { name: 'dP', buf: a.dP, write: true },
             { name: 'dh0', buf: a.dh0, write: true },
-            { name: 'partial', buf: partial, write: true },
+            { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
+            { name: 'dPw', buf: fused ? a.dPw : null, write: true },
           ],
-          uniforms: seqUniforms(T, B, H, a.reverse),
-          workgroups: flatGroups(B * H),
-          code: (v) => pointwiseBackwardCode(cw, v, staged, wantW),
+          uniforms: [...seqUniforms(T, B, H, a.reverse), { name: 'JW', type: 'u32', value: JW }],
+          workgroups: fused ? Math.ceil(H / JW) : flatGroups(B * H),
+          code: (v) => pointwiseBackwardCode(cw, v, p),
           flush: true,
         });
-        if (st) finish(runner, st.aux, st.lay, a);
-        else if (partial) reducePw(runner, partial, 0, a);
+        stageOut(runner, aux, p, a);
       },
     };
   }
 
   return {
+    writesZeroState: true,
     forward(a: SequenceForwardArgs): void {
       const { T, B, H } = a;
       const runner = wgslRunner();
       const plan = rowPlan(H, gr, runner.workgroupStorageBytes);
+      const whT = a.wh ? auxForForward(runner, a.wh, gr, H, auxLayout(gr, npw, H, B).length) : null;
       runner.run({
         key: `seq-fwd/${cw.key}/${plan.wg}x${plan.nu}/${a.bh ? 'bh' : 'nobh'}`,
         roles: [
@@ -164,8 +291,9 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           { name: 'hAll', buf: a.hAll, write: true },
           { name: 'cAll', buf: withC ? a.cAll : null, write: true },
           { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
+          { name: 'whT', buf: whT, write: true },
         ],
-        uniforms: seqUniforms(T, B, H, a.reverse),
+        uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
         workgroups: B,
         code: (v) => recurrentForwardCode(cw, plan, v),
         flush: true,
@@ -175,28 +303,46 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     backward(a: SequenceBackwardArgs): void {
       const { T, B, H } = a;
       const runner = wgslRunner();
-      const plan = rowPlan(H, gr, runner.workgroupStorageBytes);
-      const wantW = npw > 0 && a.dPw !== null;
-      const { aux, lay } = prep(runner, a);
+      const rows = rowPlan(H, gr, runner.workgroupStorageBytes);
+      const lay = auxLayout(gr, npw, H, B);
+      const have = a.wh ? transposedOf(runner).get(a.wh) : undefined;
+      const fresh = have && have.H === H && have.gr === gr && have.floats >= lay.length;
+      const aux = fresh ? have.buf : prep(runner, a);
+      const base = [
+        aux,
+        readsHp ? a.hAll : null,
+        readsCp ? a.cAll : null,
+        readsC ? a.cache : null,
+        a.dOut,
+        a.dP,
+        a.dR,
+        a.dh0,
+      ];
+      const p = plan(runner, a, base, true, !fresh, B === 1 ? 'direct' : null);
+      if (fresh) stageIn(runner, aux, p, a);
       runner.run({
-        key: `seq-bwd/${cw.key}/${plan.wg}x${plan.nu}/${a.dOut ? 'dout' : 'nodout'}/${wantW ? 'w' : '-'}`,
+        key: `seq-bwd/${cw.key}/${rows.wg}x${rows.nu}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
         roles: [
-          // written: dc0 and the rows' dPw shares go there
-          { name: 'aux', buf: aux, write: withC || wantW },
+          { name: 'aux', buf: aux, write: p.dc0 === 'aux' || p.w === 'aux' },
+          { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
           { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
           { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
           { name: 'cache', buf: readsC ? a.cache : null, write: false },
           { name: 'dOut', buf: a.dOut, write: false },
+          { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
+          { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
           { name: 'dP', buf: a.dP, write: true },
           { name: 'dR', buf: a.dR, write: true },
           { name: 'dh0', buf: a.dh0, write: true },
+          { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
+          { name: 'partial', buf: p.w === 'direct' ? a.dPw : null, write: true },
         ],
         uniforms: seqUniforms(T, B, H, a.reverse),
         workgroups: B,
-        code: (v) => recurrentBackwardCode(cw, plan, v, wantW),
+        code: (v) => recurrentBackwardCode(cw, rows, v, p),
         flush: true,
       });
-      finish(runner, aux, lay, a);
+      stageOut(runner, aux, p, a);
     },
   };
 }
@@ -212,6 +358,13 @@ function seqUniforms(T: number, B: number, H: number, reverse: boolean) {
     { name: 'H', type: 'u32' as const, value: H },
   ];
 }
+
+/** 1: the forward starts from zeros and writes them into the initial slot (writesZeroState). */
+const zeroUniform = (a: SequenceForwardArgs) => ({
+  name: 'zero',
+  type: 'u32' as const,
+  value: a.zeroState ? 1 : 0,
+});
 
 /** Which optional gradients are present: each combination is its own shader. */
 function flags(a: SequenceBackwardArgs): string {

@@ -98,6 +98,9 @@ ${each(ACC, (a) => `          ${term(a === 0 ? 'm' : `m + ${a}u`, a)}`)}
  * Forward over all T steps. Step t: R = h_{t-1} @ wh + bh with h_{t-1} read from workgroup
  * memory (double-buffered, so one barrier per step suffices), then the cell's pointwise math.
  * P of the next step is loaded ahead of the matvec, so its latency overlaps the matvec.
+ * Uniform `zero` set: the initial h (and c) are zeros, which the kernel writes into their slot of
+ * hAll (and cAll) itself. With `whT` bound, each workgroup also writes its share of wh transposed
+ * there after its loop, for the backward (which would otherwise need a pass of its own for it).
  */
 export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
@@ -120,8 +123,14 @@ ${each(
 ${each(gr, (g) => `  var bh${q}_${g} = 0.0;`)}
 ${eachOf(fM, (k) => `  var m${q}_${k} = 0.0;`)}
   if (ok${q}) {
-    hs[j${q}] = ${v.hAll}[s0 * BH + row + j${q}];
-${withC ? `    c${q} = ${v.cAll}[s0 * BH + row + j${q}];` : ''}
+    if (u.zero != 0u) {
+      hs[j${q}] = 0.0;
+      ${v.hAll}[s0 * BH + row + j${q}] = 0.0;
+${withC ? `      ${v.cAll}[s0 * BH + row + j${q}] = 0.0;` : ''}
+    } else {
+      hs[j${q}] = ${v.hAll}[s0 * BH + row + j${q}];
+${withC ? `      c${q} = ${v.cAll}[s0 * BH + row + j${q}];` : ''}
+    }
 ${eachOf(fP, (k) => `    pf${q}_${k} = ${pAt('t0', k, `j${q}`)};`)}
 ${v.bh ? each(gr, (g) => `    bh${q}_${g} = ${v.bh}[${g > 0 ? `${g}u * H + ` : ''}j${q}];`) : ''}
 ${eachOf(fM, (k) => `    m${q}_${k} = ${v.pw}[${k > 0 ? `${k}u * H + ` : ''}j${q}];`)}
@@ -156,15 +165,28 @@ ${each(cacheWidth, (k) => `      ${v.cache}[(t * u.B + b) * CWH + ${k > 0 ? `${k
     workgroupBarrier();
     cur = 1u - cur;
   }
+${v.whT ? transposeShare(wg, v.wh, v.whT) : ''}
 }`;
 }
 
 /**
- * Layout of the backward's private scratch `aux`, in floats: whT = wh transposed [gr·H, H], then
- * dhN, dcN (zeros where absent) and the dc0 result, each [B, H], then the pointwise parameters
- * [npw·H] and each row's share of their gradient [B, npw·H]. Staging these in one buffer keeps
- * the backward within 8 storage bindings (WebGPU's default per-stage limit, which
- * tfjs-backend-webgpu does not raise) for any cell.
+ * This workgroup's share of wh [H, gr·H] transposed into whT [gr·H, H] (the start of the
+ * backward's aux, see auxLayout): the rows split the matrix's elements evenly between them.
+ */
+const transposeShare = (wg: number, wh: string, whT: string) => `
+  let WN = GRH * H;
+  let share = (WN + u.B - 1u) / u.B;
+  let e1 = min(b * share + share, WN);
+  for (var e = b * share + lid.x; e < e1; e += ${wg}u) {
+    ${whT}[e] = ${wh}[(e % H) * GRH + e / H];
+  }`;
+
+/**
+ * Layout of the backward's scratch `aux`, in floats: whT = wh transposed [gr·H, H], then dhN, dcN
+ * and dc0, each [B, H], then the pointwise parameters [npw·H] and each row's share of their
+ * gradient [B, npw·H]. Operands that would take the backward past the device's storage bindings
+ * per stage (8 by default: tfjs-backend-webgpu does not raise it) are staged in these slots
+ * instead of bound (see Places).
  */
 export function auxLayout(gr: number, npw: number, H: number, B: number) {
   const dhN = gr * H * H;
@@ -176,14 +198,59 @@ export function auxLayout(gr: number, npw: number, H: number, B: number) {
 }
 
 /** The same offsets as WGSL locals (WT = dhN; uniforms n = B·H and H). */
-const auxOffsets = (gr: number, npw: number) => `
+export const auxOffsets = (gr: number, npw: number) => `
   let WT = H * ${gr}u * H;
   let PW = WT + 3u * BH;
   let PART = PW + ${npw}u * H;`;
 
 /**
+ * Where the backward finds each optional operand: a binding of its own ('direct'), its slot in
+ * aux ('aux': copied there before, or copied or reduced from there after), or nowhere (null:
+ * absent, or not wanted). `w`, the rows' shares of the pointwise-parameter gradient: 'direct' is
+ * a binding `partial` laid out as aux's slot (dPw itself when B = 1); the pointwise kernel has
+ * 'fused' too (sequence-pointwise.ts).
+ */
+export interface Places {
+  dhN: 'direct' | 'aux' | null;
+  dcN: 'direct' | 'aux' | null;
+  pw: 'direct' | 'aux' | null;
+  dc0: 'direct' | 'aux' | null;
+  w: 'direct' | 'aux' | 'fused' | null;
+}
+
+/** A short tag of the places, for pipeline keys. */
+export const placesKey = (p: Places): string =>
+  [p.dhN, p.dcN, p.pw, p.dc0, p.w].map((x) => (x === null ? '-' : x[0])).join('');
+
+/** WGSL reads and writes of the optional operands at their places (rowJ: `b·H + j`). */
+export function placed(p: Places, v: Vars, npw: number) {
+  const off = (k: number) => (k > 0 ? `${k}u * H + ` : '');
+  return {
+    dhN: (rowJ: string) =>
+      p.dhN === 'aux' ? `${v.aux}[WT + ${rowJ}]` : p.dhN === 'direct' ? `${v.dhN}[${rowJ}]` : '0.0',
+    dcN: (rowJ: string) =>
+      p.dcN === 'aux' ? `${v.aux}[WT + BH + ${rowJ}]` : p.dcN === 'direct' ? `${v.dcN}[${rowJ}]` : '0.0',
+    pw: (k: number, j: string) =>
+      p.pw === 'aux' ? `${v.aux}[PW + ${off(k)}${j}]` : `${v.pw}[${off(k)}${j}]`,
+    /** The statement storing dc0 (none when not wanted). */
+    dc0: (rowJ: string, value: string) =>
+      p.dc0 === 'aux'
+        ? `${v.aux}[WT + 2u * BH + ${rowJ}] = ${value};`
+        : p.dc0 === 'direct'
+          ? `${v.dc0}[${rowJ}] = ${value};`
+          : '',
+    /** Row b's share of parameter k's gradient, unit j. */
+    w: (k: number, b: string, j: string) =>
+      p.w === 'aux'
+        ? `${v.aux}[PART + ${b} * H * ${npw}u + ${off(k)}${j}]`
+        : `${v.partial}[${b} * H * ${npw}u + ${off(k)}${j}]`,
+  };
+}
+
+/**
  * One thread per aux element up to the end of the pointwise parameters: transposes wh and stages
- * dhN, dcN and (npw > 0) the pointwise parameters. The dc0 slot is left to the backward.
+ * dhN, dcN and (npw > 0) the pointwise parameters. The dc0 slot is left to the backward. Only
+ * for a backward whose wh has no transposed copy from a forward (sequence-kernels.ts).
  */
 export function backwardPrepCode(gr: number, npw: number, v: Vars): string {
   return `
@@ -217,17 +284,19 @@ ${
  * Backward over all T steps, in the reverse of the forward order. Step t: the pointwise backward
  * gives dP_t, dR_t and the pointwise part of dL/dh_{t-1}; dR_t goes to workgroup memory
  * (double-buffered); after the barrier each thread adds Σ_m dR_t[m] · wh[j, m] for its units,
- * reading the transposed copy whT so that neighbouring threads read neighbouring addresses.
- * The cache, h_{t-1}, c_{t-1} and dOut of the next step are loaded ahead. The pointwise
- * parameters come from aux, and each thread sums its units' share of their gradient over the
- * steps in registers, written to aux at the end when `wantW`.
+ * reading the transposed copy whT (at the start of aux) so that neighbouring threads read
+ * neighbouring addresses. The cache, h_{t-1}, c_{t-1} and dOut of the next step are loaded
+ * ahead. dhN, dcN and the pointwise parameters are read, and dc0 and the rows' shares of the
+ * pointwise-parameter gradient (summed over the steps in registers) written, at their `places`.
  */
-export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, wantW: boolean): string {
+export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, places: Places): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
   const br = cw.reads.backward;
   const bC = readsOf(br, 'C', cacheWidth);
   const bM = readsOf(br, 'M', npw);
   const [readsG, readsDc, readsHp, readsCp] = ['g', 'dc', 'hp', 'cp'].map((n) => br.has(n));
+  const wantW = places.w !== null;
+  const at = placed(places, v, npw);
   const { nu, wg } = plan;
   const cap = wg * nu;
   const off = (k: number) => (k > 0 ? `${k}u * H + ` : '');
@@ -255,9 +324,9 @@ ${eachOf(bC, (k) => `  var pc${q}_${k} = 0.0;`)}
 ${eachOf(bM, (k) => `  var m${q}_${k} = 0.0;`)}
 ${wantW ? each(npw, (k) => `  var w${q}_${k} = 0.0;`) : ''}
   if (ok${q}) {
-    dh${q} = ${v.aux}[WT + row + j${q}];
-${withC ? `    dc${q} = ${v.aux}[WT + BH + row + j${q}];` : ''}
-${eachOf(bM, (k) => `    m${q}_${k} = ${v.aux}[PW + ${off(k)}j${q}];`)}
+    dh${q} = ${at.dhN(`row + j${q}`)};
+${withC ? `    dc${q} = ${at.dcN(`row + j${q}`)};` : ''}
+${eachOf(bM, (k) => `    m${q}_${k} = ${at.pw(k, `j${q}`)};`)}
 ${loads(q, 't0', 'p0', `j${q}`)}
   }`,
 )}
@@ -301,8 +370,8 @@ ${each(
   nu,
   (q) => `  if (ok${q}) {
     ${v.dh0}[row + j${q}] = dh${q};
-${withC ? `    ${v.aux}[WT + 2u * BH + row + j${q}] = dc${q};` : ''}
-${wantW ? each(npw, (k) => `    ${v.aux}[PART + b * H * ${npw}u + ${off(k)}j${q}] = w${q}_${k};`) : ''}
+${withC ? `    ${at.dc0(`row + j${q}`, `dc${q}`)}` : ''}
+${wantW ? each(npw, (k) => `    ${at.w(k, 'b', `j${q}`)} = w${q}_${k};`) : ''}
   }`,
 )}
 }`;

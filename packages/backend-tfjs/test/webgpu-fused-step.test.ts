@@ -1,0 +1,126 @@
+import {
+  Adam,
+  type CellName,
+  getBackend,
+  type LossKind,
+  probeBackend,
+  type Readout,
+  SequenceModel,
+  TrainingBench,
+} from '@bistable/core';
+import { worstError } from '@bistable/core/testing';
+import { describe, expect, it } from 'vitest';
+import '../src/index.js';
+import { WebgpuTfjsBackend } from '../src/webgpu/index.js';
+
+/**
+ * A whole training step on tfjs-webgpu in a handful of dispatches (issue 17): the readout, loss
+ * gradient and readout backward fused, the sequence kernels starting from their own zero state and
+ * needing no preparation pass, every weight gradient in one batch, one Adam pass over the
+ * parameter arena. It must still train as the reference backend does in float64. Needs a WebGPU
+ * adapter (lavapipe in CI); skipped with the reason otherwise.
+ */
+const probe = await probeBackend('tfjs-webgpu');
+const reference = await getBackend('reference');
+if (!probe.ok) console.log(`[tfjs-webgpu] fused-step tests skipped: ${probe.reason}`);
+
+async function wgsl(): Promise<WebgpuTfjsBackend> {
+  const reg = await getBackend('tfjs-webgpu');
+  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
+}
+
+/** Dispatches of one 2-layer training step (after a first, which compiles), by cell. */
+async function dispatchesPerStep(cell: CellName): Promise<number> {
+  const be = await wgsl();
+  const bench = new TrainingBench(be, { cell, seqLen: 7, batch: 5, hidden: 12, layers: 2 });
+  try {
+    await bench.step(false);
+    await bench.step();
+    await bench.step();
+  } finally {
+    bench.dispose();
+  }
+  const [a, b] = bench.stepCounts;
+  expect(b.dispatches).toBe(a.dispatches);
+  expect(a.readbacks).toBe(1);
+  return a.dispatches;
+}
+
+const [B, T, I, H, O] = [4, 6, 2, 10, 2];
+
+function batch(readout: Readout, loss: LossKind, step: number) {
+  const x = {
+    shape: [B, T, I],
+    data: Float64Array.from({ length: B * T * I }, (_, i) => Math.sin(i * 0.37 + step)),
+  };
+  const n = readout === 'last' ? B * O : B * T * O;
+  const y = {
+    shape: readout === 'last' ? [B, O] : [B, T, O],
+    data: Float64Array.from({ length: n }, (_, i) => (loss === 'bce' ? (i + step) % 2 : Math.cos(i + step))),
+  };
+  return { x, y };
+}
+
+async function train(
+  be: Awaited<ReturnType<typeof getBackend>>,
+  cell: CellName,
+  readout: Readout,
+  loss: LossKind,
+) {
+  const dtype = be.dtypes.includes('float64') ? 'float64' : 'float32';
+  const model = new SequenceModel(be, {
+    cell,
+    inputSize: I,
+    hiddenSize: H,
+    numLayers: 2,
+    outputSize: O,
+    readout,
+    loss,
+    seed: 9,
+    dtype,
+  });
+  const adam = new Adam(be, [model], { lr: 0.02 });
+  const losses: number[] = [];
+  for (let s = 0; s < 3; s++) {
+    const { x, y } = batch(readout, loss, s);
+    const cast =
+      dtype === 'float32'
+        ? { x: { ...x, data: Float32Array.from(x.data) }, y: { ...y, data: Float32Array.from(y.data) } }
+        : { x, y };
+    losses.push((await model.trainStep(cast.x, cast.y, adam)).loss);
+  }
+  const params = await model.getParameters();
+  model.dispose();
+  adam.dispose();
+  return { losses, params };
+}
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: a training step in few dispatches', () => {
+  it('a 2-layer step of nBRC, BRC and GRU takes at most 12 dispatches, LSTM at most 14', async () => {
+    const counts: Record<string, number> = {};
+    for (const cell of ['nBRC', 'BRC', 'GRU', 'LSTM'] as CellName[])
+      counts[cell] = await dispatchesPerStep(cell);
+    console.log(`[tfjs-webgpu] dispatches per 2-layer training step: ${JSON.stringify(counts)}`);
+    expect(counts.nBRC).toBeLessThanOrEqual(12);
+    expect(counts.BRC).toBeLessThanOrEqual(12);
+    expect(counts.GRU).toBeLessThanOrEqual(12);
+    expect(counts.LSTM).toBeLessThanOrEqual(14);
+  });
+
+  for (const cell of ['nBRC', 'BRC', 'GRU', 'LSTM'] as CellName[]) {
+    for (const [readout, loss] of [
+      ['last', 'mse'],
+      ['sequence', 'bce'],
+    ] as [Readout, LossKind][]) {
+      it(`${cell} ${readout}/${loss}: trains as the reference backend in float64`, async () => {
+        const want = await train(reference, cell, readout, loss);
+        const got = await train(await wgsl(), cell, readout, loss);
+        for (let s = 0; s < 3; s++)
+          expect(Math.abs(got.losses[s] - want.losses[s]) / want.losses[s]).toBeLessThan(2e-5);
+        for (const k of Object.keys(want.params)) {
+          expect(worstError(got.params[k].data, want.params[k].data), k).toBeLessThan(2e-5);
+        }
+      });
+    }
+  }
+});

@@ -1,0 +1,558 @@
+import {
+  CELL_NAMES,
+  type CellSpec,
+  cellSpec,
+  type DeviceBuffer,
+  defineCell,
+  getBackend,
+  KERNEL_LEVEL,
+  MultiLayerRNN,
+  cellParams as p,
+  probeBackend,
+  Rng,
+  type SequenceBackwardArgs,
+  type SequenceForwardArgs,
+  slots,
+} from '@bistable/core';
+import { STEP_KIT_CELL, worstError } from '@bistable/core/testing';
+import { describe, expect, it } from 'vitest';
+import '../src/index.js';
+import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
+
+/**
+ * The whole-sequence kernels in as few passes as the device's bindings allow: the forward writes
+ * the initial zeros itself (zeroState) and wh transposed for the backward, which is then one
+ * dispatch. Checked against a float64 host oracle written out here (the cells' host functions and
+ * plain loops for the recurrent products), for the four built-in cells and two cells made with
+ * defineCell. Needs a WebGPU adapter (lavapipe in CI).
+ */
+const probe = await probeBackend('tfjs-webgpu');
+if (!probe.ok) console.log(`[tfjs-webgpu] sequence-pass tests skipped: ${probe.reason}`);
+
+/** No recurrent matrix, but a c and two pointwise parameters (a user's BRC with a cell state). */
+const pointwiseC = defineCell({
+  name: 'PassesPointwiseC',
+  cellState: true,
+  params: [
+    p.input('kz', 0),
+    p.input('kh', 1),
+    p.pointwise('mz', 0),
+    p.pointwise('mc', 1),
+    p.inputBias('bz', 0),
+  ],
+  step: ({ P, M, h, c, sigmoid, tanh }) => {
+    const z = sigmoid(P[0].add(M[0].mul(h)));
+    const n = tanh(P[1].add(M[1].mul(c)));
+    const cn = z.mul(c).add(z.neg().add(1).mul(n));
+    return { h: tanh(cn), c: cn, cache: [z, n, tanh(cn)] };
+  },
+});
+
+/** The built-in four, core's step-kit cell (gr 1, a c, a pointwise parameter) and pointwiseC. */
+const CELLS: CellSpec[] = [...CELL_NAMES.map((n) => cellSpec(n)), STEP_KIT_CELL, pointwiseC];
+
+let shared: WebgpuTfjsBackend | null = null;
+async function wgsl(): Promise<WebgpuTfjsBackend> {
+  if (!shared) {
+    const reg = await getBackend('tfjs-webgpu');
+    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
+  }
+  return shared;
+}
+
+// ---------------------------------------------------------------------------------- host oracle
+
+interface Host {
+  T: number;
+  B: number;
+  H: number;
+  reverse: boolean;
+  p: Float64Array;
+  wh: Float64Array | null;
+  bh: Float64Array | null;
+  pw: Float64Array | null;
+  h0: Float64Array;
+  c0: Float64Array | null;
+}
+
+/** R = hPrev @ wh + bh for all rows ([B, gr·H]). */
+function recurrent(spec: CellSpec, s: Host, hAll: Float64Array, off: number): Float64Array {
+  const { B, H } = s;
+  const grH = spec.gr * H;
+  const r = new Float64Array(B * grH);
+  for (let b = 0; b < B; b++) {
+    for (let m = 0; m < grH; m++) {
+      let acc = s.bh ? s.bh[m] : 0;
+      for (let k = 0; k < H; k++) acc += hAll[off + b * H + k] * s.wh![k * grH + m];
+      r[b * grH + m] = acc;
+    }
+  }
+  return r;
+}
+
+function forwardHost(spec: CellSpec, s: Host) {
+  const { T, B, H, reverse } = s;
+  const BH = B * H;
+  const hAll = new Float64Array((T + 1) * BH);
+  const cAll = spec.hasCellState ? new Float64Array((T + 1) * BH) : null;
+  const cache = new Float64Array(T * B * spec.cacheWidth * H);
+  hAll.set(s.h0, (reverse ? T : 0) * BH);
+  if (cAll && s.c0) cAll.set(s.c0, (reverse ? T : 0) * BH);
+  for (let i = 0; i < T; i++) {
+    const t = reverse ? T - 1 - i : i;
+    const { prev, out } = slots(t, reverse);
+    spec.forward({
+      B,
+      H,
+      p: s.p,
+      pOff: t * B * spec.gx * H,
+      r: spec.gr > 0 ? recurrent(spec, s, hAll, prev * BH) : null,
+      rOff: 0,
+      pw: s.pw,
+      hPrev: hAll,
+      hPrevOff: prev * BH,
+      cPrev: cAll,
+      cPrevOff: prev * BH,
+      hOut: hAll,
+      hOutOff: out * BH,
+      cOut: cAll,
+      cOutOff: out * BH,
+      cache,
+      cacheOff: t * B * spec.cacheWidth * H,
+    });
+  }
+  return { hAll, cAll, cache };
+}
+
+interface HostGrads {
+  dOut: Float64Array | null;
+  dhN: Float64Array | null;
+  dcN: Float64Array | null;
+}
+
+function backwardHost(
+  spec: CellSpec,
+  s: Host,
+  fwd: ReturnType<typeof forwardHost>,
+  wh: Float64Array | null,
+  g: HostGrads,
+) {
+  const { T, B, H, reverse } = s;
+  const BH = B * H;
+  const gxH = spec.gx * H;
+  const grH = spec.gr * H;
+  const dP = new Float64Array(T * B * gxH);
+  const dR = spec.gr > 0 ? new Float64Array(T * B * grH) : null;
+  const dPw = spec.npw > 0 ? new Float64Array(spec.npw * H) : null;
+  let dh = g.dhN ? g.dhN.slice() : new Float64Array(BH);
+  let dc = spec.hasCellState ? (g.dcN ? g.dcN.slice() : new Float64Array(BH)) : null;
+  for (let i = 0; i < T; i++) {
+    const t = reverse ? i : T - 1 - i;
+    const { prev } = slots(t, reverse);
+    const dhPrev = new Float64Array(BH);
+    const dcPrev = dc ? new Float64Array(BH) : null;
+    spec.backward({
+      B,
+      H,
+      dOut: g.dOut,
+      dOutOff: t * BH,
+      dhCarry: dh,
+      dhCarryOff: 0,
+      dcCarry: dc,
+      dcCarryOff: 0,
+      cache: fwd.cache,
+      cacheOff: t * B * spec.cacheWidth * H,
+      hPrev: fwd.hAll,
+      hPrevOff: prev * BH,
+      cPrev: fwd.cAll,
+      cPrevOff: prev * BH,
+      pw: s.pw,
+      dP,
+      dPOff: t * B * gxH,
+      dR,
+      dROff: t * B * grH,
+      dhPrev,
+      dhPrevOff: 0,
+      dcPrev,
+      dcPrevOff: 0,
+      dPw,
+    });
+    // dhPrev += dR_t @ whᵀ
+    if (dR && wh) {
+      for (let b = 0; b < B; b++)
+        for (let j = 0; j < H; j++)
+          for (let m = 0; m < grH; m++) dhPrev[b * H + j] += dR[(t * B + b) * grH + m] * wh[j * grH + m];
+    }
+    dh = dhPrev;
+    dc = dcPrev;
+  }
+  return { dP, dR, dh0: dh, dc0: dc, dPw };
+}
+
+// ------------------------------------------------------------------------------------ device side
+
+interface Case {
+  spec: CellSpec;
+  host: Host;
+  /** A plain buffer, or (a case made with `views`) a view in the arena named. */
+  put: (d: ArrayLike<number>, arena?: Arena) => DeviceBuffer;
+  read: (b: DeviceBuffer) => Promise<Float64Array>;
+  fwdArgs: (zeroState: boolean, initSlot: 'zeros' | 'nan') => SequenceForwardArgs;
+  done: () => void;
+}
+
+const randn = (rng: Rng, n: number, scale = 1) =>
+  Float64Array.from({ length: n }, () => rng.normal() * scale);
+
+/** Buffers that core allocates as views of one buffer each: parameters, incoming and outgoing gradients. */
+type Arena = 'params' | 'gradsIn' | 'gradsOut';
+
+/** WebgpuTfjsBackend.view and viewAlign, where this backend has them. */
+type Views = { view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer; viewAlign: number };
+const viewsOf = (be: WebgpuTfjsBackend): Views | null =>
+  typeof (be as unknown as Partial<Views>).view === 'function' ? (be as unknown as Views) : null;
+
+async function makeCase(
+  spec: CellSpec,
+  T: number,
+  B: number,
+  H: number,
+  reverse: boolean,
+  seed: number,
+  views = false,
+) {
+  const be = await wgsl();
+  const rng = new Rng(seed);
+  const live: DeviceBuffer[] = [];
+  const plain = (d: ArrayLike<number>) => {
+    const b = be.alloc(d.length, 'float32');
+    be.write(b, d);
+    live.push(b);
+    return b;
+  };
+  // each arena a buffer of its own, carved into views from a nonzero offset
+  const v = views ? viewsOf(be) : null;
+  if (views && !v) throw new Error('this backend makes no views');
+  const arenas = new Map<Arena, { buf: DeviceBuffer; used: number }>();
+  const put = (d: ArrayLike<number>, arena?: Arena) => {
+    if (!v || !arena) return plain(d);
+    let a = arenas.get(arena);
+    if (!a) {
+      a = { buf: plain(new Float64Array(1 << 14).fill(Number.NaN)), used: v.viewAlign };
+      arenas.set(arena, a);
+    }
+    const view = v.view(a.buf, a.used, d.length);
+    a.used += Math.ceil(d.length / v.viewAlign) * v.viewAlign;
+    be.write(view, d);
+    return view;
+  };
+  const read = async (b: DeviceBuffer) => Float64Array.from(await be.read(b));
+  const BH = B * H;
+  const host: Host = {
+    T,
+    B,
+    H,
+    reverse,
+    p: randn(rng, T * B * spec.gx * H),
+    wh: spec.gr > 0 ? randn(rng, H * spec.gr * H, 1 / Math.sqrt(H)) : null,
+    bh: spec.hasBh ? randn(rng, spec.gr * H, 0.5) : null,
+    pw: spec.npw > 0 ? randn(rng, spec.npw * H, 0.7) : null,
+    h0: new Float64Array(BH),
+    c0: spec.hasCellState ? new Float64Array(BH) : null,
+  };
+  const P = put(host.p);
+  const WH = host.wh ? put(host.wh, 'params') : null;
+  const BHb = host.bh ? put(host.bh, 'params') : null;
+  const PW = host.pw ? put(host.pw, 'params') : null;
+  /** hAll and cAll NaN everywhere but (initSlot 'zeros') the initial slot. */
+  const states = (initSlot: 'zeros' | 'nan') => {
+    const all = new Float64Array((T + 1) * BH).fill(Number.NaN);
+    if (initSlot === 'zeros') all.fill(0, (reverse ? T : 0) * BH, (reverse ? T + 1 : 1) * BH);
+    return all;
+  };
+  const fwdArgs = (zeroState: boolean, initSlot: 'zeros' | 'nan'): SequenceForwardArgs => ({
+    T,
+    B,
+    H,
+    reverse,
+    p: P,
+    wh: WH,
+    bh: BHb,
+    pw: PW,
+    hAll: put(states(initSlot)),
+    cAll: spec.hasCellState ? put(states(initSlot)) : null,
+    cache: put(new Float64Array(T * B * spec.cacheWidth * H).fill(Number.NaN)),
+    zeroState,
+  });
+  const done = () => {
+    for (const b of live.splice(0)) be.dispose(b);
+  };
+  return { spec, host, put, read, fwdArgs, done } satisfies Case;
+}
+
+/** Fused dispatches that `f` records. */
+async function dispatches(f: () => void | Promise<void>): Promise<number> {
+  const runner = wgslRunner();
+  const before = runner.stats.dispatches;
+  await f();
+  return runner.stats.dispatches - before;
+}
+
+const GRAD_SETS = {
+  /** a lower layer: the gradient reaches the outputs only */
+  dOut: { dOut: true, dhN: false },
+  /** the top layer under a 'last' readout: the final state only */
+  dhN: { dOut: false, dhN: true },
+  /** both, with dcN: the most operands a backward takes */
+  all: { dOut: true, dhN: true },
+} as const;
+
+/**
+ * Runs the backward (after the forward `fwd` of the case, whose states it reads) with the
+ * gradients of `set` and a wh buffer holding `whValues` (`whBuf`: that buffer, null: the case's
+ * own, which the forward saw). Returns the dispatches and the worst error against the oracle.
+ */
+async function backwardCase(
+  c: Case,
+  fwd: SequenceForwardArgs,
+  set: keyof typeof GRAD_SETS,
+  whBuf: DeviceBuffer | null = null,
+  whValues: Float64Array | null = c.host.wh,
+) {
+  const { spec, host, put, read } = c;
+  const { T, B, H } = host;
+  const BH = B * H;
+  const rng = new Rng(99);
+  const want = GRAD_SETS[set];
+  const g: HostGrads = {
+    dOut: want.dOut ? randn(rng, T * BH) : null,
+    dhN: want.dhN ? randn(rng, BH) : null,
+    dcN: want.dhN && spec.hasCellState ? randn(rng, BH) : null,
+  };
+  const nan = (n: number) => put(new Float64Array(n).fill(Number.NaN), 'gradsOut');
+  const a: SequenceBackwardArgs = {
+    T,
+    B,
+    H,
+    reverse: host.reverse,
+    wh: whBuf ?? fwd.wh,
+    pw: fwd.pw,
+    hAll: fwd.hAll,
+    cAll: fwd.cAll,
+    cache: fwd.cache,
+    dOut: g.dOut ? put(g.dOut, 'gradsIn') : null,
+    dhN: g.dhN ? put(g.dhN, 'gradsIn') : null,
+    dcN: g.dcN ? put(g.dcN, 'gradsIn') : null,
+    dP: nan(T * B * spec.gx * H),
+    dR: spec.gr > 0 ? nan(T * B * spec.gr * H) : null,
+    dh0: nan(BH),
+    dc0: spec.hasCellState ? nan(BH) : null,
+    dPw: spec.npw > 0 ? nan(spec.npw * H) : null,
+  };
+  const n = await dispatches(() => webgpuSequenceKernels(spec).backward(a));
+  const wantG = backwardHost(spec, host, forwardHost(spec, host), whValues, g);
+  const errs: [string, number][] = [
+    ['dP', worstError(await read(a.dP), wantG.dP)],
+    ['dh0', worstError(await read(a.dh0), wantG.dh0)],
+  ];
+  if (a.dR) errs.push(['dR', worstError(await read(a.dR), wantG.dR!)]);
+  if (a.dc0) errs.push(['dc0', worstError(await read(a.dc0), wantG.dc0!)]);
+  if (a.dPw) errs.push(['dPw', worstError(await read(a.dPw), wantG.dPw!)]);
+  const got = { dh0: await read(a.dh0), dPw: a.dPw ? await read(a.dPw) : null };
+  return { dispatches: n, worst: errs.sort((x, y) => y[1] - x[1])[0], got };
+}
+
+/** Backward dispatches expected after a forward: one, plus the rows' dPw reduce of a recurrent cell. */
+const expectedBackward = (spec: CellSpec, B: number) => (spec.gr > 0 && spec.npw > 0 && B > 1 ? 2 : 1);
+
+describe.skipIf(!probe.ok)('tfjs-webgpu whole-sequence kernels: passes per layer', () => {
+  it('declare writesZeroState', () => {
+    for (const spec of CELLS) expect(webgpuSequenceKernels(spec).writesZeroState, spec.name).toBe(true);
+  });
+
+  for (const spec of CELLS) {
+    for (const reverse of [false, true]) {
+      it(`${spec.name}${reverse ? ', reverse' : ''}: the zeroState forward is one dispatch, writes the zeros and equals a forward after a zero fill, bit for bit`, async () => {
+        const [T, B, H] = [4, 3, 5];
+        const c = await makeCase(spec, T, B, H, reverse, 11);
+        try {
+          const kernels = webgpuSequenceKernels(spec);
+          const zs = c.fwdArgs(true, 'nan');
+          const filled = c.fwdArgs(false, 'zeros');
+          expect(await dispatches(() => kernels.forward(zs))).toBe(1);
+          expect(await dispatches(() => kernels.forward(filled))).toBe(1);
+          const BH = B * H;
+          const slot = (reverse ? T : 0) * BH;
+          const hz = await c.read(zs.hAll);
+          expect(Array.from(hz.subarray(slot, slot + BH))).toEqual(new Array(BH).fill(0));
+          expect(hz).toEqual(await c.read(filled.hAll));
+          expect(await c.read(zs.cache)).toEqual(await c.read(filled.cache));
+          if (zs.cAll) {
+            const cz = await c.read(zs.cAll);
+            expect(Array.from(cz.subarray(slot, slot + BH))).toEqual(new Array(BH).fill(0));
+            expect(cz).toEqual(await c.read(filled.cAll!));
+          }
+          // and both are right
+          const want = forwardHost(spec, c.host);
+          expect(worstError(hz, want.hAll)).toBeLessThan(1e-4);
+          expect(worstError(await c.read(zs.cache), want.cache)).toBeLessThan(1e-4);
+          if (zs.cAll) expect(worstError(await c.read(zs.cAll), want.cAll!)).toBeLessThan(1e-4);
+        } finally {
+          c.done();
+        }
+      });
+    }
+  }
+
+  const counts: Record<string, Record<string, number>> = {};
+  for (const spec of CELLS) {
+    it(`${spec.name}: the backward after a forward is ${expectedBackward(spec, 3)} dispatch(es), for every gradient set and direction`, async () => {
+      const [T, B, H] = [4, 3, 5];
+      for (const reverse of [false, true]) {
+        const c = await makeCase(spec, T, B, H, reverse, 21);
+        try {
+          const fwd = c.fwdArgs(true, 'nan');
+          await webgpuSequenceKernels(spec).forward(fwd);
+          for (const set of Object.keys(GRAD_SETS) as (keyof typeof GRAD_SETS)[]) {
+            const r = await backwardCase(c, fwd, set);
+            expect(r.worst[1], `${set}, reverse ${reverse}: ${r.worst[0]}`).toBeLessThan(1e-4);
+            expect(r.dispatches, `${set}, reverse ${reverse}`).toBe(expectedBackward(spec, B));
+            counts[spec.name] = { ...counts[spec.name], [set]: r.dispatches };
+          }
+        } finally {
+          c.done();
+        }
+      }
+    });
+  }
+
+  for (const spec of CELLS.filter((s) => s.gr > 0)) {
+    it(`${spec.name}: a backward given a wh no forward saw transposes that wh itself (one pass more) and is right`, async () => {
+      const [T, B, H] = [4, 3, 5];
+      const c = await makeCase(spec, T, B, H, false, 31);
+      try {
+        const fwd = c.fwdArgs(true, 'nan');
+        await webgpuSequenceKernels(spec).forward(fwd);
+        const fast = await backwardCase(c, fwd, 'all');
+        // other values: a stale transposed copy of the forward's wh would give other gradients
+        const other = Float64Array.from(c.host.wh!, (v, i) => v * 0.5 + 0.1 * Math.sin(i));
+        const r = await backwardCase(c, fwd, 'all', c.put(other), other);
+        expect(r.worst[1], r.worst[0]).toBeLessThan(1e-4);
+        expect(r.dispatches).toBe(fast.dispatches + 1);
+        // the same values in another buffer: the same gradients, bit for bit
+        const same = await backwardCase(c, fwd, 'all', c.put(c.host.wh!), c.host.wh);
+        expect(same.got).toEqual(fast.got);
+        expect(same.dispatches).toBe(fast.dispatches + 1);
+        // the forward's own wh still finds its copy
+        expect((await backwardCase(c, fwd, 'all')).dispatches).toBe(fast.dispatches);
+      } finally {
+        c.done();
+      }
+    });
+  }
+
+  for (const spec of [cellSpec('LSTM'), STEP_KIT_CELL, cellSpec('BRC'), pointwiseC]) {
+    it.skipIf(typeof (WebgpuTfjsBackend.prototype as Partial<Views>).view !== 'function')(
+      `${spec.name}: parameters and gradients as views of one buffer each, the same passes`,
+      async () => {
+        const [T, B, H] = [4, 3, 5];
+        const c = await makeCase(spec, T, B, H, true, 61, true);
+        try {
+          const fwd = c.fwdArgs(true, 'nan');
+          expect(await dispatches(() => webgpuSequenceKernels(spec).forward(fwd))).toBe(1);
+          expect(worstError(await c.read(fwd.hAll), forwardHost(spec, c.host).hAll)).toBeLessThan(1e-4);
+          for (const set of Object.keys(GRAD_SETS) as (keyof typeof GRAD_SETS)[]) {
+            const r = await backwardCase(c, fwd, set);
+            expect(r.worst[1], `${set}: ${r.worst[0]}`).toBeLessThan(1e-4);
+            expect(r.dispatches, set).toBe(expectedBackward(spec, B));
+          }
+        } finally {
+          c.done();
+        }
+      },
+    );
+  }
+
+  it('a recurrent cell with pointwise parameters and one row needs no reduce pass: one dispatch', async () => {
+    const c = await makeCase(STEP_KIT_CELL, 5, 1, 6, true, 41);
+    try {
+      const fwd = c.fwdArgs(true, 'nan');
+      await webgpuSequenceKernels(STEP_KIT_CELL).forward(fwd);
+      for (const set of Object.keys(GRAD_SETS) as (keyof typeof GRAD_SETS)[]) {
+        const r = await backwardCase(c, fwd, set);
+        expect(r.worst[1], `${set}: ${r.worst[0]}`).toBeLessThan(1e-4);
+        expect(r.dispatches, set).toBe(1);
+      }
+    } finally {
+      c.done();
+    }
+  });
+
+  it('BRC with more rows than a workgroup sums dPw in a second dispatch, and is right', async () => {
+    const spec = cellSpec('BRC');
+    const c = await makeCase(spec, 3, 300, 3, false, 51);
+    try {
+      const fwd = c.fwdArgs(true, 'nan');
+      await webgpuSequenceKernels(spec).forward(fwd);
+      const r = await backwardCase(c, fwd, 'all');
+      expect(r.worst[1], r.worst[0]).toBeLessThan(1e-4);
+      expect(r.dispatches).toBe(2);
+    } finally {
+      c.done();
+    }
+  });
+
+  it('a 2-layer RNN runs one sequence dispatch per layer each way, and no other sequence pass', async () => {
+    const be = await wgsl();
+    const runner = wgslRunner();
+    for (const name of CELL_NAMES) {
+      const rnn = new MultiLayerRNN(be, {
+        cell: name,
+        inputSize: 2,
+        hiddenSize: 16,
+        numLayers: 2,
+        seed: 3,
+        maxLevel: KERNEL_LEVEL.sequence,
+      });
+      const keys: string[] = [];
+      const run = runner.run.bind(runner);
+      runner.run = (spec) => {
+        keys.push(spec.key.split('/')[0]);
+        run(spec);
+      };
+      try {
+        const [B, T, H] = [16, 6, 16];
+        const x = { shape: [B, T, 2], data: Array.from({ length: B * T * 2 }, (_, i) => Math.sin(i)) };
+        await rnn.forward(x);
+        const fwdKeys = keys.splice(0).filter((k) => k.startsWith('seq-'));
+        // gradients on the outputs and on the final states (a 'last' readout's)
+        const L = 2;
+        await rnn.backward({
+          output: { shape: [B, T, H], data: Array.from({ length: B * T * H }, (_, i) => Math.cos(i)) },
+          hN: { shape: [L, B, H], data: Array.from({ length: L * B * H }, (_, i) => Math.sin(2 * i)) },
+          cN:
+            name === 'LSTM'
+              ? { shape: [L, B, H], data: Array.from({ length: L * B * H }, (_, i) => Math.cos(3 * i)) }
+              : undefined,
+        });
+        const bwdKeys = keys.splice(0).filter((k) => k.startsWith('seq-'));
+        const fwdKey = cellSpec(name).gr > 0 ? 'seq-fwd' : 'seq-fwd-pw';
+        const bwdKey = cellSpec(name).gr > 0 ? 'seq-bwd' : 'seq-bwd-pw';
+        expect(fwdKeys, name).toEqual([fwdKey, fwdKey]);
+        expect(bwdKeys, name).toEqual([bwdKey, bwdKey]);
+      } finally {
+        runner.run = run;
+        rnn.dispose();
+      }
+    }
+  });
+
+  it('reports the backward dispatches per cell', () => {
+    // filled by the tests above (vitest runs a file's tests in order)
+    console.log(
+      `[tfjs-webgpu] sequence backward dispatches (B=3, after a forward): ${JSON.stringify(counts)}`,
+    );
+    expect(Object.keys(counts).sort()).toEqual(CELLS.map((s) => s.name).sort());
+  });
+});
