@@ -14,28 +14,10 @@ import { TfjsBuffer } from '../buffer.js';
 import { webgpuAdam } from './adam-kernel.js';
 import { BufferView, isBufferView } from './buffer-view.js';
 import { webgpuCellKernels } from './cell-kernels.js';
-import { webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
+import { checkGemm, webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
 import { webgpuGemmMany } from './gemm-many-kernel.js';
 import { webgpuLinearLoss, webgpuLossGradient } from './loss-kernel.js';
 import { wgslRunner } from './runner.js';
-
-/** A rows × cols block stored with leading dimension ld from offset must fit in the buffer. */
-function checkBlock(
-  what: string,
-  buf: DeviceBuffer,
-  offset: number,
-  rows: number,
-  cols: number,
-  ld: number,
-): void {
-  if (rows === 0 || cols === 0) return;
-  if (ld < cols) throw new RangeError(`gemm: ${what} has leading dimension ${ld} < ${cols} columns`);
-  if (offset < 0 || offset + (rows - 1) * ld + cols > buf.length) {
-    throw new RangeError(
-      `gemm: a ${rows}×${cols} block of ${what} (ld ${ld}) at ${offset} overruns a buffer of ${buf.length}`,
-    );
-  }
-}
 
 /**
  * The tfjs-webgpu backend with its arithmetic in WGSL. The generic tfjs backend expresses a GEMM
@@ -229,12 +211,8 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   protected unclashGemm(g: GemmArgs): GemmArgs {
     const reads = [g.a, g.b, g.bias].filter((b): b is DeviceBuffer => !!b);
     if (!reads.some((r) => this.clash(g.c, r))) return g;
-    const { m, n, k, transA, transB } = g;
-    if (m === 0 || n === 0) return g;
-    checkBlock('A', g.a, g.aOffset, transA ? k : m, transA ? m : k, g.lda);
-    checkBlock('B', g.b, g.bOffset, transB ? n : k, transB ? k : n, g.ldb);
-    checkBlock('C', g.c, g.cOffset, m, n, g.ldc);
-    if (g.bias) checkBlock('the bias', g.bias, g.biasOffset ?? 0, 1, g.biasLength ?? n, g.biasLength ?? n);
+    if (g.m === 0 || g.n === 0) return g;
+    checkGemm(g);
     const root = this.placed(g.c).root;
     const flat = (buf: DeviceBuffer, offset: number): [DeviceBuffer, number] => {
       const p = this.placed(buf);

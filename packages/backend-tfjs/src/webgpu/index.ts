@@ -2,3 +2,4 @@ export { WebgpuTfjsBackend } from './backend.js';
 export { webgpuCellKernels } from './cell-kernels.js';
 export { initWebgpu, webgpuAdapter } from './init.js';
 export { type DispatchStats, wgslRunner } from './runner.js';
+export { type RecurrentSplit, recurrentSplit, setRecurrentSplit } from './sequence-recurrent.js';

@@ -15,9 +15,11 @@ import {
   backwardPrepCode,
   type Places,
   placesKey,
+  planKey,
   recurrentBackwardCode,
   recurrentForwardCode,
-  rowPlan,
+  recurrentPlan,
+  recurrentSplit,
 } from './sequence-recurrent.js';
 import { flatGroups } from './wgsl-common.js';
 
@@ -279,10 +281,10 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     forward(a: SequenceForwardArgs): void {
       const { T, B, H } = a;
       const runner = wgslRunner();
-      const plan = rowPlan(H, gr, runner.workgroupStorageBytes);
+      const plan = rowsOf(runner, H, gr);
       const whT = a.wh ? auxForForward(runner, a.wh, gr, H, auxLayout(gr, npw, H, B).length) : null;
       runner.run({
-        key: `seq-fwd/${cw.key}/${plan.wg}x${plan.nu}/${a.bh ? 'bh' : 'nobh'}`,
+        key: `seq-fwd/${cw.key}/${planKey(plan)}/${a.bh ? 'bh' : 'nobh'}`,
         roles: [
           { name: 'p', buf: readsP ? a.p : null, write: false },
           { name: 'wh', buf: a.wh, write: false },
@@ -303,7 +305,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     backward(a: SequenceBackwardArgs): void {
       const { T, B, H } = a;
       const runner = wgslRunner();
-      const rows = rowPlan(H, gr, runner.workgroupStorageBytes);
+      const rows = rowsOf(runner, H, gr);
       const lay = auxLayout(gr, npw, H, B);
       const have = a.wh ? transposedOf(runner).get(a.wh) : undefined;
       const fresh = have && have.H === H && have.gr === gr && have.floats >= lay.length;
@@ -321,7 +323,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       const p = plan(runner, a, base, true, !fresh, B === 1 ? 'direct' : null);
       if (fresh) stageIn(runner, aux, p, a);
       runner.run({
-        key: `seq-bwd/${cw.key}/${rows.wg}x${rows.nu}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
+        key: `seq-bwd/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
         roles: [
           { name: 'aux', buf: aux, write: p.dc0 === 'aux' || p.w === 'aux' },
           { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
@@ -345,6 +347,18 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       stageOut(runner, aux, p, a);
     },
   };
+}
+
+/**
+ * The row plan of a recurrent kernel under the split in force (recurrentSplit: 1, today's
+ * kernels, unless set), within this device's workgroup size and memory.
+ */
+function rowsOf(runner: WgslRunner, H: number, gr: number) {
+  const l = runner.device.limits;
+  return recurrentPlan(H, gr, recurrentSplit(), {
+    storageBytes: runner.workgroupStorageBytes,
+    maxThreads: Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX),
+  });
 }
 
 function seqUniforms(T: number, B: number, H: number, reverse: boolean) {

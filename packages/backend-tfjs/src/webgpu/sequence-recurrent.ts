@@ -33,6 +33,113 @@ export function rowPlan(H: number, gr: number, storageBytes: number): RowPlan {
   return { wg, nu };
 }
 
+/**
+ * How many threads share each unit's recurrent product: 1 (the default: each thread sums its
+ * units' products alone, one barrier per step), 2, 4 or 8, or 'auto' (the most of 8, 4 and 2 that
+ * keeps H·S within the device's workgroup size). With S > 1 every step has two phases: S threads
+ * per unit each sum 1/S of the product (a contiguous share of k) into workgroup memory, and after
+ * a barrier one thread per unit adds the S partial sums and runs the cell's pointwise math, then
+ * a second barrier. The serial chain per step shrinks from gr·H multiply-adds (forward; H·gr in
+ * the backward's dR·whᵀ) to about 1/S of that, at the price of the second barrier: whether that
+ * pays depends on the GPU, so it is opt in (setRecurrentSplit, BISTABLE_WEBGPU_SPLIT). The
+ * partial sums meet in workgroup memory: subgroup operations would save the second barrier, but
+ * neither tfjs-backend-webgpu 4.22 nor initWebgpu asks the device for the 'subgroups' feature.
+ */
+export type RecurrentSplit = 1 | 2 | 4 | 8 | 'auto';
+
+const SPLITS: readonly RecurrentSplit[] = [1, 2, 4, 8, 'auto'];
+
+/** The setting from setRecurrentSplit; null: the environment variable's (read once), else 1. */
+let chosenSplit: RecurrentSplit | null = null;
+let envSplit: RecurrentSplit | undefined;
+
+function parseSplit(raw: string, from: string): RecurrentSplit {
+  const t = raw.trim().toLowerCase();
+  const hit = SPLITS.find((s) => String(s) === t);
+  if (hit === undefined) throw new InputError(`${from}=${raw}: expected 1, 2, 4, 8 or auto`);
+  return hit;
+}
+
+/**
+ * Chooses the whole-sequence kernels' split of each unit's recurrent product over threads (see
+ * RecurrentSplit) for the kernels dispatched from now on; null goes back to the environment
+ * variable BISTABLE_WEBGPU_SPLIT (read once, in Node), or 1 (today's kernels) where it is unset.
+ */
+export function setRecurrentSplit(split: RecurrentSplit | null): void {
+  chosenSplit = split === null ? null : parseSplit(String(split), 'setRecurrentSplit');
+}
+
+/** The split in force: setRecurrentSplit's, else BISTABLE_WEBGPU_SPLIT's, else 1. */
+export function recurrentSplit(): RecurrentSplit {
+  if (chosenSplit !== null) return chosenSplit;
+  if (envSplit === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const raw = env?.BISTABLE_WEBGPU_SPLIT;
+    envSplit = raw === undefined || raw.trim() === '' ? 1 : parseSplit(raw, 'BISTABLE_WEBGPU_SPLIT');
+  }
+  return envSplit;
+}
+
+/**
+ * A row plan whose recurrent products are split over S > 1 threads per unit. Product phase:
+ * thread `lane · (wg / S) + slot` sums share `lane` of k for units slot + q·(wg / S), q < nuS (a
+ * warp holds one lane and consecutive units, so its reads of wh are coalesced). Pointwise phase:
+ * unit j = thread + q·wg, q < nu, as in RowPlan. Workgroup arrays hold `cap` units.
+ */
+export interface SplitPlan extends RowPlan {
+  S: 2 | 4 | 8;
+  /** Product units per thread. */
+  nuS: number;
+  /** Units the workgroup arrays hold: (wg / S) · nuS ≥ H. */
+  cap: number;
+}
+
+export interface PlanLimits {
+  /** maxComputeWorkgroupStorageSize. */
+  storageBytes: number;
+  /** min(maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX). */
+  maxThreads: number;
+}
+
+export const isSplit = (plan: RowPlan): plan is SplitPlan => 'S' in plan;
+
+/** The plan's part of a pipeline key (a RowPlan's is what it was before splits existed). */
+export const planKey = (plan: RowPlan): string =>
+  isSplit(plan) ? `${plan.wg}x${plan.nu}s${plan.S}x${plan.nuS}` : `${plan.wg}x${plan.nu}`;
+
+const pow2Floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
+const pow2Ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/**
+ * The plan for H units under `split`: a RowPlan (rowPlan's) for 1, else a SplitPlan of S threads
+ * per unit. S is at most H (rounded down to a power of two: a share of no k is a thread wasted);
+ * workgroups of 64 up to min(1024, maxThreads) threads, a power of two, the fewest that give
+ * each unit S threads (beyond that threads take several units); 'auto' takes the largest S whose
+ * H·S threads fit one workgroup, and 1 where not even 2 fits. A split whose workgroup memory
+ * exceeds the device's falls back to half the S, down to 1.
+ */
+export function recurrentPlan(
+  H: number,
+  gr: number,
+  split: RecurrentSplit,
+  limits: PlanLimits,
+): RowPlan | SplitPlan {
+  const maxThreads = pow2Floor(Math.min(1024, limits.maxThreads));
+  let S: number = split === 'auto' ? ([8, 4, 2].find((s) => H * s <= maxThreads) ?? 1) : split;
+  S = Math.min(S, pow2Floor(H));
+  for (; S > 1 && maxThreads >= 64; S /= 2) {
+    const wg = Math.max(64, Math.min(pow2Ceil(H * S), maxThreads));
+    const U = wg / S;
+    const nuS = Math.ceil(H / U);
+    const cap = U * nuS;
+    // forward: hs ×2 and gr·S partial sums per unit; backward: ds ×2 per gate and S partials
+    const floats = Math.max(2 * cap + gr * S * cap, 2 * gr * cap + S * cap);
+    if (floats * 4 <= limits.storageBytes)
+      return { wg, nu: Math.ceil(cap / wg), S: S as 2 | 4 | 8, nuS, cap };
+  }
+  return rowPlan(H, gr, limits.storageBytes);
+}
+
 /** Uniforms: n = B·H, T, B, rev, H. */
 const entry = (wg: number, gx: number, gr: number, cw: number) => `
 @compute @workgroup_size(${wg})
@@ -64,34 +171,75 @@ const units = (plan: RowPlan) =>
  */
 const ACC = 4;
 
-/** R_g = init_g + Σ_k h[k] · wh[k, g·H + j] for every gate g, with ACC partial sums per gate. */
-function matvecForward(gr: number, wh: string, init: (g: number) => string): string {
+/** A loop's bounds: [lo, hi) (a split's share), or [0, n) where none is given. */
+interface Range {
+  lo: string;
+  hi: string;
+}
+
+const bounds = (n: string, range?: Range) =>
+  range
+    ? { start: range.lo, main: `${range.hi} - (${range.hi} - ${range.lo}) % ${ACC}u`, end: range.hi }
+    : { start: '0u', main: `${n} - ${n} % ${ACC}u`, end: n };
+
+/**
+ * R_g = init_g + Σ_k h[k] · wh[k, g·H + j] for every gate g, with ACC partial sums per gate (k
+ * over `range` only, where given).
+ */
+function matvecForward(gr: number, wh: string, init: (g: number) => string, range?: Range): string {
+  const kb = bounds('H', range);
   const term = (k: string, a: number, g: number) =>
     `r${g}_${a} += hs[hb + ${k}] * ${wh}[(${k}) * GRH + ${g > 0 ? `${g}u * H + ` : ''}j];`;
   return `${each(gr, (g) => `        var r${g}_0 = ${init(g)};\n${each(ACC - 1, (a) => `        var r${g}_${a + 1} = 0.0;`)}`)}
-        let kMain = H - H % ${ACC}u;
-        for (var k = 0u; k < kMain; k += ${ACC}u) {
+        let kMain = ${kb.main};
+        for (var k = ${kb.start}; k < kMain; k += ${ACC}u) {
 ${each(ACC, (a) => each(gr, (g) => `          ${term(a === 0 ? 'k' : `k + ${a}u`, a, g)}`))}
         }
-        for (var k = kMain; k < H; k++) {
+        for (var k = kMain; k < ${kb.end}; k++) {
 ${each(gr, (g) => `          ${term('k', 0, g)}`)}
         }
 ${each(gr, (g) => `        let R${g} = (r${g}_0 + r${g}_1) + (r${g}_2 + r${g}_3);`)}`;
 }
 
-/** acc = init + Σ_m ds[db + m] · whT[m, j] over m < gr·H, with ACC partial sums. */
-function dotBackward(whT: string, j: string, init: string): string {
+/** acc = init + Σ_m ds[db + m] · whT[m, j] over m < gr·H (or `range`), with ACC partial sums. */
+function dotBackward(whT: string, j: string, init: string, range?: Range): string {
+  const mb = bounds('GRH', range);
   const term = (m: string, a: number) => `a${a} += ds[db + ${m}] * ${whT}[(${m}) * H + ${j}];`;
   return `        var a0 = ${init};
 ${each(ACC - 1, (a) => `        var a${a + 1} = 0.0;`)}
-        let mMain = GRH - GRH % ${ACC}u;
-        for (var m = 0u; m < mMain; m += ${ACC}u) {
+        let mMain = ${mb.main};
+        for (var m = ${mb.start}; m < mMain; m += ${ACC}u) {
 ${each(ACC, (a) => `          ${term(a === 0 ? 'm' : `m + ${a}u`, a)}`)}
         }
-        for (var m = mMain; m < GRH; m++) {
+        for (var m = mMain; m < ${mb.end}; m++) {
           ${term('m', 0)}
         }
         let acc = (a0 + a1) + (a2 + a3);`;
+}
+
+/**
+ * A split plan's product-phase locals: this thread's lane (its share [kLo, kHi) of the n terms
+ * of each sum), the offset of its partial sums in workgroup memory (pOff), and its product
+ * units ju0.. (to be checked against H).
+ */
+const splitUnits = (plan: SplitPlan, n: string) => {
+  const U = plan.wg / plan.S;
+  return `
+  let lane = lid.x / ${U}u;
+  let slot = lid.x % ${U}u;
+  let KS = (${n} + ${plan.S - 1}u) / ${plan.S}u;
+  let kLo = min(lane * KS, ${n});
+  let kHi = min(kLo + KS, ${n});
+  let pOff = lane * ${plan.cap}u;
+${each(plan.nuS, (q) => `  let ju${q} = slot + ${q * U}u;`)}`;
+};
+
+/** (x_0 + x_1) + (x_2 + x_3) … over n = 2, 4 or 8 terms, pairwise. */
+function pairwise(n: number, x: (i: number) => string): string {
+  let terms = Array.from({ length: n }, (_, i) => x(i));
+  while (terms.length > 1)
+    terms = Array.from({ length: terms.length / 2 }, (_, i) => `(${terms[2 * i]} + ${terms[2 * i + 1]})`);
+  return terms[0];
 }
 
 /**
@@ -101,6 +249,9 @@ ${each(ACC, (a) => `          ${term(a === 0 ? 'm' : `m + ${a}u`, a)}`)}
  * Uniform `zero` set: the initial h (and c) are zeros, which the kernel writes into their slot of
  * hAll (and cAll) itself. With `whT` bound, each workgroup also writes its share of wh transposed
  * there after its loop, for the backward (which would otherwise need a pass of its own for it).
+ * A SplitPlan (RecurrentSplit) splits the matvec: each of S threads per unit sums its share of k
+ * into ps (productForward), and after a barrier the unit's pointwise thread adds bh and the S
+ * partial sums; a second barrier ends the step. A RowPlan renders today's kernel, unchanged.
  */
 export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
@@ -108,15 +259,16 @@ export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): stri
   const fP = readsOf(fr, 'P', gx);
   const fM = readsOf(fr, 'M', npw);
   const { nu, wg } = plan;
-  const cap = wg * nu;
+  const sp = isSplit(plan) ? plan : null;
+  const cap = sp ? sp.cap : wg * nu;
   const pAt = (t: string, k: number, j: string) =>
     `${v.p}[(${t} * u.B + b) * GXH + ${k > 0 ? `${k}u * H + ` : ''}${j}]`;
   return `
-var<workgroup> hs: array<f32, ${2 * cap}>;
+var<workgroup> hs: array<f32, ${2 * cap}>;${sp ? `\nvar<workgroup> ps: array<f32, ${gr * sp.S * cap}>;` : ''}
 ${entry(wg, gx, gr, cacheWidth)}
   let s0 = select(0u, u.T, rev);
   let t0 = select(0u, u.T - 1u, rev);
-${units(plan)}
+${units(plan)}${sp ? splitUnits(sp, 'H') : ''}
 ${each(
   nu,
   (q) => `${withC ? `  var c${q} = 0.0;\n` : ''}${eachOf(fP, (k) => `  var pf${q}_${k} = 0.0;`)}
@@ -144,14 +296,22 @@ ${eachOf(fM, (k) => `    m${q}_${k} = ${v.pw}[${k > 0 ? `${k}u * H + ` : ''}j${q
     let tn = select(ni, u.T - 1u - ni, rev);
     let outS = select(t + 1u, t, rev);
     let hb = cur * H;
-    let nb = H - hb;
+    let nb = H - hb;${sp ? productForward(sp, gr, v.wh) : ''}
 ${each(
   nu,
   (q) => `    if (ok${q}) {
       let j = j${q};
 ${eachOf(fP, (k) => `      let P${k} = pf${q}_${k};`)}
 ${eachOf(fP, (k) => `      pf${q}_${k} = ${pAt('tn', k, 'j')};`)}
-${matvecForward(gr, v.wh, (g) => `bh${q}_${g}`)}
+${
+  sp
+    ? each(
+        gr,
+        (g) =>
+          `      let R${g} = bh${q}_${g} + ${pairwise(sp.S, (l) => `ps[${g + l > 0 ? `${(g * sp.S + l) * cap}u + ` : ''}j]`)};`,
+      )
+    : matvecForward(gr, v.wh, (g) => `bh${q}_${g}`)
+}
 ${eachOf(fM, (k) => `      let M${k} = m${q}_${k};`)}
       let hp = hs[hb + j];
 ${withC ? `      let cp = c${q};` : ''}
@@ -168,6 +328,22 @@ ${each(cacheWidth, (k) => `      ${v.cache}[(t * u.B + b) * CWH + ${k > 0 ? `${k
 ${v.whT ? transposeShare(wg, v.wh, v.whT) : ''}
 }`;
 }
+
+/**
+ * A split forward's product phase: each thread's partial sums over its share of k for its units,
+ * into ps (gate g, lane l, unit j at (g·S + l)·cap + j); the barrier after it makes them visible
+ * to the pointwise phase.
+ */
+const productForward = (plan: SplitPlan, gr: number, wh: string) => `
+${each(
+  plan.nuS,
+  (q) => `    if (ju${q} < H) {
+      let j = ju${q};
+${matvecForward(gr, wh, () => '0.0', { lo: 'kLo', hi: 'kHi' })}
+${each(gr, (g) => `      ps[${g > 0 ? `${g * plan.S * plan.cap}u + ` : ''}pOff + j] = R${g};`)}
+    }`,
+)}
+    workgroupBarrier();`;
 
 /**
  * This workgroup's share of wh [H, gr·H] transposed into whT [gr·H, H] (the start of the
@@ -288,6 +464,9 @@ ${
  * neighbouring addresses. The cache, h_{t-1}, c_{t-1} and dOut of the next step are loaded
  * ahead. dhN, dcN and the pointwise parameters are read, and dc0 and the rows' shares of the
  * pointwise-parameter gradient (summed over the steps in registers) written, at their `places`.
+ * A SplitPlan splits that sum: each of S threads per unit sums its share of m into qs
+ * (productBackward), and after a second barrier each unit's thread adds the S partial sums to its
+ * pointwise part.
  */
 export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, places: Places): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
@@ -298,7 +477,8 @@ export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, plac
   const wantW = places.w !== null;
   const at = placed(places, v, npw);
   const { nu, wg } = plan;
-  const cap = wg * nu;
+  const sp = isSplit(plan) ? plan : null;
+  const cap = sp ? sp.cap : wg * nu;
   const off = (k: number) => (k > 0 ? `${k}u * H + ` : '');
   const loads = (q: number, t: string, prev: string, j: string) => `
 ${eachOf(bC, (k) => `      pc${q}_${k} = ${v.cache}[(${t} * u.B + b) * CWH + ${off(k)}${j}];`)}
@@ -306,12 +486,12 @@ ${readsHp ? `      ph${q} = ${v.hAll}[${prev} * BH + row + ${j}];` : ''}
 ${readsCp ? `      pcp${q} = ${v.cAll}[${prev} * BH + row + ${j}];` : ''}
 ${v.dOut ? `      pd${q} = ${v.dOut}[${t} * BH + row + ${j}];` : ''}`;
   return `
-var<workgroup> ds: array<f32, ${2 * gr * cap}>;
+var<workgroup> ds: array<f32, ${2 * gr * cap}>;${sp ? `\nvar<workgroup> qs: array<f32, ${sp.S * cap}>;` : ''}
 ${entry(wg, gx, gr, cacheWidth)}
 ${auxOffsets(gr, npw)}
   let t0 = select(u.T - 1u, 0u, rev);
   let p0 = select(t0, t0 + 1u, rev);
-${units(plan)}
+${units(plan)}${sp ? splitUnits(sp, 'GRH') : ''}
 ${each(
   nu,
   (q) => `  var dh${q} = 0.0;
@@ -357,9 +537,12 @@ ${wantW ? each(npw, (k) => `      w${q}_${k} += W${k};`) : ''}
     }`,
 )}
     workgroupBarrier();
-${each(
-  nu,
-  (q) => `    if (ok${q}) {
+${sp ? productBackward(sp, v.aux) : ''}${each(nu, (q) =>
+  sp
+    ? `    if (ok${q}) {
+      dh${q} = dhp${q} + ${pairwise(sp.S, (l) => `qs[${l > 0 ? `${l * cap}u + ` : ''}j${q}]`)};
+    }`
+    : `    if (ok${q}) {
 ${dotBackward(v.aux, `j${q}`, `dhp${q}`)}
       dh${q} = acc;
     }`,
@@ -376,3 +559,19 @@ ${wantW ? each(npw, (k) => `    ${at.w(k, 'b', `j${q}`)} = w${q}_${k};`) : ''}
 )}
 }`;
 }
+
+/**
+ * A split backward's product phase: each thread's partial sums of dR_t · whᵀ over its share of m
+ * for its units, into qs (lane l, unit j at l·cap + j), and the barrier that makes them visible.
+ * The pointwise phase of the next step writes ds only after the next step's first barrier, when
+ * every read here is done.
+ */
+const productBackward = (plan: SplitPlan, whT: string) => `${each(
+  plan.nuS,
+  (q) => `    if (ju${q} < H) {
+${dotBackward(whT, `ju${q}`, '0.0', { lo: 'kLo', hi: 'kHi' })}
+      qs[pOff + ju${q}] = acc;
+    }`,
+)}
+    workgroupBarrier();
+`;

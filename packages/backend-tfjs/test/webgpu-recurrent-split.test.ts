@@ -1,0 +1,476 @@
+import {
+  CELL_NAMES,
+  type CellSpec,
+  cellSpec,
+  type DeviceBuffer,
+  getBackend,
+  InputError,
+  probeBackend,
+  Rng,
+  type SequenceBackwardArgs,
+  type SequenceForwardArgs,
+  slots,
+} from '@bistable/core';
+import { STEP_KIT_CELL, worstError } from '@bistable/core/testing';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import '../src/index.js';
+import {
+  type RecurrentSplit,
+  setRecurrentSplit,
+  WebgpuTfjsBackend,
+  wgslRunner,
+} from '../src/webgpu/index.js';
+import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
+import {
+  isSplit,
+  type PlanLimits,
+  planKey,
+  recurrentPlan,
+  rowPlan,
+  type SplitPlan,
+} from '../src/webgpu/sequence-recurrent.js';
+
+/**
+ * The opt-in split of each unit's recurrent product over S threads (setRecurrentSplit,
+ * BISTABLE_WEBGPU_SPLIT): the plans it makes, and on a WebGPU adapter (lavapipe in CI) the
+ * whole-sequence forward and backward of every cell with S = 2, 4 and 8 against today's kernels
+ * (S = 1; sums reassociate, so float32 rounding apart) and against a float64 host oracle.
+ */
+const probe = await probeBackend('tfjs-webgpu');
+if (!probe.ok) console.log(`[tfjs-webgpu] recurrent-split tests skipped: ${probe.reason}`);
+
+afterAll(() => setRecurrentSplit(null));
+
+// ------------------------------------------------------------------------------- plans, no device
+
+describe('recurrentPlan', () => {
+  const big: PlanLimits = { storageBytes: 32768, maxThreads: 1024 };
+
+  it('S = 1 is rowPlan itself (the pipeline keys of today)', () => {
+    for (const H of [1, 7, 64, 65, 100, 256, 300]) {
+      const p = recurrentPlan(H, 3, 1, big);
+      expect(p).toEqual(rowPlan(H, 3, big.storageBytes));
+      expect(isSplit(p)).toBe(false);
+      expect(planKey(p)).toBe(`${p.wg}x${p.nu}`);
+    }
+  });
+
+  it('a split plan gives every unit S threads in whole workgroups of 64 up to the limit', () => {
+    for (const H of [2, 7, 12, 33, 100, 128]) {
+      for (const S of [2, 4, 8] as const) {
+        const p = recurrentPlan(H, 2, S, big) as SplitPlan;
+        const want = Math.min(S, 2 ** Math.floor(Math.log2(H)));
+        expect(p.S, `H ${H}, S ${S}`).toBe(want);
+        expect(p.wg % 64).toBe(0);
+        expect(p.wg).toBe(Math.max(64, 2 ** Math.ceil(Math.log2(H * want))));
+        const U = p.wg / p.S;
+        expect(p.nuS).toBe(1);
+        expect(p.cap).toBe(U);
+        expect(p.cap).toBeGreaterThanOrEqual(H);
+        expect(p.nu * p.wg).toBeGreaterThanOrEqual(p.cap);
+        expect(planKey(p)).toBe(`${p.wg}x${p.nu}s${p.S}x1`);
+      }
+    }
+  });
+
+  it('beyond the workgroup limit threads take several units; S = 1 where H is 1', () => {
+    const p = recurrentPlan(300, 1, 4, { storageBytes: 32768, maxThreads: 256 }) as SplitPlan;
+    expect(p).toEqual({ wg: 256, nu: 2, S: 4, nuS: 5, cap: 320 });
+    const q = recurrentPlan(1100, 1, 2, big) as SplitPlan;
+    expect(q).toEqual({ wg: 1024, nu: 2, S: 2, nuS: 3, cap: 1536 });
+    expect(isSplit(recurrentPlan(1, 1, 8, big))).toBe(false);
+    // a device that reports more threads than 1024 still gets 1024 at most
+    expect(recurrentPlan(200, 1, 8, { storageBytes: 1 << 20, maxThreads: 4096 }).wg).toBe(1024);
+  });
+
+  it("'auto' takes the largest S whose H·S threads fit one workgroup", () => {
+    expect((recurrentPlan(100, 3, 'auto', big) as SplitPlan).S).toBe(8);
+    expect((recurrentPlan(100, 3, 'auto', { storageBytes: 32768, maxThreads: 256 }) as SplitPlan).S).toBe(2);
+    expect((recurrentPlan(200, 1, 'auto', big) as SplitPlan).S).toBe(4);
+    expect(isSplit(recurrentPlan(200, 1, 'auto', { storageBytes: 32768, maxThreads: 256 }))).toBe(false);
+    expect((recurrentPlan(5, 4, 'auto', big) as SplitPlan).S).toBe(4);
+  });
+
+  it('halves S while the workgroup memory would exceed the device, down to rowPlan', () => {
+    // gr 4, H 100, S 8: 128-unit arrays, 2·128 + 4·8·128 floats = 17 KiB forward
+    const full = recurrentPlan(100, 4, 8, big) as SplitPlan;
+    expect(full.S).toBe(8);
+    const small = recurrentPlan(100, 4, 8, { storageBytes: 16384, maxThreads: 1024 }) as SplitPlan;
+    expect(small.S).toBe(4);
+    expect(recurrentPlan(100, 4, 8, { storageBytes: 4096, maxThreads: 1024 })).toEqual(rowPlan(100, 4, 4096));
+    expect(() => recurrentPlan(1000, 4, 2, { storageBytes: 4096, maxThreads: 1024 })).toThrow(InputError);
+  });
+});
+
+describe('the split setting', () => {
+  it('setRecurrentSplit takes 1, 2, 4, 8 and auto only', () => {
+    for (const s of [1, 2, 4, 8, 'auto'] as const) expect(() => setRecurrentSplit(s)).not.toThrow();
+    expect(() => setRecurrentSplit(3 as RecurrentSplit)).toThrow(InputError);
+    expect(() => setRecurrentSplit('fast' as RecurrentSplit)).toThrow(InputError);
+    setRecurrentSplit(null);
+  });
+
+  it('BISTABLE_WEBGPU_SPLIT is read once, and setRecurrentSplit overrides it', async () => {
+    try {
+      vi.stubEnv('BISTABLE_WEBGPU_SPLIT', ' 4 ');
+      vi.resetModules();
+      const m = await import('../src/webgpu/sequence-recurrent.js');
+      expect(m.recurrentSplit()).toBe(4);
+      vi.stubEnv('BISTABLE_WEBGPU_SPLIT', '2');
+      expect(m.recurrentSplit()).toBe(4);
+      m.setRecurrentSplit(1);
+      expect(m.recurrentSplit()).toBe(1);
+      m.setRecurrentSplit(null);
+      expect(m.recurrentSplit()).toBe(4);
+
+      vi.stubEnv('BISTABLE_WEBGPU_SPLIT', 'AUTO');
+      vi.resetModules();
+      expect((await import('../src/webgpu/sequence-recurrent.js')).recurrentSplit()).toBe('auto');
+
+      vi.stubEnv('BISTABLE_WEBGPU_SPLIT', '');
+      vi.resetModules();
+      expect((await import('../src/webgpu/sequence-recurrent.js')).recurrentSplit()).toBe(1);
+
+      vi.stubEnv('BISTABLE_WEBGPU_SPLIT', 'three');
+      vi.resetModules();
+      const bad = await import('../src/webgpu/sequence-recurrent.js');
+      expect(() => bad.recurrentSplit()).toThrow(/BISTABLE_WEBGPU_SPLIT=three: expected 1, 2, 4, 8 or auto/);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------- host oracle
+
+interface Host {
+  T: number;
+  B: number;
+  H: number;
+  reverse: boolean;
+  p: Float64Array;
+  wh: Float64Array | null;
+  bh: Float64Array | null;
+  pw: Float64Array | null;
+}
+
+function forwardHost(spec: CellSpec, s: Host) {
+  const { T, B, H, reverse } = s;
+  const BH = B * H;
+  const grH = spec.gr * H;
+  const hAll = new Float64Array((T + 1) * BH);
+  const cAll = spec.hasCellState ? new Float64Array((T + 1) * BH) : null;
+  const cache = new Float64Array(T * B * spec.cacheWidth * H);
+  for (let i = 0; i < T; i++) {
+    const t = reverse ? T - 1 - i : i;
+    const { prev, out } = slots(t, reverse);
+    let r: Float64Array | null = null;
+    if (spec.gr > 0) {
+      r = new Float64Array(B * grH);
+      for (let b = 0; b < B; b++)
+        for (let m = 0; m < grH; m++) {
+          let acc = s.bh ? s.bh[m] : 0;
+          for (let k = 0; k < H; k++) acc += hAll[prev * BH + b * H + k] * s.wh![k * grH + m];
+          r[b * grH + m] = acc;
+        }
+    }
+    spec.forward({
+      B,
+      H,
+      p: s.p,
+      pOff: t * B * spec.gx * H,
+      r,
+      rOff: 0,
+      pw: s.pw,
+      hPrev: hAll,
+      hPrevOff: prev * BH,
+      cPrev: cAll,
+      cPrevOff: prev * BH,
+      hOut: hAll,
+      hOutOff: out * BH,
+      cOut: cAll,
+      cOutOff: out * BH,
+      cache,
+      cacheOff: t * B * spec.cacheWidth * H,
+    });
+  }
+  return { hAll, cAll, cache };
+}
+
+interface Grads {
+  dOut: Float64Array | null;
+  dhN: Float64Array | null;
+  dcN: Float64Array | null;
+}
+
+function backwardHost(spec: CellSpec, s: Host, fwd: ReturnType<typeof forwardHost>, g: Grads) {
+  const { T, B, H, reverse } = s;
+  const BH = B * H;
+  const gxH = spec.gx * H;
+  const grH = spec.gr * H;
+  const dP = new Float64Array(T * B * gxH);
+  const dR = spec.gr > 0 ? new Float64Array(T * B * grH) : null;
+  const dPw = spec.npw > 0 ? new Float64Array(spec.npw * H) : null;
+  let dh = g.dhN ? g.dhN.slice() : new Float64Array(BH);
+  let dc = spec.hasCellState ? (g.dcN ? g.dcN.slice() : new Float64Array(BH)) : null;
+  for (let i = 0; i < T; i++) {
+    const t = reverse ? i : T - 1 - i;
+    const { prev } = slots(t, reverse);
+    const dhPrev = new Float64Array(BH);
+    const dcPrev = dc ? new Float64Array(BH) : null;
+    spec.backward({
+      B,
+      H,
+      dOut: g.dOut,
+      dOutOff: t * BH,
+      dhCarry: dh,
+      dhCarryOff: 0,
+      dcCarry: dc,
+      dcCarryOff: 0,
+      cache: fwd.cache,
+      cacheOff: t * B * spec.cacheWidth * H,
+      hPrev: fwd.hAll,
+      hPrevOff: prev * BH,
+      cPrev: fwd.cAll,
+      cPrevOff: prev * BH,
+      pw: s.pw,
+      dP,
+      dPOff: t * B * gxH,
+      dR,
+      dROff: t * B * grH,
+      dhPrev,
+      dhPrevOff: 0,
+      dcPrev,
+      dcPrevOff: 0,
+      dPw,
+    });
+    if (dR && s.wh) {
+      for (let b = 0; b < B; b++)
+        for (let j = 0; j < H; j++)
+          for (let m = 0; m < grH; m++) dhPrev[b * H + j] += dR[(t * B + b) * grH + m] * s.wh[j * grH + m];
+    }
+    dh = dhPrev;
+    dc = dcPrev;
+  }
+  return { dP, dR, dh0: dh, dc0: dc, dPw };
+}
+
+// ------------------------------------------------------------------------------------ device side
+
+const randn = (rng: Rng, n: number, scale = 1) =>
+  Float64Array.from({ length: n }, () => rng.normal() * scale);
+
+let shared: WebgpuTfjsBackend | null = null;
+async function wgsl(): Promise<WebgpuTfjsBackend> {
+  if (!shared) {
+    const reg = await getBackend('tfjs-webgpu');
+    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
+  }
+  return shared;
+}
+
+/** What one forward and backward produced, by output name, and the kernel keys it ran. */
+interface Run {
+  out: Record<string, Float64Array>;
+  keys: string[];
+}
+
+/**
+ * A forward (zeroState) and a backward of `spec` on T steps, B rows, H units under the split in
+ * force, with gradients on the outputs and (`withN`) the final states. Returns the outputs, the
+ * host oracle's, and the keys of the sequence kernels that ran.
+ */
+async function runCase(
+  spec: CellSpec,
+  T: number,
+  B: number,
+  H: number,
+  reverse: boolean,
+  withN: boolean,
+  seed: number,
+) {
+  const be = await wgsl();
+  const runner = wgslRunner();
+  const rng = new Rng(seed);
+  const live: DeviceBuffer[] = [];
+  const put = (d: ArrayLike<number>) => {
+    const b = be.alloc(d.length, 'float32');
+    be.write(b, d);
+    live.push(b);
+    return b;
+  };
+  const nan = (n: number) => put(new Float64Array(n).fill(Number.NaN));
+  const read = async (b: DeviceBuffer) => Float64Array.from(await be.read(b));
+  const BH = B * H;
+  const host: Host = {
+    T,
+    B,
+    H,
+    reverse,
+    p: randn(rng, T * B * spec.gx * H),
+    wh: spec.gr > 0 ? randn(rng, H * spec.gr * H, 1 / Math.sqrt(H)) : null,
+    bh: spec.hasBh ? randn(rng, spec.gr * H, 0.5) : null,
+    pw: spec.npw > 0 ? randn(rng, spec.npw * H, 0.7) : null,
+  };
+  const g: Grads = {
+    dOut: randn(rng, T * BH),
+    dhN: withN ? randn(rng, BH) : null,
+    dcN: withN && spec.hasCellState ? randn(rng, BH) : null,
+  };
+  const keys: string[] = [];
+  const run = runner.run.bind(runner);
+  runner.run = (k) => {
+    keys.push(k.key);
+    run(k);
+  };
+  try {
+    const f: SequenceForwardArgs = {
+      T,
+      B,
+      H,
+      reverse,
+      p: put(host.p),
+      wh: host.wh ? put(host.wh) : null,
+      bh: host.bh ? put(host.bh) : null,
+      pw: host.pw ? put(host.pw) : null,
+      hAll: nan((T + 1) * BH),
+      cAll: spec.hasCellState ? nan((T + 1) * BH) : null,
+      cache: nan(T * B * spec.cacheWidth * H),
+      zeroState: true,
+    };
+    const kernels = webgpuSequenceKernels(spec);
+    kernels.forward(f);
+    const a: SequenceBackwardArgs = {
+      T,
+      B,
+      H,
+      reverse,
+      wh: f.wh,
+      pw: f.pw,
+      hAll: f.hAll,
+      cAll: f.cAll,
+      cache: f.cache,
+      dOut: put(g.dOut!),
+      dhN: g.dhN ? put(g.dhN) : null,
+      dcN: g.dcN ? put(g.dcN) : null,
+      dP: nan(T * B * spec.gx * H),
+      dR: spec.gr > 0 ? nan(T * B * spec.gr * H) : null,
+      dh0: nan(BH),
+      dc0: spec.hasCellState ? nan(BH) : null,
+      dPw: spec.npw > 0 ? nan(spec.npw * H) : null,
+    };
+    kernels.backward(a);
+    const out: Record<string, Float64Array> = {
+      hAll: await read(f.hAll),
+      cache: await read(f.cache),
+      dP: await read(a.dP),
+      dh0: await read(a.dh0),
+    };
+    if (f.cAll) out.cAll = await read(f.cAll);
+    if (a.dR) out.dR = await read(a.dR);
+    if (a.dc0) out.dc0 = await read(a.dc0);
+    if (a.dPw) out.dPw = await read(a.dPw);
+    const fh = forwardHost(spec, host);
+    const bh = backwardHost(spec, host, fh, g);
+    const want: Record<string, Float64Array> = {
+      hAll: fh.hAll,
+      cache: fh.cache,
+      dP: bh.dP,
+      dh0: bh.dh0,
+      ...(fh.cAll ? { cAll: fh.cAll } : {}),
+      ...(bh.dR ? { dR: bh.dR } : {}),
+      ...(bh.dc0 ? { dc0: bh.dc0 } : {}),
+      ...(bh.dPw ? { dPw: bh.dPw } : {}),
+    };
+    await runner.sync();
+    return { run: { out, keys: keys.filter((k) => k.startsWith('seq-')) } satisfies Run, want };
+  } finally {
+    runner.run = run;
+    for (const b of live) be.dispose(b);
+  }
+}
+
+/** The worst of worstError over the outputs, with its name. */
+function worst(got: Record<string, Float64Array>, want: Record<string, Float64Array>): [string, number] {
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+  return Object.keys(want)
+    .map((k) => [k, worstError(got[k], want[k])] as [string, number])
+    .sort((x, y) => y[1] - x[1])[0];
+}
+
+/** The plan the kernels should use for H units of `spec` under `split` on this device. */
+function expectedPlan(spec: CellSpec, H: number, split: RecurrentSplit) {
+  const l = wgslRunner().device.limits;
+  return recurrentPlan(H, spec.gr, split, {
+    storageBytes: l.maxComputeWorkgroupStorageSize,
+    maxThreads: Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX),
+  });
+}
+
+/** The four built-in cells and core's step-kit cell (gr 1, a c, a pointwise parameter). */
+const CELLS: CellSpec[] = [...CELL_NAMES.map((n) => cellSpec(n)), STEP_KIT_CELL];
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: recurrent products split over threads', () => {
+  const T = 5;
+  for (const spec of CELLS) {
+    for (const H of [7, 12, 33]) {
+      it(`${spec.name}, H ${H}: S = 2, 4, 8 equal S = 1 within float32 rounding and the float64 oracle, B 1 and 5, both directions`, async () => {
+        for (const B of [1, 5]) {
+          for (const reverse of [false, true]) {
+            const label = `B ${B}${reverse ? ', reverse' : ''}`;
+            const withN = B === 5 || !reverse;
+            setRecurrentSplit(1);
+            const base = await runCase(spec, T, B, H, reverse, withN, 7 + H + B);
+            const w0 = worst(base.run.out, base.want);
+            expect(w0[1], `S 1, ${label}: ${w0[0]}`).toBeLessThan(1e-4);
+            for (const S of [2, 4, 8] as const) {
+              setRecurrentSplit(S);
+              const r = await runCase(spec, T, B, H, reverse, withN, 7 + H + B);
+              const tag = `S ${S}, ${label}`;
+              const vsBase = worst(r.run.out, base.run.out);
+              expect(vsBase[1], `${tag} against S 1: ${vsBase[0]}`).toBeLessThan(1e-5);
+              const vsHost = worst(r.run.out, r.want);
+              expect(vsHost[1], `${tag} against the oracle: ${vsHost[0]}`).toBeLessThan(1e-4);
+              // the same passes; a recurrent cell's two kernels under the split plan
+              expect(r.run.keys.length, tag).toBe(base.run.keys.length);
+              if (spec.gr > 0) {
+                const plan = expectedPlan(spec, H, S);
+                expect(isSplit(plan), tag).toBe(true);
+                const [fwd, bwd] = r.run.keys;
+                expect(fwd, tag).toContain(`seq-fwd/`);
+                expect(fwd, tag).toContain(`/${planKey(plan)}/`);
+                expect(bwd, tag).toContain(`seq-bwd/`);
+                expect(bwd, tag).toContain(`/${planKey(plan)}/`);
+              } else {
+                expect(r.run.keys, tag).toEqual(base.run.keys);
+                expect(vsBase[1], tag).toBe(0);
+              }
+            }
+          }
+        }
+      }, 120_000);
+    }
+  }
+
+  it("'auto' and a plan with several units per thread (H 1100, S 2) are right too", async () => {
+    for (const [spec, H, S, B] of [
+      [cellSpec('LSTM'), 33, 'auto', 5],
+      [STEP_KIT_CELL, 1100, 2, 2],
+    ] as const) {
+      const plan = expectedPlan(spec, H, S);
+      setRecurrentSplit(1);
+      const base = await runCase(spec, 3, B, H, true, true, 5);
+      setRecurrentSplit(S);
+      const r = await runCase(spec, 3, B, H, true, true, 5);
+      const tag = `${spec.name}, H ${H}, S ${S} (${planKey(plan)})`;
+      expect(r.run.keys[0], tag).toContain(`/${planKey(plan)}/`);
+      expect(worst(r.run.out, base.run.out)[1], tag).toBeLessThan(1e-5);
+      const vsHost = worst(r.run.out, r.want);
+      expect(vsHost[1], `${tag}: ${vsHost[0]}`).toBeLessThan(1e-4);
+    }
+    const many = expectedPlan(STEP_KIT_CELL, 1100, 2);
+    // where the device allows it (lavapipe does), the product phase has 3 units per thread
+    if (isSplit(many) && many.wg === 1024) expect(many.nuS).toBe(3);
+  }, 120_000);
+});
