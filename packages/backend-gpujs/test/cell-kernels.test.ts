@@ -1,14 +1,16 @@
 import { CELLS, type DeviceBuffer, getBackend, offeredKernels, probeBackend } from '@bistable/core';
+import { stepBackward, stepForward } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { GpujsBackend } from '../src/index.js';
 import { CPU_RESIDENT } from './helpers.js';
 import { PEEPHOLE } from './recipe-cell.js';
 
 /**
- * The rendered kernels against core's own cell math (the host functions of each cell's recipe,
- * in float64) on one step, with pre-activations up to ±40: saturated gates must come out finite
- * and exact, where exp-based textbook forms overflow to NaN in float32. The four built-in cells
- * and a fifth made with defineCell, which no kernel was written for.
+ * The rendered kernels against core's own cell math (stepForward and stepBackward of
+ * '@bistable/core/testing': the host functions of each cell's recipe, in float64) on one step,
+ * with pre-activations up to ±40: saturated gates must come out finite and exact, where exp-based
+ * textbook forms overflow to NaN in float32. The four built-in cells and a fifth made with
+ * defineCell, which no kernel was written for.
  */
 const SPECS = [...Object.values(CELLS), PEEPHOLE];
 const B = 3;
@@ -59,37 +61,13 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
         hPrev: f32(rnd(BH, 1, 4)),
         cPrev: f32(rnd(BH, 5, 5)),
       };
-      const want = {
-        h: new Float64Array(BH),
-        c: new Float64Array(BH),
-        cache: new Float64Array(BH * spec.cacheWidth),
-      };
-      spec.forward({
-        B,
-        H,
-        p: x.p,
-        pOff: 0,
-        r: x.r,
-        rOff: 0,
-        pw: x.pw,
-        hPrev: x.hPrev,
-        hPrevOff: 0,
-        cPrev: x.cPrev,
-        cPrevOff: 0,
-        hOut: want.h,
-        hOutOff: 0,
-        cOut: want.c,
-        cOutOff: 0,
-        cache: want.cache,
-        cacheOff: 0,
-      });
+      const want = stepForward(spec, B, H, x);
       // outputs start as junk, so a value the kernels never write shows
-      const junk = (a: Float64Array, seed: number) => rnd(a.length, 9, seed);
       const d = await setup(be, {
         ...x,
-        h: junk(want.h, 20),
-        c: junk(want.c, 21),
-        cache: junk(want.cache, 22),
+        h: rnd(BH, 9, 20),
+        c: rnd(BH, 9, 21),
+        cache: rnd(BH * spec.cacheWidth, 9, 22),
       });
       await be.stepForward(spec, {
         B,
@@ -110,9 +88,9 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
         cache: d.cache,
         cacheOff: PAD,
       });
-      close(await be.read(d.h, PAD, BH), want.h, 'h');
+      close(await be.read(d.h, PAD, BH), want.hOut, 'h');
       close(await be.read(d.cache, PAD, BH * spec.cacheWidth), want.cache, 'cache');
-      if (spec.hasCellState) close(await be.read(d.c, PAD, BH), want.c, 'c');
+      if (spec.hasCellState) close(await be.read(d.c, PAD, BH), want.cOut!, 'c');
 
       for (const withOut of [true, false]) {
         const g = {
@@ -121,46 +99,22 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
           dc: f32(rnd(BH, 1, 8)),
           dPw: f32(rnd(Math.max(1, H * spec.npw), 1, 9)),
         };
-        const w = {
-          dP: new Float64Array(BH * spec.gx),
-          dR: new Float64Array(Math.max(1, BH * spec.gr)),
-          dhPrev: new Float64Array(BH),
-          dcPrev: new Float64Array(BH),
-          dPw: g.dPw.slice(),
-        };
-        const cache32 = f32(want.cache);
-        spec.backward({
-          B,
-          H,
+        const w = stepBackward(spec, B, H, {
           dOut: withOut ? g.dOut : null,
-          dOutOff: 0,
           dhCarry: g.dh,
-          dhCarryOff: 0,
           dcCarry: g.dc,
-          dcCarryOff: 0,
-          cache: cache32,
-          cacheOff: 0,
+          cache: f32(want.cache),
           hPrev: x.hPrev,
-          hPrevOff: 0,
           cPrev: x.cPrev,
-          cPrevOff: 0,
           pw: x.pw,
-          dP: w.dP,
-          dPOff: 0,
-          dR: w.dR,
-          dROff: 0,
-          dhPrev: w.dhPrev,
-          dhPrevOff: 0,
-          dcPrev: w.dcPrev,
-          dcPrevOff: 0,
-          dPw: w.dPw,
+          dPw: g.dPw,
         });
         const gd = await setup(be, {
           ...g,
-          dP: junk(w.dP, 23),
-          dR: junk(w.dR, 24),
-          dhPrev: junk(w.dhPrev, 25),
-          dcPrev: junk(w.dcPrev, 26),
+          dP: rnd(BH * spec.gx, 9, 23),
+          dR: rnd(Math.max(1, BH * spec.gr), 9, 24),
+          dhPrev: rnd(BH, 9, 25),
+          dcPrev: rnd(BH, 9, 26),
         });
         await be.stepBackward(spec, {
           B,
@@ -190,10 +144,10 @@ describe.each(['gpujs-cpu', 'gpujs-webasm', CPU_RESIDENT.name, ...gpus])('step k
         });
         const tag = withOut ? 'with dOut' : 'without dOut';
         close(await be.read(gd.dP, PAD, BH * spec.gx), w.dP, `dP ${tag}`);
-        if (spec.gr) close(await be.read(gd.dR, PAD, BH * spec.gr), w.dR, `dR ${tag}`);
+        if (spec.gr) close(await be.read(gd.dR, PAD, BH * spec.gr), w.dR!, `dR ${tag}`);
         close(await be.read(gd.dhPrev, PAD, BH), w.dhPrev, `dhPrev ${tag}`);
-        if (spec.hasCellState) close(await be.read(gd.dcPrev, PAD, BH), w.dcPrev, `dcPrev ${tag}`);
-        if (spec.npw) close(await be.read(gd.dPw, 0, H * spec.npw), w.dPw, `dPw ${tag}`);
+        if (spec.hasCellState) close(await be.read(gd.dcPrev, PAD, BH), w.dcPrev!, `dcPrev ${tag}`);
+        if (spec.npw) close(await be.read(gd.dPw, 0, H * spec.npw), w.dPw!, `dPw ${tag}`);
         for (const b of Object.values(gd)) be.dispose(b);
       }
       for (const b of Object.values(d)) be.dispose(b);

@@ -1,7 +1,7 @@
-import { Adam, getBackend, probeBackend, SequenceModel } from '@bistable/core';
+import { Adam, SequenceModel } from '@bistable/core';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { type WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Cached bind groups (runner.ts, bind-cache.ts) must change nothing but host time: training with
@@ -10,15 +10,9 @@ import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
  * group, the ones that bind the input and the target included. Needs a WebGPU adapter (lavapipe
  * in CI); skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
-
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  const reg = await getBackend('tfjs-webgpu');
-  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-}
 
 async function train(cacheBindGroups: boolean): Promise<Record<string, Float32Array>> {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   wgslRunner().cacheBindGroups = cacheBindGroups;
   const model = new SequenceModel(be, {
     cell: 'GRU',
@@ -86,7 +80,7 @@ async function nbrc(be: WebgpuTfjsBackend) {
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: a steady trainStep with a new batch', () => {
   it("nBRC: every dispatch, the loss gradient's included, reuses a cached bind group; no GPU buffer is made", async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const runner = wgslRunner();
     runner.cacheBindGroups = true;
     const { model, opt } = await nbrc(be);
@@ -132,7 +126,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: a steady trainStep with a new batch', (
   });
 
   it('nBRC: trains bit-identically with writes in place and with writes through tfjs ops', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     wgslRunner().cacheBindGroups = true;
     const trained: { losses: number[]; params: Record<string, Float32Array> }[] = [];
     for (const inPlace of [false, true]) {

@@ -1,26 +1,19 @@
-import { benchTraining, getBackend, probeBackend, TrainingBench } from '@bistable/core';
+import { benchTraining, getBackend, TrainingBench } from '@bistable/core';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
-import { WebgpuTfjsBackend } from '../src/webgpu/index.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Backend.counters on tfjs-webgpu: the dispatches, submits and readbacks of a training step, and
  * the host's recording time, as the bench reports them. Needs a WebGPU adapter (lavapipe in CI);
  * skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] counter tests skipped: ${probe.reason}`);
-
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  const reg = await getBackend('tfjs-webgpu');
-  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-}
+logSkip('counter tests');
 
 const size = { cell: 'nBRC' as const, seqLen: 5, batch: 3, hidden: 6, layers: 2 };
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: device counters per training step', () => {
   it('counts the same positive number of dispatches on two consecutive steps', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const bench = new TrainingBench(be, size);
     try {
       await bench.step(false);
@@ -46,7 +39,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: device counters per training step', () 
   });
 
   it("counts tfjs's own programs apart from the fused kernels", async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const buf = be.alloc(64, 'float32');
     const before = be.counters();
     // the generic write: tfjs ops (slice, concat) that rebuild the buffer's tensor
@@ -66,7 +59,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: device counters per training step', () 
   });
 
   it("reports them in the bench result's JSON", async () => {
-    const r = await benchTraining(await wgsl(), { ...size, steps: 2, warmup: 1, inferenceSteps: 0 });
+    const r = await benchTraining(await webgpuBackend(), { ...size, steps: 2, warmup: 1, inferenceSteps: 0 });
     const d = JSON.parse(JSON.stringify(r)).device;
     expect(d.steady).toBe(true);
     expect(d.dispatches).toBeGreaterThan(0);

@@ -3,15 +3,13 @@ import {
   type CellName,
   getBackend,
   type LossKind,
-  probeBackend,
   type Readout,
   SequenceModel,
   TrainingBench,
 } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
-import { WebgpuTfjsBackend } from '../src/webgpu/index.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * A whole training step on tfjs-webgpu in a handful of dispatches (issue 17): the readout, loss
@@ -20,18 +18,12 @@ import { WebgpuTfjsBackend } from '../src/webgpu/index.js';
  * parameter arena. It must still train as the reference backend does in float64. Needs a WebGPU
  * adapter (lavapipe in CI); skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
 const reference = await getBackend('reference');
-if (!probe.ok) console.log(`[tfjs-webgpu] fused-step tests skipped: ${probe.reason}`);
-
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  const reg = await getBackend('tfjs-webgpu');
-  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-}
+logSkip('fused-step tests');
 
 /** Dispatches of one 2-layer training step (after a first, which compiles), by cell. */
 async function dispatchesPerStep(cell: CellName): Promise<number> {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   const bench = new TrainingBench(be, { cell, seqLen: 7, batch: 5, hidden: 12, layers: 2 });
   try {
     await bench.step(false);
@@ -114,7 +106,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: a training step in few dispatches', () 
     ] as [Readout, LossKind][]) {
       it(`${cell} ${readout}/${loss}: trains as the reference backend in float64`, async () => {
         const want = await train(reference, cell, readout, loss);
-        const got = await train(await wgsl(), cell, readout, loss);
+        const got = await train(await webgpuBackend(), cell, readout, loss);
         for (let s = 0; s < 3; s++)
           expect(Math.abs(got.losses[s] - want.losses[s]) / want.losses[s]).toBeLessThan(2e-5);
         for (const k of Object.keys(want.params)) {

@@ -1,49 +1,22 @@
-import { type GemmArgs, gemmHost, getBackend, probeBackend, Rng } from '@bistable/core';
+import { Rng } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { wgslRunner } from '../src/webgpu/index.js';
+import { gemmBiasHost, gemmShape } from './host-gemm.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * The bias epilogue of the WGSL GEMM (GemmArgs.bias, biasOffset, biasLength) against a float64
  * host GEMM, on both store paths: the tiled kernel's own (short K) and the split-K reduce (long
  * K, small output). Skipped without a WebGPU adapter (eval "$(bash scripts/lavapipe.sh)").
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] WebGPU GEMM bias tests skipped: ${probe.reason}`);
-
-let shared: WebgpuTfjsBackend | null = null;
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
+logSkip('WebGPU GEMM bias tests');
 
 const randn = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => rng.normal());
 
-/** C = alpha·op(A)·op(B) + beta·C, then bias[bOff + j] added to columns j < biasLength, in float64. */
-function hostGemmBias(
-  g: Omit<GemmArgs, 'a' | 'b' | 'c' | 'bias'>,
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
-  bias: Float32Array | null,
-): Float64Array {
-  const want = Float64Array.from(c);
-  gemmHost({ ...g, a: Float64Array.from(a), b: Float64Array.from(b), c: want });
-  if (bias) {
-    const len = g.biasLength ?? g.n;
-    for (let i = 0; i < g.m; i++)
-      for (let j = 0; j < len; j++) want[g.cOffset + i * g.ldc + j] += bias[(g.biasOffset ?? 0) + j];
-  }
-  return want;
-}
-
 describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
   it('matches a float64 host GEMM plus bias over transposes, beta, biasLength and split-K', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const rng = new Rng(17);
     // [m, n, k, transA, transB, alpha, beta, biasLength (undefined: n)]
     const cases: [number, number, number, boolean, boolean, number, number, number | undefined][] = [
@@ -88,7 +61,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
         be.write(bufs[i], x);
       });
       be.gemm({ ...g, a: bufs[0], b: bufs[1], c: bufs[2], bias: bufs[3] });
-      const want = hostGemmBias(g, a, b, c, bias);
+      const want = gemmBiasHost(g, a, b, Float64Array.from(c), bias);
       const got = await be.read(bufs[2]);
       const what = `${m}×${n}×${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} beta ${beta} biasLength ${biasLength}`;
       expect(worstError(got, want), what).toBeLessThan(1e-5 * Math.sqrt(k + 1));
@@ -97,7 +70,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
   });
 
   it('a bias row in the same buffer as B (a weight matrix and its bias), split and unsplit', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const rng = new Rng(5);
     for (const k of [24, 900]) {
       const [m, n] = [6, 10];
@@ -112,31 +85,16 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
       ];
       be.write(ga, a);
       be.write(gw, wb);
-      const g = {
-        transA: false,
-        transB: false,
-        m,
-        n,
-        k,
-        alpha: 1,
-        beta: 0,
-        aOffset: 0,
-        lda: k,
-        bOffset: 0,
-        ldb: n,
-        cOffset: 0,
-        ldc: n,
-        biasOffset: k * n,
-      };
+      const g = gemmShape({ m, n, k, biasOffset: k * n });
       be.gemm({ ...g, a: ga, b: gw, c: gc, bias: gw });
-      const want = hostGemmBias(g, a, wb, c, wb);
+      const want = gemmBiasHost(g, a, wb, Float64Array.from(c), wb);
       expect(worstError(await be.read(gc), want), `k ${k}`).toBeLessThan(1e-5 * Math.sqrt(k + 1));
       for (const buf of [ga, gw, gc]) be.dispose(buf);
     }
   });
 
   it('weights and bias as views of one parameter buffer, C a view of another, split and unsplit', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     if (typeof be.view !== 'function') return;
     const align = be.viewAlign ?? 1;
     const up = (x: number) => Math.ceil(x / align) * align;
@@ -158,23 +116,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
       be.write(ga, a);
       be.write(gp, params);
       be.write(go, out);
-      const g = {
-        transA: false,
-        transB: false,
-        m,
-        n,
-        k,
-        alpha: 1,
-        beta: 1,
-        aOffset: 0,
-        lda: k,
-        bOffset: 0,
-        ldb: n,
-        cOffset: 0,
-        ldc: n,
-        biasOffset: 0,
-        biasLength,
-      };
+      const g = gemmShape({ m, n, k, beta: 1, biasOffset: 0, biasLength });
       be.gemm({
         ...g,
         a: ga,
@@ -182,11 +124,11 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
         c: be.view(go, cAt, m * n),
         bias: be.view(gp, bAt, n),
       });
-      const want = hostGemmBias(
+      const want = gemmBiasHost(
         { ...g, bOffset: wAt, cOffset: cAt, biasOffset: bAt },
         a,
         params,
-        out,
+        Float64Array.from(out),
         params,
       );
       expect(worstError(await be.read(go), want), `k ${k}`).toBeLessThan(1e-5 * Math.sqrt(k + 1));
@@ -195,7 +137,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
   });
 
   it('with and without a bias share one pipeline per kernel', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const runner = wgslRunner();
     const rng = new Rng(1);
     const [m, n, k] = [8, 8, 8];
@@ -203,24 +145,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
     bufs.forEach((b, i) => {
       be.write(b, randn(rng, [m * k, k * n, m * n, n][i]));
     });
-    const g = {
-      transA: false,
-      transB: false,
-      m,
-      n,
-      k,
-      alpha: 1,
-      beta: 0,
-      aOffset: 0,
-      lda: k,
-      bOffset: 0,
-      ldb: n,
-      cOffset: 0,
-      ldc: n,
-      a: bufs[0],
-      b: bufs[1],
-      c: bufs[2],
-    };
+    const g = gemmShape({ m, n, k, a: bufs[0], b: bufs[1], c: bufs[2] });
     be.gemm(g);
     await be.sync();
     const before = runner.stats.pipelines;
@@ -232,27 +157,9 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: GEMM with a bias row', () => {
   });
 
   it('refuses a bias row that overruns its buffer or a biasLength beyond n', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const [a, b, c, bias] = [4, 4, 4, 3].map((len) => be.alloc(len, 'float32'));
-    const g = {
-      transA: false,
-      transB: false,
-      m: 2,
-      n: 2,
-      k: 2,
-      alpha: 1,
-      beta: 0,
-      a,
-      aOffset: 0,
-      lda: 2,
-      b,
-      bOffset: 0,
-      ldb: 2,
-      c,
-      cOffset: 0,
-      ldc: 2,
-      bias,
-    };
+    const g = gemmShape({ m: 2, n: 2, k: 2, a, b, c, bias });
     expect(() => be.gemm({ ...g, biasOffset: 2 })).toThrow(/bias row of 2 values at 2 overruns/);
     expect(() => be.gemm({ ...g, biasLength: 3 })).toThrow(/biasLength 3/);
     for (const buf of [a, b, c, bias]) be.dispose(buf);

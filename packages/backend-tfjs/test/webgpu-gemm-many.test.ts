@@ -1,26 +1,17 @@
-import { type DeviceBuffer, type GemmArgs, gemmHost, getBackend, probeBackend, Rng } from '@bistable/core';
+import { type DeviceBuffer, type GemmArgs, Rng } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { webgpuGemmMany } from '../src/webgpu/gemm-many-kernel.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { type WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { gemmBiasHost, gemmShape } from './host-gemm.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Grouped GEMMs (webgpuGemmMany, core's Backend.gemmMany) against float64 host GEMMs run one by
  * one, and the dispatches they take. Skipped without a WebGPU adapter
  * (eval "$(bash scripts/lavapipe.sh)").
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] WebGPU gemmMany tests skipped: ${probe.reason}`);
-
-let shared: WebgpuTfjsBackend | null = null;
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
+logSkip('WebGPU gemmMany tests');
 
 /** A GEMM over named host buffers (each buffer a name; views name their parent and offset). */
 interface Spec {
@@ -44,25 +35,6 @@ interface Spec {
   biasOffset?: number;
   biasLength?: number;
 }
-
-const full = (s: Spec) => {
-  const transA = s.transA ?? false;
-  const transB = s.transB ?? false;
-  return {
-    ...s,
-    transA,
-    transB,
-    alpha: s.alpha ?? 1,
-    beta: s.beta ?? 0,
-    aOffset: s.aOffset ?? 0,
-    bOffset: s.bOffset ?? 0,
-    cOffset: s.cOffset ?? 0,
-    lda: s.lda ?? (transA ? s.m : s.k),
-    ldb: s.ldb ?? (transB ? s.k : s.n),
-    ldc: s.ldc ?? s.n,
-    biasOffset: s.biasOffset ?? 0,
-  };
-};
 
 /** Host buffers of random values, their device copies, and host GEMMs in float64 to compare with. */
 class Harness {
@@ -105,7 +77,7 @@ class Harness {
 
   args(specs: readonly Spec[]): GemmArgs[] {
     return specs.map((s) => {
-      const f = full(s);
+      const f = gemmShape(s);
       return {
         ...f,
         a: this.device(s.a),
@@ -120,20 +92,20 @@ class Harness {
   hostRun(specs: readonly Spec[]): void {
     const wide = new Map([...this.host].map(([k, v]) => [k, Float64Array.from(v)]));
     for (const s of specs) {
-      const f = full(s);
+      const f = gemmShape(s);
       const [a, ao] = this.hostOf(s.a);
       const [b, bo] = this.hostOf(s.b);
       const [cHost, co] = this.hostOf(s.c);
       const cName = [...this.host].find(([, v]) => v === cHost)![0];
-      const c = wide.get(cName)!;
-      const g = { ...f, aOffset: f.aOffset + ao, bOffset: f.bOffset + bo, cOffset: f.cOffset + co };
-      gemmHost({ ...g, a: Float64Array.from(a), b: Float64Array.from(b), c });
-      if (s.bias) {
-        const [bias, bo2] = this.hostOf(s.bias);
-        for (let i = 0; i < f.m; i++)
-          for (let j = 0; j < (s.biasLength ?? f.n); j++)
-            c[g.cOffset + i * f.ldc + j] += bias[bo2 + f.biasOffset + j];
-      }
+      const [bias, biasAt] = s.bias ? this.hostOf(s.bias) : [null, 0];
+      const g = {
+        ...f,
+        aOffset: f.aOffset + ao,
+        bOffset: f.bOffset + bo,
+        cOffset: f.cOffset + co,
+        biasOffset: biasAt + (f.biasOffset ?? 0),
+      };
+      gemmBiasHost(g, a, b, wide.get(cName)!, bias);
     }
     for (const [k, v] of wide) this.host.set(k, Float32Array.from(v));
     this.truth = wide;
@@ -215,11 +187,11 @@ function nbrcGradients(
   return { buffers, specs, gradLength: at };
 }
 
-const hasViews = probe.ok && typeof (await wgsl()).view === 'function';
+const hasViews = probe.ok && typeof (await webgpuBackend()).view === 'function';
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: grouped GEMMs (gemmMany)', () => {
   it('mixed GEMMs (transposes, offsets, leading dimensions, alpha/beta, biases, split and unsplit K) match host GEMMs', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const h = new Harness(be, 21);
     for (const [name, len] of [
       ['a0', 200],
@@ -311,7 +283,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: grouped GEMMs (gemmMany)', () => {
   });
 
   it("a 2-layer model's weight gradients: 2 grouped dispatches and 1 reduce, the same pipelines every step", async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const h = new Harness(be, 4);
     const { buffers, specs, gradLength } = nbrcGradients(1, 80, 8, 8, (o) => `g:${o}`);
     for (const [name, len] of buffers) h.buffer(name, len);
@@ -340,7 +312,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: grouped GEMMs (gemmMany)', () => {
   });
 
   it('a list of one costs what webgpuGemm costs; an empty list or one of empty GEMMs costs nothing', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     for (const k of [30, 1500]) {
       const h = new Harness(be, k);
       h.buffer('a', 9 * k);
@@ -371,7 +343,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: grouped GEMMs (gemmMany)', () => {
   });
 
   it("packs GEMMs whose buffers exceed the device's bindings into several dispatches", async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const h = new Harness(be, 8);
     const specs: Spec[] = [];
     for (let i = 0; i < 10; i++) {
@@ -391,7 +363,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: grouped GEMMs (gemmMany)', () => {
   });
 
   it('refuses a GEMM whose block overruns its buffer, naming its place in the list', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const h = new Harness(be, 2);
     h.buffer('a', 12);
     h.buffer('c', 12);
@@ -406,7 +378,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: grouped GEMMs (gemmMany)', () => {
   });
 
   it.skipIf(!hasViews)('views of one buffer (gradients as views) share one binding', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const h = new Harness(be, 6);
     const align = be.viewAlign ?? 1;
     const { buffers, specs, gradLength } = nbrcGradients(2, 60, 9, 8, undefined, align);

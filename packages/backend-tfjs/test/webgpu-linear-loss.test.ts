@@ -1,28 +1,18 @@
-import { type DeviceBuffer, getBackend, type LinearLossArgs, probeBackend, Rng } from '@bistable/core';
+import { type DeviceBuffer, type LinearLossArgs, Rng } from '@bistable/core';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { type WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
 import { webgpuLinearLoss } from '../src/webgpu/loss-kernel.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * The fused readout + loss gradient kernel (webgpuLinearLoss) against float64 host math: y = x·wᵀ
  * + b, dy = the loss gradient on y, dx = dy·w, in one dispatch. Needs a WebGPU adapter (lavapipe
  * in CI); skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] linear-loss tests skipped: ${probe.reason}`);
-
-let shared: WebgpuTfjsBackend | null = null;
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
+logSkip('linear-loss tests');
 
 /** Views (WebgpuTfjsBackend.view) arrive with the parameter arena; until then that test is skipped. */
-const hasViews = probe.ok && typeof ((await wgsl()) as { view?: unknown }).view === 'function';
+const hasViews = probe.ok && typeof ((await webgpuBackend()) as { view?: unknown }).view === 'function';
 
 type Kind = 'mse' | 'bce';
 
@@ -96,7 +86,7 @@ async function check(
   seed: number,
   operands?: (inp: ReturnType<typeof inputs>) => Partial<LinearLossArgs>,
 ) {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   const inp = inputs(c, seed);
   const want = host(c, inp);
   // outputs start as garbage: the kernel must overwrite every element
@@ -166,7 +156,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused linear readout + loss gradient', 
   });
 
   it.skipIf(!hasViews)('reads w and b from views of one parameter buffer', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const view = (be as unknown as { view: (b: DeviceBuffer, o: number, n: number) => DeviceBuffer }).view;
     const align = (be as { viewAlign?: number }).viewAlign ?? 1;
     const c: Case = { kind: 'mse', N: 6, F: 24, O: 3, xOffset: 5, count: 18 };
@@ -181,7 +171,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused linear readout + loss gradient', 
   });
 
   it('leaves nothing to do for N = 0 (no dispatch)', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const buf = be.alloc(4, 'float32');
     const [y, dy, dx] = [be.alloc(1, 'float32'), be.alloc(1, 'float32'), be.alloc(1, 'float32')];
     const before = wgslRunner().stats.dispatches;
@@ -204,7 +194,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused linear readout + loss gradient', 
   });
 
   it('refuses short buffers, bad sizes and aliased outputs with RangeErrors, dispatching nothing', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const [N, F, O, xOffset] = [3, 4, 2, 5];
     const a = (n: number) => be.alloc(n, 'float32');
     const ok = (): LinearLossArgs => ({

@@ -1,24 +1,15 @@
-import {
-  type CellName,
-  getBackend,
-  type LossKind,
-  probeBackend,
-  type Readout,
-  Rng,
-  SequenceModel,
-} from '@bistable/core';
+import { type CellName, getBackend, type LossKind, type Readout, Rng, SequenceModel } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { WebgpuTfjsBackend } from '../src/webgpu/index.js';
+import { logSkip, probe } from './webgpu-setup.js';
 
 /**
  * SequenceModel's micro-batches through the WGSL kernels: a batch split because the backend's
  * buffer limit is lowered must train like the whole batch. Skipped without a WebGPU adapter;
  * with lavapipe (eval "$(bash scripts/lavapipe.sh)") it runs on the CPU, so sizes stay tiny.
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] micro-batch tests skipped: ${probe.reason}`);
+logSkip('micro-batch tests');
 
 const [B, T, H] = [5, 4, 8];
 const TOL = 2e-5;

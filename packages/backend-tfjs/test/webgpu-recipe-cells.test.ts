@@ -9,24 +9,22 @@ import {
   kernelLevels,
   MultiLayerRNN,
   cellParams as p,
-  probeBackend,
   type RecipeInputs,
   type RecipeStep,
   Rng,
 } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { cellWgsl, wgslLiteral } from '../src/webgpu/cell-wgsl.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { wgslRunner } from '../src/webgpu/index.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Cells no WGSL was written for, defined with defineCell as a user would: the WebGPU backend
  * renders their kernels from the recipe, at every level, and must match the float64 reference
  * backend (core's host functions of the same recipe). Needs a WebGPU adapter (lavapipe in CI).
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] recipe-cell tests skipped: ${probe.reason}`);
+logSkip('recipe-cell tests');
 
 /**
  * nBRC with a cell state, whose modulation gate also reads c through a per-unit gain:
@@ -83,15 +81,6 @@ const pointwise = defineCell({
   step: pointwiseStep,
 });
 
-let shared: WebgpuTfjsBackend | null = null;
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
-
 const randn = (rng: Rng, n: number, scale = 1) =>
   Float64Array.from({ length: n }, () => rng.normal() * scale);
 
@@ -101,7 +90,7 @@ async function worstAgainstReference(
   H: number,
   level: KernelLevel,
 ): Promise<[string, number]> {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   const ref = await getBackend('reference');
   const [B, T, I, L] = [3, 5, 2, 4];
   const make = (b: typeof ref, dtype: 'float32' | 'float64') =>
@@ -197,7 +186,7 @@ describe('WGSL rendering of a recipe', () => {
 describe.skipIf(!probe.ok)('tfjs-webgpu: the rendered kernels compile', () => {
   // first in this file, so that every pipeline it needs is created inside the error scope
   it('for the four built-in cells and the recipe cells, at the step and sequence levels', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const device = wgslRunner().device;
     const created: GPUShaderModule[] = [];
     const make = device.createShaderModule.bind(device);
@@ -243,7 +232,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: the rendered kernels compile', () => {
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: cells defined with defineCell', () => {
   it('are offered at every level', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     for (const cell of [modulated, pointwise]) expect(kernelLevels(be, cell)).toEqual([1, 2, 3]);
   });
 

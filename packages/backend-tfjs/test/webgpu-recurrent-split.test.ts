@@ -3,23 +3,13 @@ import {
   type CellSpec,
   cellSpec,
   type DeviceBuffer,
-  getBackend,
   InputError,
-  probeBackend,
   Rng,
-  type SequenceBackwardArgs,
   type SequenceForwardArgs,
-  slots,
 } from '@bistable/core';
-import { STEP_KIT_CELL, worstError } from '@bistable/core/testing';
+import { STEP_KIT_CELL, sequenceBackward, sequenceForward, worstError } from '@bistable/core/testing';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import '../src/index.js';
-import {
-  type RecurrentSplit,
-  setRecurrentSplit,
-  WebgpuTfjsBackend,
-  wgslRunner,
-} from '../src/webgpu/index.js';
+import { type RecurrentSplit, setRecurrentSplit, wgslRunner } from '../src/webgpu/index.js';
 import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
 import {
   isSplit,
@@ -29,15 +19,16 @@ import {
   rowPlan,
   type SplitPlan,
 } from '../src/webgpu/sequence-recurrent.js';
+import { backwardArgs, randomGrads, randomSequence } from './sequence-case.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * The opt-in split of each unit's recurrent product over S threads (setRecurrentSplit,
  * BISTABLE_WEBGPU_SPLIT): the plans it makes, and on a WebGPU adapter (lavapipe in CI) the
  * whole-sequence forward and backward of every cell with S = 2, 4 and 8 against today's kernels
- * (S = 1; sums reassociate, so float32 rounding apart) and against a float64 host oracle.
+ * (S = 1; sums reassociate, so float32 rounding apart) and against core's float64 host oracle.
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] recurrent-split tests skipped: ${probe.reason}`);
+logSkip('recurrent-split tests');
 
 afterAll(() => setRecurrentSplit(null));
 
@@ -142,133 +133,7 @@ describe('the split setting', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------- host oracle
-
-interface Host {
-  T: number;
-  B: number;
-  H: number;
-  reverse: boolean;
-  p: Float64Array;
-  wh: Float64Array | null;
-  bh: Float64Array | null;
-  pw: Float64Array | null;
-}
-
-function forwardHost(spec: CellSpec, s: Host) {
-  const { T, B, H, reverse } = s;
-  const BH = B * H;
-  const grH = spec.gr * H;
-  const hAll = new Float64Array((T + 1) * BH);
-  const cAll = spec.hasCellState ? new Float64Array((T + 1) * BH) : null;
-  const cache = new Float64Array(T * B * spec.cacheWidth * H);
-  for (let i = 0; i < T; i++) {
-    const t = reverse ? T - 1 - i : i;
-    const { prev, out } = slots(t, reverse);
-    let r: Float64Array | null = null;
-    if (spec.gr > 0) {
-      r = new Float64Array(B * grH);
-      for (let b = 0; b < B; b++)
-        for (let m = 0; m < grH; m++) {
-          let acc = s.bh ? s.bh[m] : 0;
-          for (let k = 0; k < H; k++) acc += hAll[prev * BH + b * H + k] * s.wh![k * grH + m];
-          r[b * grH + m] = acc;
-        }
-    }
-    spec.forward({
-      B,
-      H,
-      p: s.p,
-      pOff: t * B * spec.gx * H,
-      r,
-      rOff: 0,
-      pw: s.pw,
-      hPrev: hAll,
-      hPrevOff: prev * BH,
-      cPrev: cAll,
-      cPrevOff: prev * BH,
-      hOut: hAll,
-      hOutOff: out * BH,
-      cOut: cAll,
-      cOutOff: out * BH,
-      cache,
-      cacheOff: t * B * spec.cacheWidth * H,
-    });
-  }
-  return { hAll, cAll, cache };
-}
-
-interface Grads {
-  dOut: Float64Array | null;
-  dhN: Float64Array | null;
-  dcN: Float64Array | null;
-}
-
-function backwardHost(spec: CellSpec, s: Host, fwd: ReturnType<typeof forwardHost>, g: Grads) {
-  const { T, B, H, reverse } = s;
-  const BH = B * H;
-  const gxH = spec.gx * H;
-  const grH = spec.gr * H;
-  const dP = new Float64Array(T * B * gxH);
-  const dR = spec.gr > 0 ? new Float64Array(T * B * grH) : null;
-  const dPw = spec.npw > 0 ? new Float64Array(spec.npw * H) : null;
-  let dh = g.dhN ? g.dhN.slice() : new Float64Array(BH);
-  let dc = spec.hasCellState ? (g.dcN ? g.dcN.slice() : new Float64Array(BH)) : null;
-  for (let i = 0; i < T; i++) {
-    const t = reverse ? i : T - 1 - i;
-    const { prev } = slots(t, reverse);
-    const dhPrev = new Float64Array(BH);
-    const dcPrev = dc ? new Float64Array(BH) : null;
-    spec.backward({
-      B,
-      H,
-      dOut: g.dOut,
-      dOutOff: t * BH,
-      dhCarry: dh,
-      dhCarryOff: 0,
-      dcCarry: dc,
-      dcCarryOff: 0,
-      cache: fwd.cache,
-      cacheOff: t * B * spec.cacheWidth * H,
-      hPrev: fwd.hAll,
-      hPrevOff: prev * BH,
-      cPrev: fwd.cAll,
-      cPrevOff: prev * BH,
-      pw: s.pw,
-      dP,
-      dPOff: t * B * gxH,
-      dR,
-      dROff: t * B * grH,
-      dhPrev,
-      dhPrevOff: 0,
-      dcPrev,
-      dcPrevOff: 0,
-      dPw,
-    });
-    if (dR && s.wh) {
-      for (let b = 0; b < B; b++)
-        for (let j = 0; j < H; j++)
-          for (let m = 0; m < grH; m++) dhPrev[b * H + j] += dR[(t * B + b) * grH + m] * s.wh[j * grH + m];
-    }
-    dh = dhPrev;
-    dc = dcPrev;
-  }
-  return { dP, dR, dh0: dh, dc0: dc, dPw };
-}
-
 // ------------------------------------------------------------------------------------ device side
-
-const randn = (rng: Rng, n: number, scale = 1) =>
-  Float64Array.from({ length: n }, () => rng.normal() * scale);
-
-let shared: WebgpuTfjsBackend | null = null;
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
 
 /** What one forward and backward produced, by output name, and the kernel keys it ran. */
 interface Run {
@@ -290,7 +155,7 @@ async function runCase(
   withN: boolean,
   seed: number,
 ) {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   const runner = wgslRunner();
   const rng = new Rng(seed);
   const live: DeviceBuffer[] = [];
@@ -303,21 +168,8 @@ async function runCase(
   const nan = (n: number) => put(new Float64Array(n).fill(Number.NaN));
   const read = async (b: DeviceBuffer) => Float64Array.from(await be.read(b));
   const BH = B * H;
-  const host: Host = {
-    T,
-    B,
-    H,
-    reverse,
-    p: randn(rng, T * B * spec.gx * H),
-    wh: spec.gr > 0 ? randn(rng, H * spec.gr * H, 1 / Math.sqrt(H)) : null,
-    bh: spec.hasBh ? randn(rng, spec.gr * H, 0.5) : null,
-    pw: spec.npw > 0 ? randn(rng, spec.npw * H, 0.7) : null,
-  };
-  const g: Grads = {
-    dOut: randn(rng, T * BH),
-    dhN: withN ? randn(rng, BH) : null,
-    dcN: withN && spec.hasCellState ? randn(rng, BH) : null,
-  };
+  const host = randomSequence(spec, rng, T, B, H, reverse);
+  const g = randomGrads(spec, rng, T, B, H, { dOut: true, dhN: withN });
   const keys: string[] = [];
   const run = runner.run.bind(runner);
   runner.run = (k) => {
@@ -341,25 +193,7 @@ async function runCase(
     };
     const kernels = webgpuSequenceKernels(spec);
     kernels.forward(f);
-    const a: SequenceBackwardArgs = {
-      T,
-      B,
-      H,
-      reverse,
-      wh: f.wh,
-      pw: f.pw,
-      hAll: f.hAll,
-      cAll: f.cAll,
-      cache: f.cache,
-      dOut: put(g.dOut!),
-      dhN: g.dhN ? put(g.dhN) : null,
-      dcN: g.dcN ? put(g.dcN) : null,
-      dP: nan(T * B * spec.gx * H),
-      dR: spec.gr > 0 ? nan(T * B * spec.gr * H) : null,
-      dh0: nan(BH),
-      dc0: spec.hasCellState ? nan(BH) : null,
-      dPw: spec.npw > 0 ? nan(spec.npw * H) : null,
-    };
+    const a = backwardArgs(spec, f, g, put, nan);
     kernels.backward(a);
     const out: Record<string, Float64Array> = {
       hAll: await read(f.hAll),
@@ -371,8 +205,8 @@ async function runCase(
     if (a.dR) out.dR = await read(a.dR);
     if (a.dc0) out.dc0 = await read(a.dc0);
     if (a.dPw) out.dPw = await read(a.dPw);
-    const fh = forwardHost(spec, host);
-    const bh = backwardHost(spec, host, fh, g);
+    const fh = sequenceForward(spec, host);
+    const bh = sequenceBackward(spec, { ...host, ...fh, ...g });
     const want: Record<string, Float64Array> = {
       hAll: fh.hAll,
       cache: fh.cache,

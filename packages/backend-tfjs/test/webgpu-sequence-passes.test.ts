@@ -4,31 +4,35 @@ import {
   cellSpec,
   type DeviceBuffer,
   defineCell,
-  getBackend,
   KERNEL_LEVEL,
   MultiLayerRNN,
   cellParams as p,
-  probeBackend,
   Rng,
   type SequenceBackwardArgs,
   type SequenceForwardArgs,
-  slots,
 } from '@bistable/core';
-import { STEP_KIT_CELL, worstError } from '@bistable/core/testing';
+import {
+  type SequenceInputs,
+  STEP_KIT_CELL,
+  sequenceBackward,
+  sequenceForward,
+  worstError,
+} from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
 import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
+import { backwardArgs, randomGrads, randomSequence } from './sequence-case.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * The whole-sequence kernels in as few passes as the device's bindings allow: the forward writes
  * the initial zeros itself (zeroState) and wh transposed for the backward, which is then one
- * dispatch. Checked against a float64 host oracle written out here (the cells' host functions and
- * plain loops for the recurrent products), for the four built-in cells and two cells made with
- * defineCell. Needs a WebGPU adapter (lavapipe in CI).
+ * dispatch. Checked against core's float64 host oracle (sequenceForward and sequenceBackward of
+ * '@bistable/core/testing': the cells' host functions and plain loops for the recurrent products),
+ * for the four built-in cells and two cells made with defineCell. Needs a WebGPU adapter (lavapipe
+ * in CI).
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] sequence-pass tests skipped: ${probe.reason}`);
+logSkip('sequence-pass tests');
 
 /** No recurrent matrix, but a c and two pointwise parameters (a user's BRC with a cell state). */
 const pointwiseC = defineCell({
@@ -52,158 +56,17 @@ const pointwiseC = defineCell({
 /** The built-in four, core's step-kit cell (gr 1, a c, a pointwise parameter) and pointwiseC. */
 const CELLS: CellSpec[] = [...CELL_NAMES.map((n) => cellSpec(n)), STEP_KIT_CELL, pointwiseC];
 
-let shared: WebgpuTfjsBackend | null = null;
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
-
-// ---------------------------------------------------------------------------------- host oracle
-
-interface Host {
-  T: number;
-  B: number;
-  H: number;
-  reverse: boolean;
-  p: Float64Array;
-  wh: Float64Array | null;
-  bh: Float64Array | null;
-  pw: Float64Array | null;
-  h0: Float64Array;
-  c0: Float64Array | null;
-}
-
-/** R = hPrev @ wh + bh for all rows ([B, gr·H]). */
-function recurrent(spec: CellSpec, s: Host, hAll: Float64Array, off: number): Float64Array {
-  const { B, H } = s;
-  const grH = spec.gr * H;
-  const r = new Float64Array(B * grH);
-  for (let b = 0; b < B; b++) {
-    for (let m = 0; m < grH; m++) {
-      let acc = s.bh ? s.bh[m] : 0;
-      for (let k = 0; k < H; k++) acc += hAll[off + b * H + k] * s.wh![k * grH + m];
-      r[b * grH + m] = acc;
-    }
-  }
-  return r;
-}
-
-function forwardHost(spec: CellSpec, s: Host) {
-  const { T, B, H, reverse } = s;
-  const BH = B * H;
-  const hAll = new Float64Array((T + 1) * BH);
-  const cAll = spec.hasCellState ? new Float64Array((T + 1) * BH) : null;
-  const cache = new Float64Array(T * B * spec.cacheWidth * H);
-  hAll.set(s.h0, (reverse ? T : 0) * BH);
-  if (cAll && s.c0) cAll.set(s.c0, (reverse ? T : 0) * BH);
-  for (let i = 0; i < T; i++) {
-    const t = reverse ? T - 1 - i : i;
-    const { prev, out } = slots(t, reverse);
-    spec.forward({
-      B,
-      H,
-      p: s.p,
-      pOff: t * B * spec.gx * H,
-      r: spec.gr > 0 ? recurrent(spec, s, hAll, prev * BH) : null,
-      rOff: 0,
-      pw: s.pw,
-      hPrev: hAll,
-      hPrevOff: prev * BH,
-      cPrev: cAll,
-      cPrevOff: prev * BH,
-      hOut: hAll,
-      hOutOff: out * BH,
-      cOut: cAll,
-      cOutOff: out * BH,
-      cache,
-      cacheOff: t * B * spec.cacheWidth * H,
-    });
-  }
-  return { hAll, cAll, cache };
-}
-
-interface HostGrads {
-  dOut: Float64Array | null;
-  dhN: Float64Array | null;
-  dcN: Float64Array | null;
-}
-
-function backwardHost(
-  spec: CellSpec,
-  s: Host,
-  fwd: ReturnType<typeof forwardHost>,
-  wh: Float64Array | null,
-  g: HostGrads,
-) {
-  const { T, B, H, reverse } = s;
-  const BH = B * H;
-  const gxH = spec.gx * H;
-  const grH = spec.gr * H;
-  const dP = new Float64Array(T * B * gxH);
-  const dR = spec.gr > 0 ? new Float64Array(T * B * grH) : null;
-  const dPw = spec.npw > 0 ? new Float64Array(spec.npw * H) : null;
-  let dh = g.dhN ? g.dhN.slice() : new Float64Array(BH);
-  let dc = spec.hasCellState ? (g.dcN ? g.dcN.slice() : new Float64Array(BH)) : null;
-  for (let i = 0; i < T; i++) {
-    const t = reverse ? i : T - 1 - i;
-    const { prev } = slots(t, reverse);
-    const dhPrev = new Float64Array(BH);
-    const dcPrev = dc ? new Float64Array(BH) : null;
-    spec.backward({
-      B,
-      H,
-      dOut: g.dOut,
-      dOutOff: t * BH,
-      dhCarry: dh,
-      dhCarryOff: 0,
-      dcCarry: dc,
-      dcCarryOff: 0,
-      cache: fwd.cache,
-      cacheOff: t * B * spec.cacheWidth * H,
-      hPrev: fwd.hAll,
-      hPrevOff: prev * BH,
-      cPrev: fwd.cAll,
-      cPrevOff: prev * BH,
-      pw: s.pw,
-      dP,
-      dPOff: t * B * gxH,
-      dR,
-      dROff: t * B * grH,
-      dhPrev,
-      dhPrevOff: 0,
-      dcPrev,
-      dcPrevOff: 0,
-      dPw,
-    });
-    // dhPrev += dR_t @ whᵀ
-    if (dR && wh) {
-      for (let b = 0; b < B; b++)
-        for (let j = 0; j < H; j++)
-          for (let m = 0; m < grH; m++) dhPrev[b * H + j] += dR[(t * B + b) * grH + m] * wh[j * grH + m];
-    }
-    dh = dhPrev;
-    dc = dcPrev;
-  }
-  return { dP, dR, dh0: dh, dc0: dc, dPw };
-}
-
 // ------------------------------------------------------------------------------------ device side
 
 interface Case {
   spec: CellSpec;
-  host: Host;
+  host: SequenceInputs;
   /** A plain buffer, or (a case made with `views`) a view in the arena named. */
   put: (d: ArrayLike<number>, arena?: Arena) => DeviceBuffer;
   read: (b: DeviceBuffer) => Promise<Float64Array>;
   fwdArgs: (zeroState: boolean, initSlot: 'zeros' | 'nan') => SequenceForwardArgs;
   done: () => void;
 }
-
-const randn = (rng: Rng, n: number, scale = 1) =>
-  Float64Array.from({ length: n }, () => rng.normal() * scale);
 
 /** Buffers that core allocates as views of one buffer each: parameters, incoming and outgoing gradients. */
 type Arena = 'params' | 'gradsIn' | 'gradsOut';
@@ -222,7 +85,7 @@ async function makeCase(
   seed: number,
   views = false,
 ) {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   const rng = new Rng(seed);
   const live: DeviceBuffer[] = [];
   const plain = (d: ArrayLike<number>) => {
@@ -249,18 +112,7 @@ async function makeCase(
   };
   const read = async (b: DeviceBuffer) => Float64Array.from(await be.read(b));
   const BH = B * H;
-  const host: Host = {
-    T,
-    B,
-    H,
-    reverse,
-    p: randn(rng, T * B * spec.gx * H),
-    wh: spec.gr > 0 ? randn(rng, H * spec.gr * H, 1 / Math.sqrt(H)) : null,
-    bh: spec.hasBh ? randn(rng, spec.gr * H, 0.5) : null,
-    pw: spec.npw > 0 ? randn(rng, spec.npw * H, 0.7) : null,
-    h0: new Float64Array(BH),
-    c0: spec.hasCellState ? new Float64Array(BH) : null,
-  };
+  const host = randomSequence(spec, rng, T, B, H, reverse);
   const P = put(host.p);
   const WH = host.wh ? put(host.wh, 'params') : null;
   const BHb = host.bh ? put(host.bh, 'params') : null;
@@ -322,36 +174,14 @@ async function backwardCase(
 ) {
   const { spec, host, put, read } = c;
   const { T, B, H } = host;
-  const BH = B * H;
-  const rng = new Rng(99);
-  const want = GRAD_SETS[set];
-  const g: HostGrads = {
-    dOut: want.dOut ? randn(rng, T * BH) : null,
-    dhN: want.dhN ? randn(rng, BH) : null,
-    dcN: want.dhN && spec.hasCellState ? randn(rng, BH) : null,
-  };
+  const g = randomGrads(spec, new Rng(99), T, B, H, GRAD_SETS[set]);
   const nan = (n: number) => put(new Float64Array(n).fill(Number.NaN), 'gradsOut');
   const a: SequenceBackwardArgs = {
-    T,
-    B,
-    H,
-    reverse: host.reverse,
+    ...backwardArgs(spec, fwd, g, (d) => put(d, 'gradsIn'), nan),
     wh: whBuf ?? fwd.wh,
-    pw: fwd.pw,
-    hAll: fwd.hAll,
-    cAll: fwd.cAll,
-    cache: fwd.cache,
-    dOut: g.dOut ? put(g.dOut, 'gradsIn') : null,
-    dhN: g.dhN ? put(g.dhN, 'gradsIn') : null,
-    dcN: g.dcN ? put(g.dcN, 'gradsIn') : null,
-    dP: nan(T * B * spec.gx * H),
-    dR: spec.gr > 0 ? nan(T * B * spec.gr * H) : null,
-    dh0: nan(BH),
-    dc0: spec.hasCellState ? nan(BH) : null,
-    dPw: spec.npw > 0 ? nan(spec.npw * H) : null,
   };
   const n = await dispatches(() => webgpuSequenceKernels(spec).backward(a));
-  const wantG = backwardHost(spec, host, forwardHost(spec, host), whValues, g);
+  const wantG = sequenceBackward(spec, { ...host, ...sequenceForward(spec, host), wh: whValues, ...g });
   const errs: [string, number][] = [
     ['dP', worstError(await read(a.dP), wantG.dP)],
     ['dh0', worstError(await read(a.dh0), wantG.dh0)],
@@ -394,7 +224,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu whole-sequence kernels: passes per layer
             expect(cz).toEqual(await c.read(filled.cAll!));
           }
           // and both are right
-          const want = forwardHost(spec, c.host);
+          const want = sequenceForward(spec, c.host);
           expect(worstError(hz, want.hAll)).toBeLessThan(1e-4);
           expect(worstError(await c.read(zs.cache), want.cache)).toBeLessThan(1e-4);
           if (zs.cAll) expect(worstError(await c.read(zs.cAll), want.cAll!)).toBeLessThan(1e-4);
@@ -461,7 +291,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu whole-sequence kernels: passes per layer
         try {
           const fwd = c.fwdArgs(true, 'nan');
           expect(await dispatches(() => webgpuSequenceKernels(spec).forward(fwd))).toBe(1);
-          expect(worstError(await c.read(fwd.hAll), forwardHost(spec, c.host).hAll)).toBeLessThan(1e-4);
+          expect(worstError(await c.read(fwd.hAll), sequenceForward(spec, c.host).hAll)).toBeLessThan(1e-4);
           for (const set of Object.keys(GRAD_SETS) as (keyof typeof GRAD_SETS)[]) {
             const r = await backwardCase(c, fwd, set);
             expect(r.worst[1], `${set}: ${r.worst[0]}`).toBeLessThan(1e-4);
@@ -504,7 +334,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu whole-sequence kernels: passes per layer
   });
 
   it('a 2-layer RNN runs one sequence dispatch per layer each way, and no other sequence pass', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const runner = wgslRunner();
     for (const name of CELL_NAMES) {
       const rnn = new MultiLayerRNN(be, {

@@ -1,15 +1,14 @@
-import { CELL_NAMES, getBackend, probeBackend } from '@bistable/core';
+import { CELL_NAMES, getBackend } from '@bistable/core';
 import { formatStepKitResult, runStepKit, STEP_KIT_CELL, type StepKitResult } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
+import { logSkip, probe } from './webgpu-setup.js';
 
 /**
  * Core's step kit on tfjs-webgpu: every WGSL step and whole-sequence kernel rendered from a
  * recipe against core's host functions in float64, on random shapes, for the four cells and the
  * kit's user-style cell. Needs a WebGPU adapter (lavapipe in CI).
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] step kit skipped: ${probe.reason}`);
+logSkip('step kit');
 
 describe.skipIf(!probe.ok)('the step kit on tfjs-webgpu (float32)', () => {
   const cells = [...CELL_NAMES, STEP_KIT_CELL.name];

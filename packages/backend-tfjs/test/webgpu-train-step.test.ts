@@ -1,20 +1,14 @@
-import { Adam, getBackend, type LossKind, probeBackend, type Readout, SequenceModel } from '@bistable/core';
+import { Adam, type LossKind, type Readout, SequenceModel } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { wgslRunner } from '../src/webgpu/index.js';
+import { probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * trainStep on tfjs-webgpu computes the loss gradient on the device and reads the predictions back
  * only after the update is recorded; it must train as lossAndGradients (host loss gradient) and
  * Adam do. Needs a WebGPU adapter (lavapipe in CI); skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
-
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  const reg = await getBackend('tfjs-webgpu');
-  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-}
 
 const [B, T, I, H, O] = [4, 6, 2, 10, 2];
 
@@ -32,7 +26,7 @@ function batch(readout: Readout, loss: LossKind, step: number) {
 }
 
 async function train(readout: Readout, loss: LossKind, useTrainStep: boolean) {
-  const be = await wgsl();
+  const be = await webgpuBackend();
   const model = new SequenceModel(be, {
     cell: 'GRU',
     inputSize: I,

@@ -1,18 +1,10 @@
-import {
-  adamHost,
-  type DeviceBuffer,
-  type GemmArgs,
-  gemmHost,
-  getBackend,
-  probeBackend,
-  Rng,
-} from '@bistable/core';
+import { adamHost, type DeviceBuffer, type GemmArgs, gemmHost, Rng } from '@bistable/core';
 import { worstError as maxRelErr } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { TfjsBackend } from '../src/backend.js';
 import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
 import { flatEntry, flatGroups } from '../src/webgpu/wgsl-common.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Views on tfjs-webgpu (WebgpuTfjsBackend.view, buffer-view.ts): a view aliases a range of a
@@ -21,13 +13,7 @@ import { flatEntry, flatGroups } from '../src/webgpu/wgsl-common.js';
  * host mirror of the parent, core's gemmHost and adamHost, and plain buffers. Needs a WebGPU
  * adapter (lavapipe in CI); skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] WebGPU view tests skipped: ${probe.reason}`);
-
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  const reg = await getBackend('tfjs-webgpu');
-  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-}
+logSkip('WebGPU view tests');
 
 const seq = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
 const randn = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => rng.normal());
@@ -35,14 +21,14 @@ const arr = async (be: WebgpuTfjsBackend, buf: DeviceBuffer) => Array.from(await
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   it('viewAlign is the device storage offset alignment, in elements', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const align = wgslRunner().device.limits.minStorageBufferOffsetAlignment / 4;
     expect(be.viewAlign).toBe(align);
     expect(Number.isInteger(be.viewAlign) && be.viewAlign >= 1).toBe(true);
   });
 
   it('read, write, fill and copy on views change exactly their range of the parent', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const live = be.liveBuffers;
     const p = be.alloc(4 * A, 'float32');
@@ -117,7 +103,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   });
 
   it('GEMM on views of one or two parents (and a parent with a view of itself) matches gemmHost', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const rng = new Rng(11);
     // [m, n, k, transA, transB, alpha, beta]; the last one takes the split-K path
@@ -206,7 +192,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   });
 
   it('binds two views of one parent in one dispatch: reads one, writes the other', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const p = be.alloc(3 * A, 'float32');
     const host = seq(3 * A, (i) => Math.sin(i));
@@ -225,7 +211,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   });
 
   it('a bind group is cached per bound range: the same dispatch on two views of one parent', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const runner = wgslRunner();
     const p = be.alloc(2 * A, 'float32');
@@ -243,7 +229,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   });
 
   it('Adam on views (per parameter and once on the whole buffers) equals Adam on plain buffers', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const rng = new Rng(4);
     const lengths = [70, 5, 2 * A + 3];
@@ -309,7 +295,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   });
 
   it('refuses bad views with clear errors, and a view used after its parent was disposed', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const p = be.alloc(2 * A, 'float32');
     if (A > 1) expect(() => be.view(p, 1, 4)).toThrow(/view offset 1 is not a multiple of viewAlign/);
@@ -370,7 +356,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: buffer views', () => {
   });
 
   it('runner: whole roles share the parent binding and index with elementOffset; ranges that cannot bind throw', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const A = be.viewAlign;
     const runner = wgslRunner();
     const p = be.alloc(3 * A, 'float32');

@@ -1,9 +1,9 @@
-import { type DeviceBuffer, getBackend, probeBackend } from '@bistable/core';
+import { type DeviceBuffer, getBackend } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { tfjsBuffer } from '../src/buffer.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { type WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * `write` on tfjs-webgpu copies host values into the buffer's existing GPU buffer (runner.ts,
@@ -12,12 +12,6 @@ import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
  * before the write reads the old values, one recorded after reads the new. Needs a WebGPU adapter
  * (lavapipe in CI); skipped with the reason otherwise.
  */
-const probe = await probeBackend('tfjs-webgpu');
-
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  const reg = await getBackend('tfjs-webgpu');
-  return reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-}
 
 /** The GPU buffer behind a bistable buffer right now. */
 function gpuBufferOf(buf: DeviceBuffer): GPUBuffer {
@@ -44,7 +38,7 @@ afterEach(() => {
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: write in place', () => {
   it('keeps the GPU buffer, and a partial write changes only its range (direct and staged)', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const a = be.alloc(8, 'float32');
     be.write(a, [0, 1, 2, 3, 4, 5, 6, 7]);
     const gpu = gpuBufferOf(a);
@@ -72,7 +66,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: write in place', () => {
   });
 
   it('a kernel recorded before a write reads the old values; one recorded after reads the new', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const [pred, target] = [be.alloc(4, 'float32'), be.alloc(4, 'float32')];
     const g = Array.from({ length: 5 }, () => be.alloc(4, 'float32'));
     be.write(pred, [1, 2, 3, 4]);
@@ -111,7 +105,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: write in place', () => {
   });
 
   it('staging ranges are reused across submits and survive growing past the first buffer', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const n = 40_000; // 160 KB: more than the first staging buffer (64 KiB) holds
     const [pred, target] = [be.alloc(n, 'float32'), be.alloc(n, 'float32')];
     const g = [be.alloc(n, 'float32'), be.alloc(n, 'float32'), be.alloc(n, 'float32')];
@@ -134,7 +128,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: write in place', () => {
   });
 
   it('converts to float32 and copies at once, as the generic write did', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const a = be.alloc(6, 'float32');
     const src = [0.1, 1e40, -1e-50, Number.NaN, 1 / 3, -2.5];
     be.write(a, Float64Array.from(src));
@@ -157,7 +151,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: write in place', () => {
   });
 
   it('reports bad input as the generic write did and leaves the buffer alone', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const a = be.alloc(4, 'float32');
     be.write(a, [1, 2, 3, 4]);
     expect(() => be.write(a, [1, 2], 3)).toThrow(/write of 2 values at 3 overruns a buffer of 4/);
@@ -176,7 +170,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: write in place', () => {
   });
 
   it('a write to a buffer whose tensor is shared copies it first and leaves the other alone', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const a = be.alloc(4, 'float32');
     be.write(a, [1, 2, 3, 4]);
     const b = be.alloc(4, 'float32');

@@ -8,7 +8,6 @@ import {
   type KernelLevel,
   kernelLevels,
   MultiLayerRNN,
-  probeBackend,
   Rng,
   SequenceModel,
 } from '@bistable/core';
@@ -20,34 +19,23 @@ import {
 } from '@bistable/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
 import { tfjsBuffer } from '../src/buffer.js';
-import { WebgpuTfjsBackend, wgslRunner } from '../src/webgpu/index.js';
+import { wgslRunner } from '../src/webgpu/index.js';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * The WGSL kernels on a real WebGPU adapter. Without one (CI without lavapipe) every test here is
  * skipped with the reason printed; with VK_ICD_FILENAMES pointing at lavapipe
  * (eval "$(bash scripts/lavapipe.sh)") they run on the CPU.
  */
-const probe = await probeBackend('tfjs-webgpu');
-if (!probe.ok) console.log(`[tfjs-webgpu] WebGPU tests skipped: ${probe.reason}`);
+logSkip('WebGPU tests');
 const golden = await loadGolden(bundledGoldenPath());
-
-let shared: WebgpuTfjsBackend | null = null;
-/** The registered tfjs-webgpu backend when it is the WGSL one, else a WGSL one of the same name. */
-async function wgsl(): Promise<WebgpuTfjsBackend> {
-  if (!shared) {
-    const reg = await getBackend('tfjs-webgpu');
-    shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
-  }
-  return shared;
-}
 
 const randn = (rng: Rng, n: number, scale = 1) =>
   Float64Array.from({ length: n }, () => rng.normal() * scale);
 
 // the cases are the levels this backend instance offers for each cell
-const offering = probe.ok ? await wgsl() : null;
+const offering = probe.ok ? await webgpuBackend() : null;
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: oracle conformance through WGSL (float32)', () => {
   it('offers the step and sequence levels for every built-in cell', () => {
@@ -55,7 +43,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: oracle conformance through WGSL (float3
   });
   for (const c of offering ? conformanceCases(golden, offering) : []) {
     it(`${c.id} at level ${c.level}`, async () => {
-      const r = await c.run(await wgsl(), 'float32');
+      const r = await c.run(await webgpuBackend(), 'float32');
       expect(r.passed, `${r.worst}: forward ${r.forwardError}, gradient ${r.gradientError}`).toBe(true);
     });
   }
@@ -73,7 +61,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused kernels against the float64 refer
   ];
   for (const [cell, H, level] of cases) {
     it(`${cell}, H=${H}, 2 bidirectional layers, level ${level}`, async () => {
-      const be = await wgsl();
+      const be = await webgpuBackend();
       const ref = await getBackend('reference');
       const [B, T, I] = [3, 5, 2];
       const L = 4;
@@ -129,7 +117,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused kernels against the float64 refer
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: WGSL GEMM, copy, fill and Adam', () => {
   it('GEMM matches core gemmHost over transposes, offsets, leading dimensions, alpha/beta and split-K', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const rng = new Rng(3);
     // [m, n, k, transA, transB, alpha, beta]
     const shapes: [number, number, number, boolean, boolean, number, number][] = [
@@ -175,7 +163,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: WGSL GEMM, copy, fill and Adam', () => 
   });
 
   it('copy and fill write in place; reads after them see the new values; shared tensors are copied on write', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const a = be.alloc(10, 'float32');
     be.write(a, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(Array.from(await be.read(a))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -195,7 +183,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: WGSL GEMM, copy, fill and Adam', () => 
   });
 
   it('Adam matches core adamHost over several steps, with weight decay', async () => {
-    const be = await wgsl();
+    const be = await webgpuBackend();
     const rng = new Rng(9);
     const n = 1000;
     const host = {
@@ -268,7 +256,7 @@ async function counted(f: () => Promise<void>): Promise<Counts> {
 describe.skipIf(!probe.ok)('tfjs-webgpu: a training step at level 3 records no per-step work', () => {
   for (const cell of CELL_NAMES) {
     it(`${cell}: same device work for T=5 and T=20, one readback (the predictions)`, async () => {
-      const be = await wgsl();
+      const be = await webgpuBackend();
       const B = 4;
       const H = 16;
       const perT: Record<number, { counts: Counts; ms: number }> = {};

@@ -26,4 +26,12 @@ export {
   stepKitCases,
 } from './step-kit.js';
 export { STEP_KIT_CELL } from './step-kit-cell.js';
+export {
+  type SequenceGradInputs,
+  type SequenceInputs,
+  sequenceBackward,
+  sequenceForward,
+  stepBackward,
+  stepForward,
+} from './step-kit-oracle.js';
 export { type Tolerance, toleranceFor, worstError } from './tolerance.js';

@@ -132,6 +132,7 @@ export function stepBackward(spec: CellSpec, B: number, H: number, x: StepGradIn
 /** Slot of the previous state and of the output for time index t (see SequenceForwardArgs). */
 const slots = (t: number, reverse: boolean) => (reverse ? { prev: t + 1, out: t } : { prev: t, out: t + 1 });
 
+/** What `sequenceForward` takes: one layer and direction's inputs in float64, laid out as SequenceForwardArgs. */
 export interface SequenceInputs {
   T: number;
   B: number;
@@ -184,6 +185,7 @@ export function sequenceForward(spec: CellSpec, s: SequenceInputs) {
   return { hAll, cAll, cache };
 }
 
+/** What `sequenceBackward` takes: the forward's states and cache and the gradients reaching them (SequenceBackwardArgs' layout). */
 export interface SequenceGradInputs {
   T: number;
   B: number;
