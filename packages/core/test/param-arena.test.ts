@@ -128,12 +128,12 @@ describe('parameters in one arena', () => {
   it('cpu float32: the arena trains bit for bit as separate buffers, and its padding stays zero', async () => {
     const { x, y } = await trainBoth(withoutViews(cpu), cpu, 'GRU', 'last', 'mse', 'float32');
     await expectSameParameters(x.model, y.model);
-    // every parameter is a view of one buffer, aligned to the backend's 4 elements
+    // every parameter is a view of one buffer, aligned to the backend's cache lines (16 floats)
     const params = y.model.parameters();
-    const whole = params.reduce((n, p) => n + Math.ceil(p.value.length / 4) * 4, 0);
+    const whole = params.reduce((n, p) => n + Math.ceil(p.value.length / 16) * 16, 0);
     const arena = (y.model as unknown as { arena: ParamArena }).arena;
     expect(arena.values!.length).toBe(whole);
-    expect(arena.offsets.every((o) => o % 4 === 0)).toBe(true);
+    expect(arena.offsets.every((o) => o % 16 === 0)).toBe(true);
     const all = await cpu.read(arena.values!);
     const covered = new Uint8Array(all.length);
     for (const [i, o] of arena.offsets.entries()) covered.fill(1, o, o + arena.lengths[i]);
@@ -181,20 +181,20 @@ describe('parameters in one arena', () => {
 describe('Backend.view', () => {
   it('reference and cpu: a view is the parent’s memory, with clear errors', async () => {
     for (const be of [reference, cpu]) {
-      const parent = be.alloc(16, 'float32');
-      const v = be.view!(parent, 8, 4);
+      const parent = be.alloc(40, 'float32');
+      const v = be.view!(parent, 16, 4);
       be.write(v, [1, 2, 3, 4]);
-      expect(Array.from(await be.read(parent, 6, 8))).toEqual([0, 0, 1, 2, 3, 4, 0, 0]);
-      expect(() => be.view!(parent, 12, 8)).toThrow('a view of 8 values at 12 overruns a buffer of 16');
+      expect(Array.from(await be.read(parent, 14, 8))).toEqual([0, 0, 1, 2, 3, 4, 0, 0]);
+      expect(() => be.view!(parent, 32, 16)).toThrow('a view of 16 values at 32 overruns a buffer of 40');
       expect(() => be.view!(parent, 0, 0)).toThrow("a view's length must be a whole number > 0, got 0");
       be.dispose(v);
-      expect(Array.from(await be.read(parent, 8, 2))).toEqual([1, 2]);
+      expect(Array.from(await be.read(parent, 16, 2))).toEqual([1, 2]);
     }
     expect(() => cpu.view(cpu.alloc(16, 'float32'), 2, 4)).toThrow(
-      "a view's offset must be a multiple of 4 elements on this backend, got 2",
+      "a view's offset must be a multiple of 16 elements on this backend, got 2",
     );
-    const p = cpu.alloc(8, 'float32');
-    const v = cpu.view(p, 4, 4);
+    const p = cpu.alloc(32, 'float32');
+    const v = cpu.view(p, 16, 4);
     cpu.dispose(p);
     await expect(cpu.read(v)).rejects.toThrow('cpu buffer used after dispose');
   });

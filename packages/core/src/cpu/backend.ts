@@ -211,8 +211,8 @@ export class CpuBackend implements Backend {
     else d.set(s.subarray(sb + srcOffset, sb + srcOffset + length), db + dstOffset);
   }
 
-  /** SIMD loads stay 16-byte aligned within a view. */
-  readonly viewAlign = 4;
+  /** Views start on a cache line, as every block of the heap does (heap.ts). */
+  readonly viewAlign = 16;
 
   /** The same memory as `length` elements of `buf` from `offset`, freed with `buf`. */
   view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
