@@ -96,6 +96,7 @@ export { Rng } from './init/rng.js';
 export { deriveSeed } from './init/seeds.js';
 export { bceLoss, bceWithLogitsLoss } from './loss/bce.js';
 export { mseLoss } from './loss/mse.js';
+export { Ensemble } from './models/ensemble.js';
 export { Linear } from './models/linear.js';
 export {
   checkMemoryFits,

@@ -131,7 +131,7 @@ describe('parameters in one arena', () => {
     // every parameter is a view of one buffer, aligned to the backend's cache lines (16 floats)
     const params = y.model.parameters();
     const whole = params.reduce((n, p) => n + Math.ceil(p.value.length / 16) * 16, 0);
-    const arena = (y.model as unknown as { arena: ParamArena }).arena;
+    const arena = (y.model as unknown as { ownArena: ParamArena }).ownArena;
     expect(arena.values!.length).toBe(whole);
     expect(arena.offsets.every((o) => o % 16 === 0)).toBe(true);
     const all = await cpu.read(arena.values!);

@@ -91,15 +91,22 @@ export interface SequenceModelOptions {
 export class SequenceModel {
   readonly rnn: MultiLayerRNN;
   readonly fc: Linear;
-  private readonly arena: ParamArena;
+  /** The arena this model planned for itself (null: it took its entries from an Ensemble's). */
+  private readonly ownArena: ParamArena | null;
   readonly options: Required<Omit<SequenceModelOptions, 'maxLevel' | 'microBatch'>> & {
     maxLevel?: KernelLevel;
     microBatch?: number;
   };
 
+  /**
+   * `arena`: a ParamArena planned with `SequenceModel.parameterLengths` (several models' in a
+   * row: an Ensemble's members), whose next entries this model takes; its owner disposes it. By
+   * default the model plans and owns an arena of its own.
+   */
   constructor(
     readonly backend: Backend,
     opts: SequenceModelOptions,
+    arena?: ParamArena,
   ) {
     this.options = {
       numLayers: 1,
@@ -119,15 +126,9 @@ export class SequenceModel {
     // every parameter in one buffer and every gradient in another, where the backend has views:
     // one optimizer pass for all of them
     const F = (o.bidirectional ? 2 : 1) * o.hiddenSize;
-    const lengths = rnnParamLengths(
-      cellSpec(o.cell),
-      o.inputSize,
-      o.hiddenSize,
-      o.numLayers,
-      o.bidirectional,
-    );
-    this.arena = new ParamArena(backend, o.dtype, [...lengths, o.outputSize * F, o.outputSize]);
-    const take = (n: number) => this.arena.take(n);
+    this.ownArena = arena ? null : new ParamArena(backend, o.dtype, SequenceModel.parameterLengths(o));
+    const from = arena ?? this.ownArena!;
+    const take = (n: number) => from.take(n);
     this.rnn = new MultiLayerRNN(
       backend,
       {
@@ -146,7 +147,27 @@ export class SequenceModel {
     );
     const rng = new Rng(o.seed).fork();
     this.fc = new Linear(backend, F, o.outputSize, o.dtype, rng, take, (n) => this.rnn.ones(n));
-    if (!this.arena.complete) throw new Error('internal: the model took fewer parameters than planned');
+    if (this.ownArena && !this.ownArena.complete)
+      throw new Error('internal: the model took fewer parameters than planned');
+  }
+
+  /** The lengths of a model's parameter buffers, in the order it takes them from an arena. */
+  static parameterLengths(
+    o: Pick<
+      SequenceModelOptions,
+      'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'outputSize'
+    >,
+  ): number[] {
+    const F = (o.bidirectional ? 2 : 1) * o.hiddenSize;
+    const O = o.outputSize ?? 1;
+    const rnn = rnnParamLengths(
+      cellSpec(o.cell),
+      o.inputSize,
+      o.hiddenSize,
+      o.numLayers ?? 1,
+      o.bidirectional ?? false,
+    );
+    return [...rnn, O * F, O];
   }
 
   parameters() {
@@ -313,8 +334,10 @@ export class SequenceModel {
   private async lossAndGradientsHost(
     x: TensorLike,
     y: TensorLike,
+    later?: GemmArgs[],
   ): Promise<{ loss: number; predictions: HostTensor }> {
     const split = this.splitFor(x);
+    // micro-batches add into the same gradients pass after pass: their GEMMs run pass by pass
     if (split) return this.lossAndGradientsInParts(x, y, split.T, split.plan);
     const { T, B } = await this.rnn.forwardDevice(x);
     const predictions = await this.readPredictions(T, B);
@@ -325,7 +348,7 @@ export class SequenceModel {
       this.options.loss === 'mse'
         ? mseLoss(predictions.data, y.data, g)
         : bceWithLogitsLoss(predictions.data, y.data, g);
-    await this.backwardFrom(g, T, B, false);
+    await this.backwardFrom(g, T, B, false, later);
     return { loss, predictions };
   }
 
@@ -355,27 +378,35 @@ export class SequenceModel {
   }
 
   /** Backward from the loss gradient `g` on B rows' predictions (batch-first, on the host). */
-  private async backwardFrom(g: HostArray, T: number, B: number, accumulateGrads: boolean): Promise<void> {
+  private async backwardFrom(
+    g: HostArray,
+    T: number,
+    B: number,
+    accumulateGrads: boolean,
+    later?: GemmArgs[],
+  ): Promise<void> {
     const dyBuf = this.deviceScratch('dy', g.length);
     const O = this.options.outputSize;
     this.backend.write(
       dyBuf,
       this.options.readout === 'last' ? g : swapLeadingAxes(g, this.scratch('tm', g.length), B, T, O),
     );
-    await this.backwardOnDevice(dyBuf, accumulateGrads);
+    await this.backwardOnDevice(dyBuf, accumulateGrads, undefined, later);
   }
 
   /**
    * Backward from the loss gradient on the predictions, already on the device in their layout.
    * `dInput`: the readout's input gradient, already written (Linear.forwardLoss). Every weight
-   * gradient's GEMM runs at the end, together (gemmAll).
+   * gradient's GEMM runs at the end, together (gemmAll), or is appended to `later` for the caller.
    */
   private async backwardOnDevice(
     dyBuf: DeviceBuffer,
     accumulateGrads: boolean,
     dInput?: DeviceBuffer[],
+    queue?: GemmArgs[],
   ): Promise<void> {
-    const later: GemmArgs[] = [];
+    // deferred only where they can run together: elsewhere each runs while its operands are fresh
+    const later = queue ?? (this.backend.gemmMany ? [] : undefined);
     // the shared ones must have their final length before a GEMM that reads them is queued
     const { T, B } = this.rnn.lastShape();
     this.rnn.ones(T * B);
@@ -387,7 +418,7 @@ export class SequenceModel {
     const common = { inputGrad: false, accumulateGrads, stateGrads: false, later };
     if (this.options.readout === 'last') await this.rnn.backwardDevice({ dFinal: d, ...common });
     else await this.rnn.backwardDevice({ dOut: d, ...common });
-    gemmAll(this.backend, later);
+    if (!queue && later) gemmAll(this.backend, later);
   }
 
   /**
@@ -411,10 +442,28 @@ export class SequenceModel {
     y: TensorLike,
     optimizer: Optimizer,
   ): Promise<{ loss: number; predictions: HostTensor }> {
+    const later = this.backend.gemmMany ? [] : undefined;
+    const finish = await this.recordStep(x, y, later);
+    if (later) gemmAll(this.backend, later);
+    await optimizer.step();
+    return finish();
+  }
+
+  /**
+   * A training step up to its update: forward, loss and backward, with the weight gradients'
+   * GEMMs appended to `later` when given (the caller runs them, then the optimizer). Returns what gives the
+   * loss and the predictions afterwards: on a backend with a device loss gradient they are read
+   * back only then, so nothing waits for the device before the update is recorded. An Ensemble
+   * records its members' steps into one `later`.
+   */
+  async recordStep(
+    x: TensorLike,
+    y: TensorLike,
+    later?: GemmArgs[],
+  ): Promise<() => Promise<{ loss: number; predictions: HostTensor }>> {
     if (!this.backend.lossGradient || this.splitFor(x)) {
-      const r = await this.lossAndGradientsHost(x, y);
-      await optimizer.step();
-      return r;
+      const r = await this.lossAndGradientsHost(x, y, later);
+      return async () => r;
     }
     const o = this.options;
     const { T, B } = await this.rnn.forwardDevice(x);
@@ -435,12 +484,13 @@ export class SequenceModel {
         : null;
     const pred = fused?.y ?? this.predictionBuffer(T, B);
     if (!fused) this.backend.lossGradient({ kind: o.loss, pred, target, grad, n, count: n });
-    await this.backwardOnDevice(grad, false, fused ? [fused.dx] : undefined);
-    await optimizer.step();
-    const predictions = await this.readPredictions(T, B, pred);
-    const loss =
-      o.loss === 'mse' ? mseLoss(predictions.data, y.data) : bceWithLogitsLoss(predictions.data, y.data);
-    return { loss, predictions };
+    await this.backwardOnDevice(grad, false, fused ? [fused.dx] : undefined, later);
+    return async () => {
+      const predictions = await this.readPredictions(T, B, pred);
+      const loss =
+        o.loss === 'mse' ? mseLoss(predictions.data, y.data) : bceWithLogitsLoss(predictions.data, y.data);
+      return { loss, predictions };
+    };
   }
 
   /** Device buffers reused across calls, by name. */
@@ -471,7 +521,7 @@ export class SequenceModel {
   dispose(): void {
     this.rnn.dispose();
     this.fc.dispose();
-    this.arena.dispose();
+    this.ownArena?.dispose();
     for (const buf of this.device.values()) this.backend.dispose(buf);
     this.device.clear();
   }

@@ -465,7 +465,8 @@ export class MultiLayerRNN {
     const nd = this.nd;
     const be = this.backend;
     const L = this.units.length;
-    const queue = g.later ?? [];
+    // deferred only where they can run together: elsewhere each unit's run at the end of its backward
+    const queue = g.later ?? (be.gemmMany ? [] : undefined);
     // the longest the units ask for, before any GEMM that reads it is queued (see `ones`)
     this.ones(T * B);
     const dx = g.inputGrad ? this.ws.get('dx', T * B * this.inputSize) : null;
@@ -509,7 +510,7 @@ export class MultiLayerRNN {
         if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);
       }
     }
-    if (!g.later) gemmAll(be, queue);
+    if (!g.later && queue) gemmAll(be, queue);
     return { dx, dh0, dc0 };
   }
 

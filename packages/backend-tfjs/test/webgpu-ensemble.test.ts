@@ -1,0 +1,72 @@
+import { Adam, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
+import { worstError } from '@bistable/core/testing';
+import { describe, expect, it } from 'vitest';
+import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
+
+/**
+ * Core's Ensemble on tfjs-webgpu: its members train as their solo runs do (float32), and a step
+ * of all members takes fewer dispatches than the members' solo steps together (one batch of
+ * weight-gradient GEMMs and one Adam for all). Needs a WebGPU adapter (lavapipe in CI).
+ */
+logSkip('ensemble tests');
+
+const [B, T, I, H, O] = [4, 6, 2, 8, 1];
+const seeds = [1, 2, 3];
+
+function data(steps: number) {
+  const rng = new Rng(7);
+  return Array.from({ length: steps }, () =>
+    seeds.map(() => ({
+      x: { shape: [B, T, I], data: Float32Array.from({ length: B * T * I }, () => rng.normal()) },
+      y: { shape: [B, O], data: Float32Array.from({ length: B * O }, () => rng.normal()) },
+    })),
+  );
+}
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
+  for (const cell of ['nBRC', 'GRU'] as CellName[]) {
+    it(`${cell}: every member trains as its solo run, in fewer dispatches than the solo steps`, async () => {
+      const be = await webgpuBackend();
+      const o = {
+        cell,
+        inputSize: I,
+        hiddenSize: H,
+        numLayers: 2,
+        outputSize: O,
+        readout: 'last',
+        loss: 'mse',
+      } as const;
+      const ens = new Ensemble(be, o, seeds, { lr: 0.02 });
+      const solo = seeds.map((seed) => {
+        const model = new SequenceModel(be, { ...o, seed });
+        return { model, adam: new Adam(be, [model], { lr: 0.02 }) };
+      });
+      let ensDispatches = 0;
+      let soloDispatches = 0;
+      for (const step of data(3)) {
+        let c0 = be.counters().dispatches;
+        const got = await ens.trainStep(step);
+        ensDispatches = be.counters().dispatches - c0;
+        c0 = be.counters().dispatches;
+        for (const [i, s] of solo.entries()) {
+          const want = await s.model.trainStep(step[i].x, step[i].y, s.adam);
+          expect(Math.abs(got[i].loss - want.loss) / want.loss).toBeLessThan(1e-5);
+        }
+        soloDispatches = be.counters().dispatches - c0;
+      }
+      for (const [i, s] of solo.entries()) {
+        const want = await s.model.getParameters();
+        const got = await ens.members[i].getParameters();
+        for (const k of Object.keys(want))
+          expect(worstError(got[k].data, want[k].data), k).toBeLessThan(1e-5);
+        s.model.dispose();
+        s.adam.dispose();
+      }
+      ens.dispose();
+      console.log(
+        `[tfjs-webgpu] ${cell}: a step of ${seeds.length} members, ${ensDispatches} dispatches; solo, ${soloDispatches}`,
+      );
+      expect(ensDispatches).toBeLessThan(soloDispatches);
+    });
+  }
+});

@@ -1,0 +1,100 @@
+import { InputError } from '../backend/errors.js';
+import type { Backend, GemmArgs } from '../backend/types.js';
+import { Adam, type AdamOptions } from '../optim/adam.js';
+import { ParamArena } from '../params/arena.js';
+import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
+import { gemmAll } from '../runner/gemm-helpers.js';
+import { SequenceModel, type SequenceModelOptions } from './sequence-model.js';
+
+/**
+ * Several models of one shape that differ only in their seed, trained together: the members'
+ * parameters, gradients and Adam moments are views of one buffer each (on backends with views),
+ * so a training step of all members records every member's forward and backward, then runs all
+ * their weight-gradient GEMMs together (`gemmMany`) and one Adam pass over every member. Each
+ * member trains exactly as it would alone (same seed, same data, same Adam settings): its
+ * numbers are its solo run's. A member is a plain `SequenceModel` (predict, evaluate,
+ * getParameters, checkpoints work on it as on any model).
+ *
+ * @example
+ * ```ts
+ * import { Ensemble, getBackend } from '@bistable/core';
+ *
+ * const backend = await getBackend('cpu');
+ * const ensemble = new Ensemble(
+ *   backend,
+ *   { cell: 'nBRC', inputSize: 1, hiddenSize: 16, numLayers: 2, readout: 'last', loss: 'mse' },
+ *   [1, 2, 3], // one member per seed
+ *   { lr: 1e-3 },
+ * );
+ * const x = { shape: [4, 5, 1], data: new Float32Array(20).fill(0.5) };
+ * const y = { shape: [4, 1], data: new Float32Array(4).fill(0.5) };
+ * const steps = await ensemble.trainStep([{ x, y }, { x, y }, { x, y }]);
+ * console.log(steps.map((s) => s.loss));
+ * ensemble.dispose();
+ * ```
+ */
+export class Ensemble {
+  readonly members: SequenceModel[];
+  /** One Adam over every member (one pass per step where the backend has views). */
+  readonly optimizer: Adam;
+  private readonly arena: ParamArena;
+
+  constructor(
+    readonly backend: Backend,
+    options: Omit<SequenceModelOptions, 'seed'>,
+    seeds: readonly number[],
+    adam: AdamOptions = {},
+  ) {
+    if (seeds.length === 0) throw new InputError('an ensemble needs at least one member (one seed each)');
+    const one = SequenceModel.parameterLengths(options);
+    this.arena = new ParamArena(
+      backend,
+      options.dtype ?? 'float32',
+      seeds.flatMap(() => one),
+    );
+    try {
+      this.members = seeds.map((seed) => new SequenceModel(backend, { ...options, seed }, this.arena));
+    } catch (e) {
+      this.arena.dispose();
+      throw e;
+    }
+    this.optimizer = new Adam(backend, this.members, adam);
+  }
+
+  /**
+   * One training step of every member, member i on `batches[i]`: forward, loss and backward of
+   * each, then every weight gradient and one update for all. Returns each member's loss and
+   * predictions from before the update, as SequenceModel.trainStep does.
+   */
+  async trainStep<X extends TensorInput>(
+    batches: readonly { x: X; y: TensorInput }[],
+  ): Promise<{ loss: number; predictions: TensorOutput<X> }[]> {
+    if (batches.length !== this.members.length) {
+      throw new InputError(
+        `an ensemble of ${this.members.length} members needs ${this.members.length} batches, got ${batches.length}`,
+      );
+    }
+    const views = batches.map((b, i) => ({
+      x: hostView(`input of member ${i}`, b.x),
+      y: hostView(`target of member ${i}`, b.y),
+    }));
+    const later: GemmArgs[] = [];
+    const finish = [];
+    for (const [i, m] of this.members.entries())
+      finish.push(await m.recordStep(views[i].x, views[i].y, later));
+    gemmAll(this.backend, later);
+    await this.optimizer.step();
+    const out = [];
+    for (const [i, f] of finish.entries()) {
+      const r = await f();
+      out.push({ loss: r.loss, predictions: returnLike(batches[i].x, r.predictions) });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const m of this.members) m.dispose();
+    this.optimizer.dispose();
+    this.arena.dispose();
+  }
+}
