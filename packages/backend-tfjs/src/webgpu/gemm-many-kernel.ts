@@ -214,37 +214,62 @@ function findProblem(x: string, start: string, count: number): string {
   return `  var p = 0u;\n${steps.join('\n')}`;
 }
 
-/** One grouped tiled dispatch: every tile (and K-chunk) of every GEMM of the pack. */
-function runTiles(runner: WgslRunner, problems: readonly Problem[], partial: GPUBuffer | null): void {
+type Field = [name: string, value: number, type?: 'u32' | 'f32'];
+
+/**
+ * Each problem's uniform fields as `name_i`, led by `start_i`, its first flat index when each
+ * problem takes `size(p)` of them; and the total.
+ */
+function problemUniforms(
+  problems: readonly Problem[],
+  size: (p: Problem) => number,
+  fields: (p: Problem) => Field[],
+): { uniforms: UniformField[]; total: number } {
   const uniforms: UniformField[] = [];
   let start = 0;
   problems.forEach((p, i) => {
-    const g = p.g;
-    const f = (name: string, value: number, type: 'u32' | 'f32' = 'u32') =>
+    for (const [name, value, type = 'u32'] of [['start', start] as Field, ...fields(p)])
       uniforms.push({ name: `${name}_${i}`, type, value });
-    f('start', start);
-    f('m', g.m);
-    f('n', g.n);
-    f('k', g.k);
-    f('lda', g.lda);
-    f('ldb', g.ldb);
-    f('ldc', g.ldc);
-    f('aOff', p.aOff);
-    f('bOff', p.bOff);
-    f('cOff', p.cOff);
-    f('tA', g.transA ? 1 : 0);
-    f('tB', g.transB ? 1 : 0);
-    f('kChunk', p.kChunk);
-    f('splits', p.splits);
-    f('tilesN', p.tilesN);
-    f('tiles', p.tiles);
-    f('partOff', p.partOff);
-    f('biasOff', p.biasOff);
-    f('biasLen', p.bias.length);
-    f('alpha', g.alpha, 'f32');
-    f('beta', g.beta, 'f32');
-    start += p.tiles * p.splits;
+    start += size(p);
   });
+  return { uniforms, total: start };
+}
+
+/** What both passes need to store into C: its place, the split-K partials, the bias, alpha, beta. */
+function storeFields(p: Problem): Field[] {
+  return [
+    ['ldc', p.g.ldc],
+    ['cOff', p.cOff],
+    ['splits', p.splits],
+    ['partOff', p.partOff],
+    ['biasOff', p.biasOff],
+    ['biasLen', p.bias.length],
+    ['alpha', p.g.alpha, 'f32'],
+    ['beta', p.g.beta, 'f32'],
+  ];
+}
+
+/** One grouped tiled dispatch: every tile (and K-chunk) of every GEMM of the pack. */
+function runTiles(runner: WgslRunner, problems: readonly Problem[], partial: GPUBuffer | null): void {
+  const { uniforms, total: start } = problemUniforms(
+    problems,
+    (p) => p.tiles * p.splits,
+    (p) => [
+      ['m', p.g.m],
+      ['n', p.g.n],
+      ['k', p.g.k],
+      ['lda', p.g.lda],
+      ['ldb', p.g.ldb],
+      ['aOff', p.aOff],
+      ['bOff', p.bOff],
+      ['tA', p.g.transA ? 1 : 0],
+      ['tB', p.g.transB ? 1 : 0],
+      ['kChunk', p.kChunk],
+      ['tilesN', p.tilesN],
+      ['tiles', p.tiles],
+      ...storeFields(p),
+    ],
+  );
   uniforms.push({ name: 'total', type: 'u32', value: start }, { name: 'kt', type: 'u32', value: KT });
   const roles = problemRoles(problems, 'abc');
   if (partial) roles.push({ name: 'partial', buf: partial, write: true });
@@ -315,25 +340,11 @@ ${each(4, (r) => each(4, (c) => `  ${store(r, c)}`))}
 
 /** One grouped reduce: the K-chunk sums of each split GEMM of the pack into its C, with its bias. */
 function runReduce(runner: WgslRunner, problems: readonly Problem[], partial: GPUBuffer): void {
-  const uniforms: UniformField[] = [];
-  let start = 0;
-  problems.forEach((p, i) => {
-    const g = p.g;
-    const f = (name: string, value: number, type: 'u32' | 'f32' = 'u32') =>
-      uniforms.push({ name: `${name}_${i}`, type, value });
-    f('start', start);
-    f('mn', g.m * g.n);
-    f('cols', g.n);
-    f('ldc', g.ldc);
-    f('cOff', p.cOff);
-    f('splits', p.splits);
-    f('partOff', p.partOff);
-    f('biasOff', p.biasOff);
-    f('biasLen', p.bias.length);
-    f('alpha', g.alpha, 'f32');
-    f('beta', g.beta, 'f32');
-    start += g.m * g.n;
-  });
+  const { uniforms, total: start } = problemUniforms(
+    problems,
+    (p) => p.g.m * p.g.n,
+    (p) => [['mn', p.g.m * p.g.n], ['cols', p.g.n], ...storeFields(p)],
+  );
   uniforms.push({ name: 'n', type: 'u32', value: start });
   const roles: Role[] = [{ name: 'partial', buf: partial, write: false }, ...problemRoles(problems, 'c')];
   const count = problems.length;

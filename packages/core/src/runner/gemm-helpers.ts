@@ -105,19 +105,8 @@ export function columnSumsArgs(
 }
 
 /** columnSums run at once (see columnSumsArgs). */
-export function columnSums(
-  be: Backend,
-  ones: DeviceBuffer,
-  a: DeviceBuffer,
-  aOffset: number,
-  rows: number,
-  n: number,
-  lda: number,
-  out: DeviceBuffer,
-  outOffset = 0,
-  accumulate = false,
-): void {
-  be.gemm(columnSumsArgs(ones, a, aOffset, rows, n, lda, out, outOffset, accumulate));
+export function columnSums(be: Backend, ...args: Parameters<typeof columnSumsArgs>): void {
+  be.gemm(columnSumsArgs(...args));
 }
 
 /** dst[0:n] += src[0:n] through GEMM (a·1 + 1·dst), so backends need nothing beyond level 1. */
