@@ -9,6 +9,7 @@ import {
 } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
+import { H, I, O, trainBatch } from './train-batch.js';
 import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
@@ -38,21 +39,6 @@ async function dispatchesPerStep(cell: CellName): Promise<number> {
   return a.dispatches;
 }
 
-const [B, T, I, H, O] = [4, 6, 2, 10, 2];
-
-function batch(readout: Readout, loss: LossKind, step: number) {
-  const x = {
-    shape: [B, T, I],
-    data: Float64Array.from({ length: B * T * I }, (_, i) => Math.sin(i * 0.37 + step)),
-  };
-  const n = readout === 'last' ? B * O : B * T * O;
-  const y = {
-    shape: readout === 'last' ? [B, O] : [B, T, O],
-    data: Float64Array.from({ length: n }, (_, i) => (loss === 'bce' ? (i + step) % 2 : Math.cos(i + step))),
-  };
-  return { x, y };
-}
-
 async function train(
   be: Awaited<ReturnType<typeof getBackend>>,
   cell: CellName,
@@ -74,12 +60,8 @@ async function train(
   const adam = new Adam(be, [model], { lr: 0.02 });
   const losses: number[] = [];
   for (let s = 0; s < 3; s++) {
-    const { x, y } = batch(readout, loss, s);
-    const cast =
-      dtype === 'float32'
-        ? { x: { ...x, data: Float32Array.from(x.data) }, y: { ...y, data: Float32Array.from(y.data) } }
-        : { x, y };
-    losses.push((await model.trainStep(cast.x, cast.y, adam)).loss);
+    const { x, y } = trainBatch(readout, loss, s, dtype);
+    losses.push((await model.trainStep(x, y, adam)).loss);
   }
   const params = await model.getParameters();
   model.dispose();

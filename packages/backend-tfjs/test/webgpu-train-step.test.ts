@@ -2,6 +2,7 @@ import { Adam, type LossKind, type Readout, SequenceModel } from '@bistable/core
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
 import { wgslRunner } from '../src/webgpu/index.js';
+import { H, I, O, trainBatch } from './train-batch.js';
 import { probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
@@ -9,21 +10,6 @@ import { probe, webgpuBackend } from './webgpu-setup.js';
  * only after the update is recorded; it must train as lossAndGradients (host loss gradient) and
  * Adam do. Needs a WebGPU adapter (lavapipe in CI); skipped with the reason otherwise.
  */
-
-const [B, T, I, H, O] = [4, 6, 2, 10, 2];
-
-function batch(readout: Readout, loss: LossKind, step: number) {
-  const x = {
-    shape: [B, T, I],
-    data: Float32Array.from({ length: B * T * I }, (_, i) => Math.sin(i * 0.37 + step)),
-  };
-  const n = readout === 'last' ? B * O : B * T * O;
-  const y = {
-    shape: readout === 'last' ? [B, O] : [B, T, O],
-    data: Float32Array.from({ length: n }, (_, i) => (loss === 'bce' ? (i + step) % 2 : Math.cos(i + step))),
-  };
-  return { x, y };
-}
 
 async function train(readout: Readout, loss: LossKind, useTrainStep: boolean) {
   const be = await webgpuBackend();
@@ -40,7 +26,7 @@ async function train(readout: Readout, loss: LossKind, useTrainStep: boolean) {
   const adam = new Adam(be, [model], { lr: 0.02 });
   const losses: number[] = [];
   for (let s = 0; s < 3; s++) {
-    const { x, y } = batch(readout, loss, s);
+    const { x, y } = trainBatch(readout, loss, s);
     if (useTrainStep) losses.push((await model.trainStep(x, y, adam)).loss);
     else {
       losses.push((await model.lossAndGradients(x, y)).loss);

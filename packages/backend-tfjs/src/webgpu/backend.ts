@@ -1,12 +1,13 @@
-import type {
-  AdamArgs,
-  DeviceBuffer,
-  DeviceCounters,
-  DType,
-  GemmArgs,
-  HostArray,
-  LinearLossArgs,
-  LossGradientArgs,
+import {
+  type AdamArgs,
+  checkViewRange,
+  type DeviceBuffer,
+  type DeviceCounters,
+  type DType,
+  type GemmArgs,
+  type HostArray,
+  type LinearLossArgs,
+  type LossGradientArgs,
 } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsBackend } from '../backend.js';
@@ -104,19 +105,7 @@ export class WebgpuTfjsBackend extends TfjsBackend {
    */
   view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
     const { root, offset: base } = this.placed(buf);
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new RangeError(`view offset must be a whole number >= 0, got ${offset}`);
-    const align = this.viewAlign;
-    if (offset % align !== 0) {
-      throw new RangeError(
-        `view offset ${offset} is not a multiple of viewAlign (${align} elements: this device binds ` +
-          `storage at multiples of ${align * 4} bytes)`,
-      );
-    }
-    if (!Number.isInteger(length) || length <= 0)
-      throw new RangeError(`view length must be a whole number > 0, got ${length}`);
-    if (offset + length > buf.length)
-      throw new RangeError(`a view of ${length} values at ${offset} overruns a buffer of ${buf.length}`);
+    checkViewRange(buf.length, offset, length, this.viewAlign);
     return new BufferView(this, root, base + offset, length);
   }
 
