@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   Adam,
   type Backend,
+  captureCheckpoint,
+  restoreCheckpoint,
   type CellName,
   CpuBackend,
   type DType,
@@ -52,8 +54,8 @@ async function expectSolo(be: Backend, cell: CellName, readout: Readout, loss: L
     const got = await ens.trainStep(step);
     for (const [i, s] of solo.entries()) {
       const want = await s.model.trainStep(step[i].x, step[i].y, s.adam);
-      expect(got[i].loss).toBe(want.loss);
-      expect(Array.from(got[i].predictions.data)).toEqual(Array.from(want.predictions.data));
+      expect(got[i]?.loss).toBe(want.loss);
+      expect(Array.from(got[i]!.predictions.data)).toEqual(Array.from(want.predictions.data));
     }
   }
   for (const [i, s] of solo.entries()) {
@@ -104,6 +106,13 @@ describe('Ensemble', () => {
     await ens.trainStep(step);
     expect(log.adam).toBe(1);
     expect(log.gemmMany).toEqual([seeds.length * perModel]);
+    // two neighbours in the arena with equal step counts still take one pass; apart, one each
+    log.adam = 0;
+    await ens.trainStep([null, step[1], step[2]]);
+    expect(log.adam).toBe(1);
+    log.adam = 0;
+    await ens.trainStep([step[0], null, step[2]]);
+    expect(log.adam).toBe(2);
     ens.dispose();
   });
 
@@ -114,8 +123,89 @@ describe('Ensemble', () => {
     const ens = new Ensemble(reference, options('BRC', 'last', 'mse', 'float64'), seeds);
     const [step] = batches('last', 'mse', 1, 'float64');
     await expect(ens.trainStep(step.slice(1))).rejects.toThrow(
-      'an ensemble of 3 members needs 3 batches, got 2',
+      'an ensemble of 3 members needs 3 batches (null for a member that sits out), got 2',
     );
+    await expect(ens.trainStep([null, null, null])).rejects.toThrow(
+      'an ensemble step needs a batch for at least one member',
+    );
+    ens.dispose();
+  });
+
+  for (const [name, be, dtype] of [
+    ['reference, float64', reference, 'float64'],
+    ['cpu, float32', cpu, 'float32'],
+  ] as [string, Backend, DType][]) {
+    it(`members that sit steps out stay as they were and go on as their solo runs (${name})`, async () => {
+      const o = options('nBRC', 'last', 'mse', dtype);
+      const data = batches('last', 'mse', 4, dtype);
+      // which members train at each step: all; 0 and 2 (not adjacent); 1 and 2 (unequal step counts); 1
+      const plan = [
+        [true, true, true],
+        [true, false, true],
+        [false, true, true],
+        [false, true, false],
+      ];
+      const ens = new Ensemble(be, o, seeds, { lr: 0.03 });
+      const solo = seeds.map((seed) => {
+        const model = new SequenceModel(be, { ...o, seed });
+        return { model, adam: new Adam(be, [model], { lr: 0.03 }) };
+      });
+      for (const [k, step] of data.entries()) {
+        const got = await ens.trainStep(step.map((b, i) => (plan[k][i] ? b : null)));
+        for (const [i, s] of solo.entries()) {
+          if (!plan[k][i]) {
+            expect(got[i]).toBeNull();
+            continue;
+          }
+          const want = await s.model.trainStep(step[i].x, step[i].y, s.adam);
+          expect(got[i]?.loss, `step ${k} member ${i}`).toBe(want.loss);
+        }
+      }
+      expect(seeds.map((_, i) => ens.optimizer.sourceStepCount(i))).toEqual([2, 3, 3]);
+      for (const [i, s] of solo.entries()) {
+        const want = await s.model.getParameters();
+        const got = await ens.members[i].getParameters();
+        for (const k of Object.keys(want))
+          expect(Array.from(got[k].data), `member ${i} ${k}`).toEqual(Array.from(want[k].data));
+        // the member's share of the Adam state is its solo Adam's
+        const ws = await s.adam.state();
+        const gs = await ens.memberOptimizer(i).state();
+        expect(gs.step).toBe(ws.step);
+        for (const k of Object.keys(ws.slots))
+          expect(Array.from(gs.slots[k]), `member ${i} ${k}`).toEqual(Array.from(ws.slots[k]));
+        s.model.dispose();
+        s.adam.dispose();
+      }
+      ens.dispose();
+    });
+  }
+
+  it("a member's checkpoint restores into a solo model (and back), which then trains as the member does", async () => {
+    const o = options('GRU', 'sequence', 'bce', 'float64');
+    const data = batches('sequence', 'bce', 3, 'float64');
+    const ens = new Ensemble(reference, o, seeds, { lr: 0.02 });
+    await ens.trainStep(data[0]);
+    await ens.trainStep(data[1]);
+    const saved = await captureCheckpoint(ens.members[1], ens.memberOptimizer(1));
+    const solo = new SequenceModel(reference, { ...o, seed: 999 });
+    const adam = new Adam(reference, [solo], { lr: 0.02 });
+    await restoreCheckpoint(saved, solo, adam);
+    expect(adam.stepCount).toBe(2);
+    const [got] = [(await ens.trainStep(data[2]))[1]];
+    const want = await solo.trainStep(data[2][1].x, data[2][1].y, adam);
+    expect(got?.loss).toBe(want.loss);
+    // and back: the solo run's state into member 0, which then equals the solo model
+    await restoreCheckpoint(await captureCheckpoint(solo, adam), ens.members[0], ens.memberOptimizer(0));
+    expect(ens.optimizer.sourceStepCount(0)).toBe(3);
+    const a = (await ens.trainStep([data[0][0], null, null]))[0];
+    const b = await solo.trainStep(data[0][0].x, data[0][0].y, adam);
+    expect(a?.loss).toBe(b.loss);
+    await expect(ens.memberOptimizer(0).step()).rejects.toThrow('steps with the ensemble');
+    expect(() => ens.memberOptimizer(3)).toThrow('member 3 does not exist (the ensemble has 3)');
+    // the shared Adam cannot save one state for members whose parameter names repeat
+    await expect(ens.optimizer.state()).rejects.toThrow('save each one\'s state with sourceState(i)');
+    solo.dispose();
+    adam.dispose();
     ens.dispose();
   });
 });

@@ -1,6 +1,7 @@
 import { InputError } from '../backend/errors.js';
 import type { Backend, GemmArgs } from '../backend/types.js';
 import { Adam, type AdamOptions } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import { ParamArena } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import { gemmAll } from '../runner/gemm-helpers.js';
@@ -29,7 +30,7 @@ import { SequenceModel, type SequenceModelOptions } from './sequence-model.js';
  * const x = { shape: [4, 5, 1], data: new Float32Array(20).fill(0.5) };
  * const y = { shape: [4, 1], data: new Float32Array(4).fill(0.5) };
  * const steps = await ensemble.trainStep([{ x, y }, { x, y }, { x, y }]);
- * console.log(steps.map((s) => s.loss));
+ * console.log(steps.map((s) => s?.loss));
  * ensemble.dispose();
  * ```
  */
@@ -62,34 +63,61 @@ export class Ensemble {
   }
 
   /**
-   * One training step of every member, member i on `batches[i]`: forward, loss and backward of
-   * each, then every weight gradient and one update for all. Returns each member's loss and
-   * predictions from before the update, as SequenceModel.trainStep does.
+   * One training step of every member that is given a batch, member i on `batches[i]`: forward,
+   * loss and backward of each, then every weight gradient and one update for all of them. A
+   * member whose batch is null sits the step out (it stopped early): its parameters and Adam state
+   * stay as they are. Returns each member's loss and predictions from before the update, as
+   * SequenceModel.trainStep does, and null for a member that sat out.
    */
   async trainStep<X extends TensorInput>(
-    batches: readonly { x: X; y: TensorInput }[],
-  ): Promise<{ loss: number; predictions: TensorOutput<X> }[]> {
-    if (batches.length !== this.members.length) {
+    batches: readonly ({ x: X; y: TensorInput } | null)[],
+  ): Promise<({ loss: number; predictions: TensorOutput<X> } | null)[]> {
+    if (!Array.isArray(batches) || batches.length !== this.members.length) {
       throw new InputError(
-        `an ensemble of ${this.members.length} members needs ${this.members.length} batches, got ${batches.length}`,
+        `an ensemble of ${this.members.length} members needs ${this.members.length} batches (null for a member that sits out), got ${Array.isArray(batches) ? batches.length : String(batches)}`,
       );
     }
-    const views = batches.map((b, i) => ({
-      x: hostView(`input of member ${i}`, b.x),
-      y: hostView(`target of member ${i}`, b.y),
-    }));
+    const active = batches.flatMap((b, i) => (b ? [i] : []));
+    if (active.length === 0) throw new InputError('an ensemble step needs a batch for at least one member');
+    const views = batches.map((b, i) =>
+      b ? { x: hostView(`input of member ${i}`, b.x), y: hostView(`target of member ${i}`, b.y) } : null,
+    );
     const later: GemmArgs[] = [];
-    const finish = [];
-    for (const [i, m] of this.members.entries())
-      finish.push(await m.recordStep(views[i].x, views[i].y, later));
+    const finish = new Map<number, Awaited<ReturnType<SequenceModel['recordStep']>>>();
+    for (const i of active) finish.set(i, await this.members[i].recordStep(views[i]!.x, views[i]!.y, later));
     gemmAll(this.backend, later);
-    await this.optimizer.step();
-    const out = [];
-    for (const [i, f] of finish.entries()) {
+    await this.optimizer.stepSources(active);
+    const out: ({ loss: number; predictions: TensorOutput<X> } | null)[] = batches.map(() => null);
+    for (const [i, f] of finish) {
       const r = await f();
-      out.push({ loss: r.loss, predictions: returnLike(batches[i].x, r.predictions) });
+      out[i] = { loss: r.loss, predictions: returnLike(batches[i]!.x, r.predictions) };
     }
     return out;
+  }
+
+  /**
+   * Member i's share of the ensemble's Adam, as an Optimizer for checkpoints: its state is that
+   * member's moments and step count, and loading one restores only that member. It does not step
+   * on its own (members step with their ensemble, in trainStep).
+   */
+  memberOptimizer(i: number): Optimizer {
+    if (!Number.isInteger(i) || i < 0 || i >= this.members.length) {
+      throw new InputError(`member ${String(i)} does not exist (the ensemble has ${this.members.length})`);
+    }
+    const adam = this.optimizer;
+    return {
+      backend: this.backend,
+      get lr() {
+        return adam.lr;
+      },
+      step: async () => {
+        throw new InputError("an ensemble's member steps with the ensemble: use ensemble.trainStep");
+      },
+      state: () => adam.sourceState(i),
+      loadState: (s) => adam.loadSourceState(i, s),
+      // the moments are the ensemble's, freed with it
+      dispose: () => {},
+    };
   }
 
   dispose(): void {

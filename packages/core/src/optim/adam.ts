@@ -36,20 +36,28 @@ export interface AdamOptions {
  * console.log(adam.stepCount, adam.lr);
  * ```
  */
+type Entry = { name: string; value: DeviceBuffer; grad: DeviceBuffer; m: DeviceBuffer; v: DeviceBuffer };
+
+/** One source's parameters, its own step count, and its element range in the arena (whole mode). */
+interface Source {
+  params: Entry[];
+  t: number;
+  start: number;
+  end: number;
+}
+
 export class Adam implements Optimizer {
   private rate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  private t = 0;
-  private readonly params: {
-    name: string;
-    value: DeviceBuffer;
-    grad: DeviceBuffer;
-    m: DeviceBuffer;
-    v: DeviceBuffer;
-  }[];
+  private readonly params: Entry[];
+  private readonly sources: Source[];
+  /** Source indices in arena order, when their ranges are disjoint (whole mode): what may coalesce. */
+  private readonly arenaOrder: number[] | null = null;
+  /** Views of the whole buffers over a run of sources, kept between steps; keyed `start:end`. */
+  private readonly rangeViews = new Map<string, Omit<Entry, 'name'>>();
 
   constructor(
     readonly backend: Backend,
@@ -64,10 +72,12 @@ export class Adam implements Optimizer {
     for (const b of [this.beta1, this.beta2]) {
       if (!(b >= 0 && b < 1)) throw new InputError(`Adam betas must be in [0, 1), got ${b}`);
     }
-    const params = sources.flatMap((s) => s.parameters());
+    const perSource = sources.map((s) => s.parameters());
+    const params = perSource.flat();
     // parameters that fill one arena are updated in one pass over its whole buffers; the moments
     // then live in two whole buffers too, and each parameter's are views of them
     const arena = wholeArena(params);
+    let entry: (p: (typeof params)[number]) => Entry;
     if (arena?.values && arena.grads && backend.view) {
       const n = arena.values.length;
       const whole = {
@@ -79,13 +89,28 @@ export class Adam implements Optimizer {
       this.whole = whole;
       const part = (buf: DeviceBuffer, p: DeviceBuffer) =>
         p.length > 0 ? backend.view!(buf, arenaOffset(p), p.length) : backend.alloc(0, p.dtype);
-      this.params = params.map((p) => ({ ...p, m: part(whole.m, p.value), v: part(whole.v, p.value) }));
+      entry = (p) => ({ ...p, m: part(whole.m, p.value), v: part(whole.v, p.value) });
     } else {
-      this.params = params.map((p) => ({
+      entry = (p) => ({
         ...p,
         m: backend.alloc(p.value.length, p.value.dtype),
         v: backend.alloc(p.value.length, p.value.dtype),
-      }));
+      });
+    }
+    this.sources = perSource.map((list) => {
+      const ps = list.map(entry);
+      const used = ps.filter((p) => p.value.length > 0);
+      const start = Math.min(...used.map((p) => arenaOffset(p.value)));
+      const end = Math.max(...used.map((p) => arenaOffset(p.value) + p.value.length));
+      return { params: ps, t: 0, start: used.length ? start : 0, end: used.length ? end : 0 };
+    });
+    this.params = this.sources.flatMap((s) => s.params);
+    if (this.whole) {
+      const order = this.sources.map((_, i) => i).sort((a, b) => this.sources[a].start - this.sources[b].start);
+      const disjoint = order.every(
+        (s, k) => k === 0 || this.sources[order[k - 1]].end <= this.sources[s].start,
+      );
+      this.arenaOrder = disjoint ? order : null;
     }
   }
 
@@ -97,8 +122,14 @@ export class Adam implements Optimizer {
     v: DeviceBuffer;
   } | null = null;
 
+  /** Steps taken (the most of any source's, where `stepSources` stepped some and not others). */
   get stepCount(): number {
-    return this.t;
+    return Math.max(0, ...this.sources.map((s) => s.t));
+  }
+
+  /** Steps taken by source `i` (the i-th of the constructor's sources). */
+  sourceStepCount(i: number): number {
+    return this.source(i, 'sourceStepCount').t;
   }
 
   /** The learning rate of the next step. */
@@ -111,45 +142,133 @@ export class Adam implements Optimizer {
     this.rate = checkLearningRate('Adam', lr);
   }
 
-  async step(): Promise<void> {
-    this.t++;
+  /** Updates every parameter of every source. */
+  step(): Promise<void> {
+    return this.stepSources(this.sources.map((_, i) => i));
+  }
+
+  /**
+   * Updates the parameters of the sources at these indices only (members of an ensemble that still
+   * train), each with its own step count. Sources that sit side by side in one arena and have
+   * taken equally many steps are updated in one pass over their joint range.
+   */
+  async stepSources(indices: readonly number[]): Promise<void> {
+    const chosen = new Set<number>();
+    for (const i of indices) {
+      this.source(i, 'stepSources');
+      if (chosen.has(i)) throw new InputError(`stepSources lists source ${i} twice`);
+      chosen.add(i);
+    }
+    for (const i of chosen) this.sources[i].t++;
     const hyper = {
       lr: this.lr,
       beta1: this.beta1,
       beta2: this.beta2,
       eps: this.eps,
       weightDecay: this.weightDecay,
-      step: this.t,
     };
-    const be = this.backend;
-    const groups = this.whole ? [{ value: this.whole.param, ...this.whole }] : this.params;
-    for (const p of groups) {
-      if (be.adam) {
-        be.adam({ param: p.value, grad: p.grad, m: p.m, v: p.v, ...hyper });
-        continue;
-      }
-      const [param, grad, m, v] = await Promise.all([
-        be.read(p.value),
-        be.read(p.grad),
-        be.read(p.m),
-        be.read(p.v),
-      ]);
-      adamHost({ param, grad, m, v, ...hyper });
-      be.write(p.value, param);
-      be.write(p.m, m);
-      be.write(p.v, v);
-    }
+    for (const { group, step } of this.groups(chosen)) await this.update(group, { ...hyper, step });
   }
 
+  /** What one update pass covers: whole-arena ranges of adjacent equal-step sources, else parameters. */
+  private groups(chosen: Set<number>): { group: Omit<Entry, 'name'>; step: number }[] {
+    const w = this.whole;
+    if (!w || !this.arenaOrder) {
+      return [...chosen].flatMap((i) => this.sources[i].params.map((group) => ({ group, step: this.sources[i].t })));
+    }
+    const runs: { first: Source; last: Source }[] = [];
+    let open: { first: Source; last: Source } | null = null;
+    for (const i of this.arenaOrder) {
+      const s = this.sources[i];
+      if (!chosen.has(i)) {
+        open = null;
+        continue;
+      }
+      if (s.end === s.start) continue;
+      if (open && open.last.t === s.t) open.last = s;
+      else runs.push((open = { first: s, last: s }));
+    }
+    const filled = this.arenaOrder.map((i) => this.sources[i]).filter((s) => s.end > s.start);
+    return runs.map(({ first, last }) => ({
+      // a run over every source is the whole buffers themselves (the padding after the last included)
+      group:
+        first === filled[0] && last === filled.at(-1)
+          ? { value: w.param, grad: w.grad, m: w.m, v: w.v }
+          : this.rangeView(w, first.start, last.end),
+      step: first.t,
+    }));
+  }
+
+  private rangeView(w: NonNullable<Adam['whole']>, start: number, end: number): Omit<Entry, 'name'> {
+    const key = `${start}:${end}`;
+    let hit = this.rangeViews.get(key);
+    if (!hit) {
+      const view = (b: DeviceBuffer) => this.backend.view!(b, start, end - start);
+      hit = { value: view(w.param), grad: view(w.grad), m: view(w.m), v: view(w.v) };
+      this.rangeViews.set(key, hit);
+    }
+    return hit;
+  }
+
+  private async update(
+    p: Omit<Entry, 'name'>,
+    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number },
+  ): Promise<void> {
+    const be = this.backend;
+    if (p.value.length === 0) return;
+    if (be.adam) {
+      be.adam({ param: p.value, grad: p.grad, m: p.m, v: p.v, ...hyper });
+      return;
+    }
+    const [param, grad, m, v] = await Promise.all([be.read(p.value), be.read(p.grad), be.read(p.m), be.read(p.v)]);
+    adamHost({ param, grad, m, v, ...hyper });
+    be.write(p.value, param);
+    be.write(p.m, m);
+    be.write(p.v, v);
+  }
+
+  private source(i: number, where: string): Source {
+    if (!Number.isInteger(i) || i < 0 || i >= this.sources.length) {
+      throw new InputError(`${where}: source ${String(i)} does not exist (this Adam has ${this.sources.length})`);
+    }
+    return this.sources[i];
+  }
+
+  /**
+   * The moments and step count of every parameter. With several sources whose parameter names
+   * repeat (the members of an ensemble), each source's state is saved on its own (sourceState).
+   */
   async state(): Promise<OptimizerState> {
+    const names = this.params.map((p) => p.name);
+    if (new Set(names).size !== names.length) {
+      throw new InputError(
+        "this Adam's sources repeat parameter names (an ensemble's members): save each one's state with sourceState(i)",
+      );
+    }
+    const steps = new Set(this.sources.map((s) => s.t));
+    if (steps.size > 1) {
+      throw new InputError(
+        `this Adam's sources have taken different numbers of steps (${[...steps].join(', ')}): save each one's state with sourceState(i)`,
+      );
+    }
+    return this.stateOf(this.params, this.stepCount);
+  }
+
+  /** The state of source `i` alone: its parameters' moments and its step count. */
+  sourceState(i: number): Promise<OptimizerState> {
+    const s = this.source(i, 'sourceState');
+    return this.stateOf(s.params, s.t);
+  }
+
+  private async stateOf(params: Entry[], step: number): Promise<OptimizerState> {
     const slots: Record<string, HostArray> = {};
-    for (const p of this.params) {
+    for (const p of params) {
       slots[`${p.name}.m`] = await this.backend.read(p.m);
       slots[`${p.name}.v`] = await this.backend.read(p.v);
     }
     return {
       kind: 'adam',
-      step: this.t,
+      step,
       hyper: {
         lr: this.lr,
         beta1: this.beta1,
@@ -162,20 +281,39 @@ export class Adam implements Optimizer {
   }
 
   loadState(s: OptimizerState): void {
+    this.loadInto(this.params, s);
+    for (const src of this.sources) src.t = s.step;
+  }
+
+  /** Loads source `i`'s moments and step count (what sourceState saved). */
+  loadSourceState(i: number, s: OptimizerState): void {
+    const src = this.source(i, 'loadSourceState');
+    this.loadInto(src.params, s);
+    src.t = s.step;
+  }
+
+  private loadInto(params: Entry[], s: OptimizerState): void {
     if (s.kind !== 'adam') throw new InputError(`optimizer state is '${s.kind}', expected 'adam'`);
-    for (const p of this.params) {
-      for (const which of ['m', 'v'] as const) {
-        const data = s.slots[`${p.name}.${which}`];
-        if (!data) throw new InputError(`optimizer state lacks '${p.name}.${which}'`);
-        if (data.length !== p[which].length) {
+    // every slot is checked before any is written, so a bad state leaves the moments as they were
+    const data = params.map((p) =>
+      (['m', 'v'] as const).map((which) => {
+        const d = s.slots[`${p.name}.${which}`];
+        if (!d) throw new InputError(`optimizer state lacks '${p.name}.${which}'`);
+        if (d.length !== p[which].length) {
           throw new InputError(
-            `optimizer state '${p.name}.${which}' has ${data.length} values, expected ${p[which].length}`,
+            `optimizer state '${p.name}.${which}' has ${d.length} values, expected ${p[which].length}`,
           );
         }
-        this.backend.write(p[which], data);
-      }
+        return d;
+      }),
+    );
+    if (!Number.isInteger(s.step) || s.step < 0) {
+      throw new InputError(`optimizer state's step must be a non-negative integer, got ${String(s.step)}`);
     }
-    this.t = s.step;
+    params.forEach((p, k) => {
+      this.backend.write(p.m, data[k][0]);
+      this.backend.write(p.v, data[k][1]);
+    });
   }
 
   dispose(): void {
@@ -183,6 +321,8 @@ export class Adam implements Optimizer {
       this.backend.dispose(p.m);
       this.backend.dispose(p.v);
     }
+    for (const r of this.rangeViews.values()) for (const b of Object.values(r)) this.backend.dispose(b);
+    this.rangeViews.clear();
     if (this.whole) {
       this.backend.dispose(this.whole.m);
       this.backend.dispose(this.whole.v);

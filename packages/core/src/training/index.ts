@@ -18,6 +18,7 @@ export {
   evaluateData,
 } from './evaluate.js';
 export { fit } from './fit.js';
+export { type EnsembleFitMember, fitEnsemble } from './fit-ensemble.js';
 export type { History } from './history.js';
 export type { BatchResult, EvaluableModel, TrainableModel } from './model.js';
 export type { FitOptions } from './options.js';
