@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   Adam,
   type Backend,
-  captureCheckpoint,
-  restoreCheckpoint,
   type CellName,
   CpuBackend,
+  captureCheckpoint,
   type DType,
   Ensemble,
   type GemmArgs,
@@ -13,6 +12,7 @@ import {
   type LossKind,
   type Readout,
   Rng,
+  restoreCheckpoint,
   SequenceModel,
 } from '../src/index.js';
 import { forwarding, randn } from './helpers.js';
@@ -203,7 +203,7 @@ describe('Ensemble', () => {
     await expect(ens.memberOptimizer(0).step()).rejects.toThrow('steps with the ensemble');
     expect(() => ens.memberOptimizer(3)).toThrow('member 3 does not exist (the ensemble has 3)');
     // the shared Adam cannot save one state for members whose parameter names repeat
-    await expect(ens.optimizer.state()).rejects.toThrow('save each one\'s state with sourceState(i)');
+    await expect(ens.optimizer.state()).rejects.toThrow("save each one's state with sourceState(i)");
     solo.dispose();
     adam.dispose();
     ens.dispose();

@@ -1,11 +1,11 @@
 import {
-  type Adam,
   type Checkpoint,
   captureCheckpoint,
   decodeCheckpoint,
   encodeCheckpoint,
   InputError,
   nodeModule,
+  type Optimizer,
   readCheckpoint,
   readFileBytes,
   restoreCheckpoint,
@@ -44,11 +44,11 @@ export function slotCheckpointer(slots: CheckpointSlots, opts: { best?: boolean 
   const save = async (
     slot: 'last' | 'best',
     model: SequenceModel,
-    optimizer: Adam,
+    optimizer: Optimizer,
     extra: Record<string, unknown>,
   ) => slots.write(slot, encodeCheckpoint(await captureCheckpoint(model, optimizer, extra)));
   return {
-    async load(model: SequenceModel, optimizer: Adam) {
+    async load(model: SequenceModel, optimizer: Optimizer) {
       const bytes = await slots.read('last');
       if (!bytes) return null;
       const where = `'${slots.describe('last')}'`;

@@ -5,6 +5,7 @@ export { cellName, dtypeName } from './checks.js';
 export { BinaryAddition } from './data/binary-addition.js';
 export { CopyFirstInput } from './data/copy-first-input.js';
 export type { Batch, Dataset } from './data/types.js';
+export { ensembleGroups, ensembleKey, runEnsemble } from './ensembles.js';
 export {
   correctSequences,
   meanBinaryCrossEntropy,
@@ -28,6 +29,7 @@ export {
   type CurriculumEpoch,
   checkBinaryAdditionConfig,
   runBinaryAddition,
+  runBinaryAdditionEnsemble,
   type TestPoint,
 } from './protocols/binary-addition.js';
 export {
@@ -35,6 +37,7 @@ export {
   type CopyFirstInputResult,
   checkCopyFirstInputConfig,
   runCopyFirstInput,
+  runCopyFirstInputEnsemble,
 } from './protocols/copy-first-input.js';
 export { type Evaluation, evaluate } from './protocols/evaluate.js';
 export {

@@ -106,7 +106,9 @@ export class Adam implements Optimizer {
     });
     this.params = this.sources.flatMap((s) => s.params);
     if (this.whole) {
-      const order = this.sources.map((_, i) => i).sort((a, b) => this.sources[a].start - this.sources[b].start);
+      const order = this.sources
+        .map((_, i) => i)
+        .sort((a, b) => this.sources[a].start - this.sources[b].start);
       const disjoint = order.every(
         (s, k) => k === 0 || this.sources[order[k - 1]].end <= this.sources[s].start,
       );
@@ -174,7 +176,9 @@ export class Adam implements Optimizer {
   private groups(chosen: Set<number>): { group: Omit<Entry, 'name'>; step: number }[] {
     const w = this.whole;
     if (!w || !this.arenaOrder) {
-      return [...chosen].flatMap((i) => this.sources[i].params.map((group) => ({ group, step: this.sources[i].t })));
+      return [...chosen].flatMap((i) =>
+        this.sources[i].params.map((group) => ({ group, step: this.sources[i].t })),
+      );
     }
     const runs: { first: Source; last: Source }[] = [];
     let open: { first: Source; last: Source } | null = null;
@@ -186,7 +190,10 @@ export class Adam implements Optimizer {
       }
       if (s.end === s.start) continue;
       if (open && open.last.t === s.t) open.last = s;
-      else runs.push((open = { first: s, last: s }));
+      else {
+        open = { first: s, last: s };
+        runs.push(open);
+      }
     }
     const filled = this.arenaOrder.map((i) => this.sources[i]).filter((s) => s.end > s.start);
     return runs.map(({ first, last }) => ({
@@ -220,7 +227,12 @@ export class Adam implements Optimizer {
       be.adam({ param: p.value, grad: p.grad, m: p.m, v: p.v, ...hyper });
       return;
     }
-    const [param, grad, m, v] = await Promise.all([be.read(p.value), be.read(p.grad), be.read(p.m), be.read(p.v)]);
+    const [param, grad, m, v] = await Promise.all([
+      be.read(p.value),
+      be.read(p.grad),
+      be.read(p.m),
+      be.read(p.v),
+    ]);
     adamHost({ param, grad, m, v, ...hyper });
     be.write(p.value, param);
     be.write(p.m, m);
@@ -229,7 +241,9 @@ export class Adam implements Optimizer {
 
   private source(i: number, where: string): Source {
     if (!Number.isInteger(i) || i < 0 || i >= this.sources.length) {
-      throw new InputError(`${where}: source ${String(i)} does not exist (this Adam has ${this.sources.length})`);
+      throw new InputError(
+        `${where}: source ${String(i)} does not exist (this Adam has ${this.sources.length})`,
+      );
     }
     return this.sources[i];
   }

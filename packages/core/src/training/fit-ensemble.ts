@@ -19,7 +19,7 @@ export interface EnsembleFitMember {
  * or whose epochs are done, sits out the steps that follow while the others go on. Each member's
  * history, callbacks and numbers are those of `fit` on that member alone. Members may differ in
  * data and in epochs; a step schedule or gradient clipping would differ per member and is refused.
- * Returns one History per member.
+ * A null member sits the whole fit out (its history is null). Returns one History per member.
  *
  * @example
  * ```ts
@@ -44,20 +44,26 @@ export interface EnsembleFitMember {
  *     callbacks: { onEpochEnd: ({ validLoss }) => ((validLoss ?? 1) < 0.05 ? 'stop' : undefined) },
  *   },
  * })));
- * console.log(histories.map((h) => h.validLoss.at(-1)));
+ * console.log(histories.map((h) => h?.validLoss.at(-1)));
  * ensemble.dispose();
  * ```
  */
-export async function fitEnsemble(ensemble: Ensemble, members: readonly EnsembleFitMember[]): Promise<History[]> {
+export async function fitEnsemble(
+  ensemble: Ensemble,
+  members: readonly (EnsembleFitMember | null)[],
+): Promise<(History | null)[]> {
   if (!Array.isArray(members) || members.length !== ensemble.members.length) {
     throw new InputError(
       `fitEnsemble needs one {train, options} per member (${ensemble.members.length}), got ${Array.isArray(members) ? members.length : String(members)}`,
     );
   }
   const runs = members.map((m, i) => {
+    if (m === null) return null;
     for (const k of ['schedule', 'clipNorm', 'clipValue'] as const) {
       if ((m?.options as FitOptions | undefined)?.[k] !== undefined) {
-        throw new InputError(`fitEnsemble: member ${i} sets '${k}', which an ensemble's shared step cannot honour`);
+        throw new InputError(
+          `fitEnsemble: member ${i} sets '${k}', which an ensemble's shared step cannot honour`,
+        );
       }
     }
     return new FitRun(ensemble.members[i], ensemble.memberOptimizer(i), m?.train, m?.options as FitOptions);
@@ -67,16 +73,16 @@ export async function fitEnsemble(ensemble: Ensemble, members: readonly Ensemble
     const training: boolean[] = [];
     for (const run of runs) {
       current = run;
-      await run.begin();
-      training.push(await run.startEpoch());
+      if (run) await run.begin();
+      training.push(run ? await run.startEpoch() : false);
     }
     for (;;) {
       const batches: (PlannedBatch | null)[] = [];
       for (const [i, run] of runs.entries()) {
         current = run;
-        let b = training[i] ? run.nextBatch() : null;
+        let b = run && training[i] ? run.nextBatch() : null;
         // a member whose epoch just ended validates, and starts its next epoch unless it is done
-        while (training[i] && !b) {
+        while (run && training[i] && !b) {
           training[i] = (await run.endEpoch()) && (await run.startEpoch());
           b = training[i] ? run.nextBatch() : null;
         }
@@ -85,7 +91,7 @@ export async function fitEnsemble(ensemble: Ensemble, members: readonly Ensemble
       if (batches.every((b) => b === null)) break;
       for (const [i, run] of runs.entries()) {
         current = run;
-        if (batches[i]) await betweenSteps(run.signal);
+        if (run && batches[i]) await betweenSteps(run.signal);
       }
       current = null;
       const results = await ensemble.trainStep(batches.map((b) => (b ? { x: b.x, y: b.y } : null)));
@@ -93,13 +99,13 @@ export async function fitEnsemble(ensemble: Ensemble, members: readonly Ensemble
         const b = batches[i];
         const r = results[i];
         current = run;
-        if (b && r) await run.batchDone(b, r);
+        if (run && b && r) await run.batchDone(b, r);
       }
     }
-    const out: History[] = [];
+    const out: (History | null)[] = [];
     for (const run of runs) {
       current = run;
-      out.push(await run.end());
+      out.push(run ? await run.end() : null);
     }
     return out;
   } catch (err) {

@@ -49,7 +49,8 @@ export class FitRun {
   ) {
     this.data = batchSource('train', train);
     this.o = checkFitOptions(options, this.data.size);
-    this.valid = this.o.validationData === undefined ? null : batchSource('validationData', this.o.validationData);
+    this.valid =
+      this.o.validationData === undefined ? null : batchSource('validationData', this.o.validationData);
     this.callbacks = callbackList(this.o.callbacks);
     this.perEpoch = batchCount(this.data.size, this.o.batchSize);
     this.schedule = resolveSchedule(this.o.schedule, optimizer, this.perEpoch * this.o.epochs);

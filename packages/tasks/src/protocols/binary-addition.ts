@@ -6,14 +6,20 @@ import {
   checkPositiveInt,
   type DType,
   deriveSeed,
+  Ensemble,
+  type FitOptions,
   fit,
+  fitEnsemble,
   InputError,
   type KernelLevel,
+  type Optimizer,
   SequenceModel,
+  type SequenceModelOptions,
 } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
 import { BinaryAddition } from '../data/binary-addition.js';
 import { correctSequences } from '../metrics.js';
+import { sharedLr, sharedModelOptions } from './ensemble-checks.js';
 import { evaluate } from './evaluate.js';
 import { asRunAborted, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
@@ -147,13 +153,65 @@ export async function runBinaryAddition(
   hooks: RunHooks = {},
 ): Promise<BinaryAdditionResult> {
   const c = checkBinaryAdditionConfig({ ...config, cell: cellName(config.cell) });
-  const sizes = { train: c.trainSamples, valid: c.validSamples, test: c.testSamples };
-  const lengths = c.trainMax - c.trainMin + 1;
-  const totalEpochs = lengths * c.epochsPerLength;
-  const perEpoch = batchCount(c.trainSamples, c.batchSize);
-  const totalSteps = totalEpochs * perEpoch;
+  const model = new SequenceModel(backend, { ...binaryModelOptions(c), seed: c.modelSeed });
+  const optimizer = new Adam(backend, [model], { lr: c.lr });
+  try {
+    const run = await BinaryAdditionRun.open(c, model, optimizer, hooks);
+    for (let L = run.length(); L !== null; L = run.length()) {
+      const f = run.fitLength();
+      await asRunAborted(fit(model, optimizer, f.train, f.options));
+    }
+    return await run.test();
+  } finally {
+    model.dispose();
+  }
+}
 
-  const model = new SequenceModel(backend, {
+/**
+ * Binary-addition runs whose models share a shape (cell, layers, hidden, dtype) and learning rate,
+ * trained together as one Ensemble: every curriculum length trains all runs at it in lockstep, each
+ * on its own data with its own checkpoints, and each run's numbers are those of runBinaryAddition
+ * alone. Runs resumed at different points catch up one length at a time (a run that is ahead sits
+ * out until the others reach it). `hooks[i]` follows run i.
+ */
+export async function runBinaryAdditionEnsemble(
+  backend: Backend,
+  configs: readonly BinaryAdditionConfig[],
+  hooks: readonly RunHooks[] = [],
+): Promise<BinaryAdditionResult[]> {
+  const cs = configs.map((c) => checkBinaryAdditionConfig({ ...c, cell: cellName(c.cell) }));
+  const ensemble = new Ensemble(
+    backend,
+    sharedModelOptions(cs, binaryModelOptions),
+    cs.map((c) => c.modelSeed),
+    {
+      lr: sharedLr(cs),
+    },
+  );
+  try {
+    const runs: BinaryAdditionRun[] = [];
+    for (const [i, c] of cs.entries())
+      runs.push(
+        await BinaryAdditionRun.open(c, ensemble.members[i], ensemble.memberOptimizer(i), hooks[i] ?? {}),
+      );
+    for (;;) {
+      const at = runs.map((r) => r.length());
+      const lowest = Math.min(...at.map((L) => L ?? Number.POSITIVE_INFINITY));
+      if (lowest === Number.POSITIVE_INFINITY) break;
+      const fits = runs.map((r, i) => (at[i] === lowest ? r.fitLength() : null));
+      await asRunAborted(fitEnsemble(ensemble, fits));
+    }
+    const out: BinaryAdditionResult[] = [];
+    for (const r of runs) out.push(await r.test());
+    return out;
+  } finally {
+    ensemble.dispose();
+  }
+}
+
+/** The model of a binary-addition run, without its seed. */
+function binaryModelOptions(c: BinaryAdditionConfig): Omit<SequenceModelOptions, 'seed'> {
+  return {
     cell: c.cell,
     inputSize: 2,
     hiddenSize: c.hidden,
@@ -161,97 +219,141 @@ export async function runBinaryAddition(
     readout: 'sequence',
     loss: 'bce',
     dtype: c.dtype,
-    seed: c.modelSeed,
     maxLevel: c.maxLevel,
     microBatch: c.microBatch,
-  });
-  const optimizer = new Adam(backend, [model], { lr: c.lr });
-  const save = (r: BinaryAdditionResult) =>
-    hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
-  try {
+  };
+}
+
+/**
+ * One binary-addition run, restored from its checkpoint (or fresh), taken a curriculum length at a
+ * time by whoever trains its model (fit alone, fitEnsemble in an ensemble), then tested.
+ */
+class BinaryAdditionRun {
+  private readonly sizes: { train: number; valid: number; test: number };
+  private readonly totalEpochs: number;
+  private readonly totalSteps: number;
+
+  private constructor(
+    private readonly c: BinaryAdditionConfig,
+    private readonly model: SequenceModel,
+    private readonly optimizer: Optimizer,
+    private readonly hooks: RunHooks,
+    readonly result: BinaryAdditionResult,
+  ) {
+    this.sizes = { train: c.trainSamples, valid: c.validSamples, test: c.testSamples };
+    this.totalEpochs = (c.trainMax - c.trainMin + 1) * c.epochsPerLength;
+    this.totalSteps = this.totalEpochs * batchCount(c.trainSamples, c.batchSize);
+  }
+
+  static async open(
+    c: BinaryAdditionConfig,
+    model: SequenceModel,
+    optimizer: Optimizer,
+    hooks: RunHooks,
+  ): Promise<BinaryAdditionRun> {
     const saved = hooks.checkpoints ? await hooks.checkpoints.load(model, optimizer) : null;
     const r: BinaryAdditionResult = saved ? restoreProgress(saved, c, 'binary-addition') : emptyResult(c);
     if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs.length} and ${r.test.length} test lengths`);
+    return new BinaryAdditionRun(c, model, optimizer, hooks, r);
+  }
 
-    // one fit per curriculum length: its epochs are the length's, and its epoch orders are
-    // epochOrder(trainSamples, orderSeed of L, epoch within L), as they always were
-    while (r.epochs.length < totalEpochs) {
-      const first = r.epochs.length;
-      const L = c.trainMin + Math.floor(first / c.epochsPerLength);
-      const lengthStart = first - (first % c.epochsPerLength);
-      if (first === lengthStart) hooks.onLog?.(`Training ${c.cell} on sequences of length ${L}`);
-      const sets = binaryAdditionSets(c.dataSeed, L, sizes);
-      let correct = 0;
-      let validCorrect = 0;
-      const run = fit(model, optimizer, sets.train, {
-        epochs: c.epochsPerLength,
-        initialEpoch: first - lengthStart,
-        // fit refuses a batch larger than the data; one batch of every sample is what it meant
-        batchSize: Math.min(c.batchSize, c.trainSamples),
-        seed: sets.orderSeed,
-        validationData: sets.valid,
-        validationBatchSize: c.batchSize,
-        signal: hooks.signal,
-        callbacks: {
-          onEpochBegin() {
-            correct = 0;
-            validCorrect = 0;
-          },
-          onBatchEnd({ epoch: epochInLength, loss, size, y, predictions }) {
-            correct += correctSequences(predictions.data, y.data, size, c.dtype);
-            r.trainLoss.push(loss);
-            r.steps++;
-            hooks.onStep?.({ step: r.steps, totalSteps, epoch: lengthStart + epochInLength, loss });
-          },
-          onValidationBatchEnd({ size, y, predictions }) {
-            validCorrect += correctSequences(predictions.data, y.data, size, c.dtype);
-          },
-          async onEpochEnd({ epoch: epochInLength, trainLoss, validLoss }) {
-            const epoch = lengthStart + epochInLength;
-            const e: CurriculumEpoch = {
-              length: L,
-              trainLoss,
-              trainAccuracy: correct / c.trainSamples,
-              validLoss: validLoss as number,
-              validAccuracy: validCorrect / c.validSamples,
-            };
-            r.epochs.push(e);
-            hooks.onLog?.(
-              `L=${L} epoch [${epochInLength + 1}/${c.epochsPerLength}] train loss ${e.trainLoss.toPrecision(5)} acc ${e.trainAccuracy.toFixed(4)}` +
-                ` | valid loss ${e.validLoss.toPrecision(5)} acc ${e.validAccuracy.toFixed(4)}`,
-            );
-            // brc_pytorch's "best" checkpoint compares validation losses across lengths; kept for fidelity
-            if (e.validLoss < r.bestValidLoss) {
-              r.bestValidLoss = e.validLoss;
-              r.bestEpoch = epoch;
-              await hooks.checkpoints?.saveBest?.(model, optimizer, {
-                epoch,
-                length: L,
-                validLoss: e.validLoss,
-              });
-            }
-            await save(r);
-            hooks.onEpoch?.({
-              epoch,
-              totalEpochs,
-              step: r.steps,
-              trainLoss: e.trainLoss,
-              validLoss: e.validLoss,
-              trainAccuracy: e.trainAccuracy,
-              validAccuracy: e.validAccuracy,
-              length: L,
-            });
-          },
+  /** The curriculum length the run trains next, or null once its training is done. */
+  length(): number | null {
+    const first = this.result.epochs.length;
+    return first < this.totalEpochs ? this.c.trainMin + Math.floor(first / this.c.epochsPerLength) : null;
+  }
+
+  /**
+   * The fit of the rest of the current length: its epochs are the length's, and its epoch orders
+   * are epochOrder(trainSamples, orderSeed of L, epoch within L), as they always were.
+   */
+  fitLength(): { train: BinaryAddition; options: FitOptions } {
+    const { c, hooks, model, optimizer, result: r } = this;
+    const L = this.length();
+    if (L === null) throw new Error('internal: the run has no length left to train');
+    const first = r.epochs.length;
+    const lengthStart = first - (first % c.epochsPerLength);
+    if (first === lengthStart) hooks.onLog?.(`Training ${c.cell} on sequences of length ${L}`);
+    const sets = binaryAdditionSets(c.dataSeed, L, this.sizes);
+    let correct = 0;
+    let validCorrect = 0;
+    const options: FitOptions = {
+      epochs: c.epochsPerLength,
+      initialEpoch: first - lengthStart,
+      // fit refuses a batch larger than the data; one batch of every sample is what it meant
+      batchSize: Math.min(c.batchSize, c.trainSamples),
+      seed: sets.orderSeed,
+      validationData: sets.valid,
+      validationBatchSize: c.batchSize,
+      signal: hooks.signal,
+      callbacks: {
+        onEpochBegin() {
+          correct = 0;
+          validCorrect = 0;
         },
-      });
-      await asRunAborted(run);
-    }
+        onBatchEnd: ({ epoch: epochInLength, loss, size, y, predictions }) => {
+          correct += correctSequences(predictions.data, y.data, size, c.dtype);
+          r.trainLoss.push(loss);
+          r.steps++;
+          hooks.onStep?.({
+            step: r.steps,
+            totalSteps: this.totalSteps,
+            epoch: lengthStart + epochInLength,
+            loss,
+          });
+        },
+        onValidationBatchEnd({ size, y, predictions }) {
+          validCorrect += correctSequences(predictions.data, y.data, size, c.dtype);
+        },
+        onEpochEnd: async ({ epoch: epochInLength, trainLoss, validLoss }) => {
+          const epoch = lengthStart + epochInLength;
+          const e: CurriculumEpoch = {
+            length: L,
+            trainLoss,
+            trainAccuracy: correct / c.trainSamples,
+            validLoss: validLoss as number,
+            validAccuracy: validCorrect / c.validSamples,
+          };
+          r.epochs.push(e);
+          hooks.onLog?.(
+            `L=${L} epoch [${epochInLength + 1}/${c.epochsPerLength}] train loss ${e.trainLoss.toPrecision(5)} acc ${e.trainAccuracy.toFixed(4)}` +
+              ` | valid loss ${e.validLoss.toPrecision(5)} acc ${e.validAccuracy.toFixed(4)}`,
+          );
+          // brc_pytorch's "best" checkpoint compares validation losses across lengths; kept for fidelity
+          if (e.validLoss < r.bestValidLoss) {
+            r.bestValidLoss = e.validLoss;
+            r.bestEpoch = epoch;
+            await hooks.checkpoints?.saveBest?.(model, optimizer, {
+              epoch,
+              length: L,
+              validLoss: e.validLoss,
+            });
+          }
+          await this.save();
+          hooks.onEpoch?.({
+            epoch,
+            totalEpochs: this.totalEpochs,
+            step: r.steps,
+            trainLoss: e.trainLoss,
+            validLoss: e.validLoss,
+            trainAccuracy: e.trainAccuracy,
+            validAccuracy: e.validAccuracy,
+            length: L,
+          });
+        },
+      },
+    };
+    return { train: sets.train, options };
+  }
 
+  /** The trained model at every test length not yet tested, a checkpoint after each. */
+  async test(): Promise<BinaryAdditionResult> {
+    const { c, hooks, result: r } = this;
     while (c.testMin + r.test.length <= c.testMax) {
       const L = c.testMin + r.test.length;
       const ev = await evaluate(
-        model,
-        binaryAdditionSets(c.dataSeed, L, sizes).test,
+        this.model,
+        binaryAdditionSets(c.dataSeed, L, this.sizes).test,
         c.batchSize,
         hooks.signal,
       );
@@ -260,11 +362,17 @@ export async function runBinaryAddition(
         `test L=${L}: loss ${ev.loss.toPrecision(5)} accuracy ${(ev.accuracy ?? Number.NaN).toFixed(4)}`,
       );
       r.finished = L === c.testMax;
-      await save(r);
+      await this.save();
     }
     r.finished = true;
     return r;
-  } finally {
-    model.dispose();
+  }
+
+  private save(): Promise<void> | undefined {
+    return this.hooks.checkpoints?.save(
+      this.model,
+      this.optimizer,
+      this.result as unknown as Record<string, unknown>,
+    );
   }
 }

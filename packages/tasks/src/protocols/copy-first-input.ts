@@ -6,13 +6,19 @@ import {
   checkPositiveInt,
   type DType,
   deriveSeed,
+  Ensemble,
+  type FitOptions,
   fit,
+  fitEnsemble,
   InputError,
   type KernelLevel,
+  type Optimizer,
   SequenceModel,
+  type SequenceModelOptions,
 } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
 import { CopyFirstInput } from '../data/copy-first-input.js';
+import { sharedLr, sharedModelOptions } from './ensemble-checks.js';
 import { asRunAborted, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
 
@@ -146,14 +152,57 @@ export async function runCopyFirstInput(
   hooks: RunHooks = {},
 ): Promise<CopyFirstInputResult> {
   const c = checkCopyFirstInputConfig({ ...config, cell: cellName(config.cell) });
-  const trainN = c.samples - c.testSamples;
-  const train = new CopyFirstInput(c.dataSeed, c.length, trainN, 0);
-  const test = new CopyFirstInput(c.dataSeed, c.length, c.testSamples, trainN);
-  const orderSeed = deriveSeed(c.dataSeed, 'order');
-  const perEpoch = batchCount(trainN, c.batchSize);
-  const totalSteps = perEpoch * c.maxEpochs;
+  const model = new SequenceModel(backend, { ...copyModelOptions(c), seed: c.modelSeed });
+  const optimizer = new Adam(backend, [model], { lr: c.lr });
+  try {
+    const run = await openCopyRun(c, model, optimizer, hooks);
+    if (run.fit) await asRunAborted(fit(model, optimizer, run.fit.train, run.fit.options));
+    return run.result;
+  } finally {
+    model.dispose();
+  }
+}
 
-  const model = new SequenceModel(backend, {
+/**
+ * Copy-first-input runs whose models share a shape (cell, layers, hidden, dtype) and learning
+ * rate, trained together as one Ensemble: each run keeps its own data, lengths, seeds, checkpoints
+ * and early stop, and its numbers are those of runCopyFirstInput alone. A run that stops early
+ * sits out the steps of the others. `hooks[i]` follows run i.
+ */
+export async function runCopyFirstInputEnsemble(
+  backend: Backend,
+  configs: readonly CopyFirstInputConfig[],
+  hooks: readonly RunHooks[] = [],
+): Promise<CopyFirstInputResult[]> {
+  const cs = configs.map((c) => checkCopyFirstInputConfig({ ...c, cell: cellName(c.cell) }));
+  const ensemble = new Ensemble(
+    backend,
+    sharedModelOptions(cs, copyModelOptions),
+    cs.map((c) => c.modelSeed),
+    {
+      lr: sharedLr(cs),
+    },
+  );
+  try {
+    const runs = [];
+    for (const [i, c] of cs.entries())
+      runs.push(await openCopyRun(c, ensemble.members[i], ensemble.memberOptimizer(i), hooks[i] ?? {}));
+    if (runs.some((r) => r.fit))
+      await asRunAborted(
+        fitEnsemble(
+          ensemble,
+          runs.map((r) => r.fit),
+        ),
+      );
+    return runs.map((r) => r.result);
+  } finally {
+    ensemble.dispose();
+  }
+}
+
+/** The model of a copy-first-input run, without its seed. */
+function copyModelOptions(c: CopyFirstInputConfig): Omit<SequenceModelOptions, 'seed'> {
+  return {
     cell: c.cell,
     inputSize: 1,
     hiddenSize: c.hidden,
@@ -161,69 +210,78 @@ export async function runCopyFirstInput(
     readout: 'last',
     loss: 'mse',
     dtype: c.dtype,
-    seed: c.modelSeed,
     maxLevel: c.maxLevel,
     microBatch: c.microBatch,
-  });
-  const optimizer = new Adam(backend, [model], { lr: c.lr });
-  try {
-    const saved = hooks.checkpoints ? await hooks.checkpoints.load(model, optimizer) : null;
-    const r: CopyFirstInputResult = saved ? restoreProgress(saved, c, 'copy-first-input') : emptyResult(c);
-    if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs} (${r.steps} steps)`);
-    else hooks.onLog?.(`Training network with cells of type ${c.cell} with a lag of ${c.length} time-steps`);
+  };
+}
 
-    if (r.finished) return r;
-    const run = fit(model, optimizer, train, {
-      epochs: c.maxEpochs,
-      // the checkpoint holds the model and optimiser at the end of epoch r.epochs − 1
-      initialEpoch: r.epochs,
-      // fit refuses a batch larger than the data; one batch of every sample is what it meant
-      batchSize: Math.min(c.batchSize, trainN),
-      seed: orderSeed,
-      validationData: test,
-      validationBatchSize: c.batchSize,
-      signal: hooks.signal,
-      callbacks: {
-        onBatchEnd({ epoch, loss }) {
-          r.trainLoss.push(loss);
-          r.steps++;
-          hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
-        },
-        async onEpochEnd({ epoch, trainLoss: trainEpoch, validLoss, validBatchLosses }) {
-          const testLoss = validLoss as number;
-          r.trainEpochLoss.push(trainEpoch);
-          r.validBatchLoss.push(validBatchLosses as number[]);
-          r.validLoss.push(testLoss);
-          r.epochs = epoch + 1;
-          hooks.onLog?.(
-            `=== Epoch [${epoch + 1}/${c.maxEpochs}] Train Loss = ${trainEpoch.toPrecision(6)} Test Loss = ${testLoss.toPrecision(6)}`,
-          );
-          if (testLoss < r.bestValidLoss) {
-            r.bestValidLoss = testLoss;
-            r.bestEpoch = epoch;
-            await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, validLoss: testLoss });
-          }
-          if (testLoss < c.threshold) {
-            r.solvedAtEpoch = epoch;
-            r.solvedAtStep = r.steps;
-            hooks.onLog?.(`test loss below ${c.threshold} after epoch ${epoch + 1}: early stop`);
-          }
-          r.finished = r.solvedAtEpoch !== null || r.epochs >= c.maxEpochs;
-          await hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
-          hooks.onEpoch?.({
-            epoch,
-            totalEpochs: c.maxEpochs,
-            step: r.steps,
-            trainLoss: trainEpoch,
-            validLoss: testLoss,
-          });
-          return r.finished ? 'stop' : undefined;
-        },
+/**
+ * One run restored from its checkpoint (or fresh), with the fit that remains: null when it is
+ * finished. The fit's callbacks keep the run's series, logs, checkpoints and stopping rule, on
+ * whatever trains `model` (fit alone, fitEnsemble in an ensemble).
+ */
+async function openCopyRun(
+  c: CopyFirstInputConfig,
+  model: SequenceModel,
+  optimizer: Optimizer,
+  hooks: RunHooks,
+): Promise<{ result: CopyFirstInputResult; fit: { train: CopyFirstInput; options: FitOptions } | null }> {
+  const trainN = c.samples - c.testSamples;
+  const train = new CopyFirstInput(c.dataSeed, c.length, trainN, 0);
+  const test = new CopyFirstInput(c.dataSeed, c.length, c.testSamples, trainN);
+  const totalSteps = batchCount(trainN, c.batchSize) * c.maxEpochs;
+  const saved = hooks.checkpoints ? await hooks.checkpoints.load(model, optimizer) : null;
+  const r: CopyFirstInputResult = saved ? restoreProgress(saved, c, 'copy-first-input') : emptyResult(c);
+  if (saved) hooks.onLog?.(`resumed after epoch ${r.epochs} (${r.steps} steps)`);
+  else hooks.onLog?.(`Training network with cells of type ${c.cell} with a lag of ${c.length} time-steps`);
+  if (r.finished) return { result: r, fit: null };
+  const options: FitOptions = {
+    epochs: c.maxEpochs,
+    // the checkpoint holds the model and optimiser at the end of epoch r.epochs − 1
+    initialEpoch: r.epochs,
+    // fit refuses a batch larger than the data; one batch of every sample is what it meant
+    batchSize: Math.min(c.batchSize, trainN),
+    seed: deriveSeed(c.dataSeed, 'order'),
+    validationData: test,
+    validationBatchSize: c.batchSize,
+    signal: hooks.signal,
+    callbacks: {
+      onBatchEnd({ epoch, loss }) {
+        r.trainLoss.push(loss);
+        r.steps++;
+        hooks.onStep?.({ step: r.steps, totalSteps, epoch, loss });
       },
-    });
-    await asRunAborted(run);
-    return r;
-  } finally {
-    model.dispose();
-  }
+      async onEpochEnd({ epoch, trainLoss: trainEpoch, validLoss, validBatchLosses }) {
+        const testLoss = validLoss as number;
+        r.trainEpochLoss.push(trainEpoch);
+        r.validBatchLoss.push(validBatchLosses as number[]);
+        r.validLoss.push(testLoss);
+        r.epochs = epoch + 1;
+        hooks.onLog?.(
+          `=== Epoch [${epoch + 1}/${c.maxEpochs}] Train Loss = ${trainEpoch.toPrecision(6)} Test Loss = ${testLoss.toPrecision(6)}`,
+        );
+        if (testLoss < r.bestValidLoss) {
+          r.bestValidLoss = testLoss;
+          r.bestEpoch = epoch;
+          await hooks.checkpoints?.saveBest?.(model, optimizer, { epoch, validLoss: testLoss });
+        }
+        if (testLoss < c.threshold) {
+          r.solvedAtEpoch = epoch;
+          r.solvedAtStep = r.steps;
+          hooks.onLog?.(`test loss below ${c.threshold} after epoch ${epoch + 1}: early stop`);
+        }
+        r.finished = r.solvedAtEpoch !== null || r.epochs >= c.maxEpochs;
+        await hooks.checkpoints?.save(model, optimizer, r as unknown as Record<string, unknown>);
+        hooks.onEpoch?.({
+          epoch,
+          totalEpochs: c.maxEpochs,
+          step: r.steps,
+          trainLoss: trainEpoch,
+          validLoss: testLoss,
+        });
+        return r.finished ? 'stop' : undefined;
+      },
+    },
+  };
+  return { result: r, fit: { train, options } };
 }

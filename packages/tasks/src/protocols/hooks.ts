@@ -1,4 +1,4 @@
-import { type Adam, type SequenceModel, TrainingAborted } from '@bistable/core';
+import { type Optimizer, type SequenceModel, TrainingAborted } from '@bistable/core';
 
 /** Where a protocol keeps its resumable state. The protocol decides when; this decides where. */
 export interface Checkpointer {
@@ -6,11 +6,11 @@ export interface Checkpointer {
    * Restores model and optimiser from the last saved state and returns the `progress` saved with
    * it, or null when there is none (a fresh run).
    */
-  load(model: SequenceModel, optimizer: Adam): Promise<Record<string, unknown> | null>;
+  load(model: SequenceModel, optimizer: Optimizer): Promise<Record<string, unknown> | null>;
   /** Saves the state at an epoch boundary (model, optimiser, and progress for an exact resume). */
-  save(model: SequenceModel, optimizer: Adam, progress: Record<string, unknown>): Promise<void>;
+  save(model: SequenceModel, optimizer: Optimizer, progress: Record<string, unknown>): Promise<void>;
   /** Saves the model with the best validation loss so far (brc_pytorch's checkpoint). */
-  saveBest?(model: SequenceModel, optimizer: Adam, info: Record<string, unknown>): Promise<void>;
+  saveBest?(model: SequenceModel, optimizer: Optimizer, info: Record<string, unknown>): Promise<void>;
 }
 
 /** What `onStep` is told after every gradient step of a run. */
