@@ -23,6 +23,17 @@ interface ReproduceOptions extends SizeOptions {
   json?: boolean;
   queue?: string;
   queueName: string;
+  ensemble?: string | boolean;
+}
+
+/**
+ * `--ensemble [members]`: undefined when absent, Infinity (every run of a shape together) when
+ * given bare, else the most runs to an ensemble.
+ */
+export function ensembleSize(v: string | boolean | undefined): number | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return Number.POSITIVE_INFINITY;
+  return positiveInt('--ensemble', v);
 }
 
 /** A preset's study with the command line's changes; bad values are usage errors. */
@@ -76,6 +87,10 @@ export function registerReproduceCommand(program: Command): void {
       'the queue within Redis, one study at a time per queue',
       DEFAULT_QUEUE_NAME,
     )
+    .option(
+      '--ensemble [members]',
+      "train runs of one shape together as one batched model (binary addition: a cell's repeats; copy-first-input: a cell's lengths), at most <members> at once (default: all); every run's numbers stay its own",
+    )
     .option('--no-plot', 'skip the figures')
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (task: string, o: ReproduceOptions, cmd: Command) => {
@@ -83,6 +98,11 @@ export function registerReproduceCommand(program: Command): void {
       if (o.queue && cmd.getOptionValueSource('workers') === 'cli')
         throw new CliError(
           '--workers applies to a local study; with --queue, start workers with `bistable worker`',
+        );
+      const ensemble = ensembleSize(o.ensemble);
+      if (o.queue && ensemble !== undefined)
+        throw new CliError(
+          '--ensemble trains on this machine; with --queue every run is its own job (leave one of them out)',
         );
       const queue = o.queue ? { url: parseQueueUrl(o.queue), name: queueName(o.queueName) } : undefined;
       const runs = usage(() => planRuns(study));
@@ -94,6 +114,7 @@ export function registerReproduceCommand(program: Command): void {
         out: o.out ?? join('results', `${study.task}-${o.preset}`),
         backend: o.backend,
         workers: positiveInt('--workers', o.workers),
+        ensemble,
         resume: Boolean(o.resume),
         plot: o.plot,
         json: Boolean(o.json),

@@ -83,18 +83,20 @@ export async function startQueueWorker(
       }
     });
     try {
-      const out = (await pool.run(
+      const [out] = (await pool.run(
         {
-          input: {
-            spec: data.spec,
-            backend,
-            dir: '',
-            queue: { url: o.url.href, key: runKeyPrefix(o.queue, String(job.id)) },
-          },
+          inputs: [
+            {
+              spec: data.spec,
+              backend,
+              dir: '',
+              queue: { url: o.url.href, key: runKeyPrefix(o.queue, String(job.id)) },
+            },
+          ],
           port: port2,
         },
         { transferList: [port2], signal: stopping.signal },
-      )) as JobOutput;
+      )) as JobOutput[];
       const worker = `${me}, ${describeMachine()}`;
       log(`[${id}] done: ${out.result.steps} steps, ${out.timing?.stepsPerSecond.toFixed(2)} steps/s`);
       return { result: out.result, timing: out.timing ? { ...out.timing, worker } : null };

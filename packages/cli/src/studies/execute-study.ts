@@ -1,7 +1,7 @@
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkMemoryFits, getBackend } from '@bistable/core';
-import { type RunSpec, runModelSize, type Study } from '@bistable/tasks';
+import { checkMemoryFits, getBackend, InputError } from '@bistable/core';
+import { ensembleGroups, type RunSpec, runModelSize, type Study } from '@bistable/tasks';
 import { discoverBackends } from '../discover.js';
 import { plotResults } from '../figures/plot-dir.js';
 import { displayUrl } from '../queue/keys.js';
@@ -27,6 +27,8 @@ export interface ExecuteOptions {
   out: string;
   backend: string;
   workers: number;
+  /** Most runs of one shape trained together (`--ensemble`); undefined: each run alone. */
+  ensemble?: number;
   resume: boolean;
   plot: boolean;
   json: boolean;
@@ -42,8 +44,31 @@ async function checkedBackend(o: ExecuteOptions): Promise<string> {
   await discoverBackends();
   const be = await getBackend(o.backend, { dtype: o.study.dtype });
   const limitBytes = be.memoryLimits?.[o.study.dtype] ?? totalmem();
-  for (const run of o.runs) checkMemoryFits(be, runModelSize(run), { limitBytes });
+  if (o.ensemble === undefined) {
+    for (const run of o.runs) checkMemoryFits(be, runModelSize(run), { limitBytes });
+    return be.name;
+  }
+  // an ensemble's members hold their weights and a step's activations at once: each gets its share
+  for (const group of ensembleGroups(o.runs, o.ensemble)) {
+    for (const run of group) {
+      try {
+        checkMemoryFits(be, runModelSize(run), { limitBytes: limitBytes / group.length });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        throw new InputError(
+          `an ensemble of ${group.length} runs does not fit at once (each gets 1/${group.length} of the memory): ${err.message}; use a smaller --ensemble`,
+        );
+      }
+    }
+  }
   return be.name;
+}
+
+/** How the log states `--ensemble`. */
+function ensembleNote(o: ExecuteOptions): string {
+  if (o.ensemble === undefined) return '';
+  const groups = ensembleGroups(o.runs, o.ensemble);
+  return `, as ${groups.length} ensemble(s) of ${groups.map((g) => g.length).join(', ')} runs`;
 }
 
 /**
@@ -64,7 +89,7 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
   const log = new LogFile(join(out, 'log.txt'));
   log.write(
     'study',
-    `${state === 'resumed' ? 'resuming' : 'starting'} ${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs, backend ${backend}, ${o.workers} worker(s)`,
+    `${state === 'resumed' ? 'resuming' : 'starting'} ${o.command} ${o.study.task}, preset ${o.preset}, ${o.runs.length} runs, backend ${backend}, ${o.workers} worker(s)${ensembleNote(o)}`,
   );
   const ended = await recordInvocation(out, {
     backend,
@@ -92,6 +117,7 @@ export async function executeStudy(o: ExecuteOptions): Promise<Record<string, un
           out,
           backend,
           workers: o.workers,
+          ensemble: o.ensemble,
           reporter,
           signal: controller.signal,
         });

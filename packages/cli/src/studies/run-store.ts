@@ -19,6 +19,11 @@ export interface JobTiming {
   totalSeconds: number;
   totalSteps: number;
   sessions: number;
+  /**
+   * Runs trained together in the ensemble of the last session (`--ensemble`), when more than one:
+   * its wall time is theirs together, not this run's alone.
+   */
+  ensembleMembers?: number;
   /** For a queued run: the worker that finished it (`host pid N`, and its machine). */
   worker?: string;
 }

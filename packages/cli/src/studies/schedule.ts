@@ -1,17 +1,30 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { InputError } from '@bistable/core';
-import { plannedSteps, RunAborted, type RunSpec, stepWork } from '@bistable/tasks';
+import {
+  type EpochInfo,
+  ensembleGroups,
+  plannedSteps,
+  RunAborted,
+  type RunSpec,
+  type StepInfo,
+  stepWork,
+} from '@bistable/tasks';
 import { CliError, EXIT_USAGE } from '../exit-codes.js';
 import { runDir } from './out-dir.js';
 import type { Reporter } from './progress.js';
-import { type JobInput, type JobOutput, runJob } from './run-job.js';
+import { type JobInput, type JobOutput, runEnsembleJob, runJob } from './run-job.js';
 import type { WorkerMessage } from './worker.js';
 
 export interface ScheduleOptions {
   out: string;
   backend: string;
   workers: number;
+  /**
+   * Train runs of one shape together, at most this many to an ensemble (ensembleGroups);
+   * undefined trains every run on its own.
+   */
+  ensemble?: number;
   reporter: Reporter;
   signal: AbortSignal;
 }
@@ -69,21 +82,26 @@ export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promi
     return o;
   };
   for (const spec of runs) reporter.runStarted(spec.id, plannedSteps(spec));
+  // a job is one run, or the runs of one ensemble
+  const jobs = opts.ensemble === undefined ? runs.map((r) => [r]) : ensembleGroups(runs, opts.ensemble);
 
   try {
-    if (opts.workers <= 1 || runs.length <= 1) {
+    if (opts.workers <= 1 || jobs.length <= 1) {
       const out: JobOutput[] = [];
-      for (const spec of runs) {
-        const id = spec.id;
-        const o = await runJob(input(spec), {
+      for (const job of jobs) {
+        const hooksFor = (id: string) => ({
           signal,
-          onStep: (i) => reporter.step(id, i.step, i.totalSteps, i.loss),
-          onEpoch: (e) => reporter.epoch(id, e),
-          onLog: (line) => reporter.log(id, line),
+          onStep: (i: StepInfo) => reporter.step(id, i.step, i.totalSteps, i.loss),
+          onEpoch: (e: EpochInfo) => reporter.epoch(id, e),
+          onLog: (line: string) => reporter.log(id, line),
         });
-        out.push(finish(o));
+        const outputs =
+          job.length === 1
+            ? [await runJob(input(job[0]), hooksFor(job[0].id))]
+            : await runEnsembleJob(job.map(input), hooksFor);
+        for (const o of outputs) out.push(finish(o));
       }
-      return out;
+      return inOrder(runs, out);
     }
 
     const { Piscina } = await import('piscina');
@@ -95,11 +113,11 @@ export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promi
       env: workerEnv(opts.workers),
     });
     try {
-      // longest first, so that no long run starts last and leaves the other workers idle
-      const work = (r: RunSpec) => stepWork(r) * plannedSteps(r);
-      const longestFirst = [...runs].sort((a, b) => work(b) - work(a));
+      // longest first, so that no long job starts last and leaves the other workers idle
+      const work = (job: RunSpec[]) => job.reduce((a, r) => a + stepWork(r) * plannedSteps(r), 0);
+      const longestFirst = [...jobs].sort((a, b) => work(b) - work(a));
       const outputs = await Promise.all(
-        longestFirst.map(async (spec) => {
+        longestFirst.map(async (job) => {
           const { port1, port2 } = new MessageChannel();
           port1.on('message', (m: WorkerMessage) => {
             if (m.kind === 'step') reporter.step(m.id, m.step, m.totalSteps, m.loss);
@@ -107,19 +125,17 @@ export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promi
             else reporter.log(m.id, m.line);
           });
           try {
-            const o = (await pool.run(
-              { input: input(spec), port: port2 },
+            const os = (await pool.run(
+              { inputs: job.map(input), port: port2 },
               { transferList: [port2], signal },
-            )) as JobOutput;
-            return finish(o);
+            )) as JobOutput[];
+            return os.map(finish);
           } finally {
             port1.close();
           }
         }),
       );
-      // in the study's order again, as with one worker
-      const byId = new Map(outputs.map((o) => [o.id, o]));
-      return runs.map((r) => byId.get(r.id)!);
+      return inOrder(runs, outputs.flat());
     } finally {
       await pool.destroy();
     }
@@ -132,4 +148,10 @@ export async function executeRuns(runs: RunSpec[], opts: ScheduleOptions): Promi
     }
     throw asUserError(err);
   }
+}
+
+/** The outputs in the study's order, whatever order the jobs ended in. */
+function inOrder(runs: RunSpec[], outputs: JobOutput[]): JobOutput[] {
+  const byId = new Map(outputs.map((o) => [o.id, o]));
+  return runs.map((r) => byId.get(r.id)!);
 }

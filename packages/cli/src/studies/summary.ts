@@ -63,6 +63,8 @@ export function runSummary(run: LoadedRun, timing: JobTiming | null) {
     stepsPerSecond: timing?.stepsPerSecond ?? null,
     /** Over every session of the run (older folders recorded only the last session's). */
     wallSeconds: timing ? (timing.totalSeconds ?? timing.seconds) : null,
+    /** Runs trained together with this one in its last session (`--ensemble`), sharing its wall time. */
+    ensembleMembers: timing?.ensembleMembers ?? null,
   };
   if (r.task === 'copy-first-input') {
     return {
@@ -97,8 +99,11 @@ export async function writeSummary(
     task,
     /** The study's wall time: every invocation that worked on this folder, end to end. */
     wallSeconds: studyWallSeconds(invocations),
-    /** The runs' own wall times added up (more than wallSeconds when runs went side by side). */
-    runSeconds: lines.reduce((a, r) => a + (r.wallSeconds ?? 0), 0),
+    /**
+     * The runs' own wall times added up (more than wallSeconds when runs went side by side); runs
+     * of one ensemble share theirs, so each counts its share.
+     */
+    runSeconds: lines.reduce((a, r) => a + (r.wallSeconds ?? 0) / (r.ensembleMembers ?? 1), 0),
     invocations: invocations.length,
     runs: lines,
   };
