@@ -44,6 +44,11 @@ describe('bad input is a one-line error and exit 2', () => {
     [['reproduce', 'copy-first-input', '--hidden', '0'], /--hidden must be a positive integer/],
     [['reproduce', 'copy-first-input', '--workers', '0'], /--workers must be a positive integer/],
     [['reproduce', 'copy-first-input', '--preset', 'huge'], /unknown preset 'huge'/],
+    [['reproduce', 'binary-addition', '--ensemble', '0'], /--ensemble must be a positive integer/],
+    [
+      ['reproduce', 'binary-addition', '--ensemble', '--queue', 'redis://127.0.0.1:1'],
+      /--ensemble trains on this machine; with --queue every run is its own job/,
+    ],
     [['train', 'binary-addition', '--cell', 'nBRC', '--train-lengths', '2..20'], /L >= 3/],
     [['train', 'copy-first-input', '--cell', 'nBRC', '--length', '1'], /T >= 2/],
     [

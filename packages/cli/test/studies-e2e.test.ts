@@ -2,7 +2,12 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CopyFirstInputStudy, type Study, trailingMovingAverage } from '@bistable/tasks';
+import {
+  type BinaryAdditionStudy,
+  type CopyFirstInputStudy,
+  type Study,
+  trailingMovingAverage,
+} from '@bistable/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, start } from './cli-helpers.js';
 
@@ -208,5 +213,63 @@ describe('bistable reproduce --workers', () => {
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[0]).toHaveLength(2);
+  }, 120_000);
+
+  it("trains a study's runs of one shape as ensembles, in one thread or in workers, each to its solo result", async () => {
+    const { executeRuns } = await import(join(pkg, 'dist', 'studies', 'schedule.js'));
+    const { LogFile, createReporter } = await import(join(pkg, 'dist', 'studies', 'progress.js'));
+    const { planRuns, preset } = await import('@bistable/tasks');
+    const study: Study = {
+      ...(preset('binary-addition', 'quick') as BinaryAdditionStudy),
+      cells: ['GRU', 'nBRC'],
+      repeats: 3,
+      hidden: 8,
+      trainMin: 3,
+      trainMax: 4,
+      epochsPerLength: 2,
+      trainSamples: 100,
+      validSamples: 50,
+      testMax: 6,
+      testSamples: 50,
+    };
+    const runs = planRuns(study);
+    const results = [];
+    for (const [name, workers, ensemble] of [
+      ['alone', 1, undefined],
+      ['ensembles', 1, Number.POSITIVE_INFINITY],
+      ['pairs-in-workers', 2, 2],
+    ] as const) {
+      const out = join(root, `ensemble-${name}`);
+      const reporter = createReporter({
+        log: new LogFile(join(out, 'log.txt')),
+        ids: [],
+        tty: false,
+        quiet: true,
+      });
+      const outputs = await executeRuns(runs, {
+        out,
+        backend: 'reference',
+        workers,
+        ensemble,
+        reporter,
+        signal: new AbortController().signal,
+      });
+      expect(outputs.map((o: { id: string }) => o.id)).toEqual(runs.map((r) => r.id));
+      const members = outputs.map((o: { timing: { ensembleMembers?: number } }) => o.timing.ensembleMembers);
+      expect(members, name).toEqual(
+        ensemble === undefined
+          ? runs.map(() => undefined)
+          : ensemble === 2
+            ? // pairs of each cell's repeats 0 and 1; each repeat 2 is left alone
+              [2, 2, 2, 2, undefined, undefined]
+            : runs.map(() => 3),
+      );
+      results.push(outputs.map((o: { result: unknown }) => o.result));
+      // each run's files are its own, as a solo run leaves them
+      const saved = JSON.parse(await readFile(join(out, 'runs', runs[1].id, 'result.json'), 'utf8'));
+      expect(saved).toEqual(results.at(-1)![1]);
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
   }, 120_000);
 });
