@@ -84,6 +84,30 @@ describe('bistable bench', () => {
     expect(table.stderr).toMatch(/on cpu, reference and tfjs-cpu, steps alternating/);
   });
 
+  it('times an ensemble against its models one after another (--ensemble), in JSON and as a table', () => {
+    const args = ['bench', '--cell', 'GRU', '--seq-len', '4', '--backend', 'cpu', '--ensemble', '3', ...tiny];
+    const r = bistable(...args, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.ensemble).toBe(3);
+    const [row] = out.rows;
+    expect([row.result.members, row.result.together, row.compare.members, row.compare.together]).toEqual([
+      3,
+      true,
+      3,
+      false,
+    ]);
+    expect(row.result.train.samples).toHaveLength(2);
+    expect(row.trainSpeedup).toBeCloseTo(row.compare.train.median / row.result.train.median, 10);
+    const t = bistable(...args);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/ensemble of 3 +3 one after another +speed-up/);
+    expect(t.stdout).toMatch(/^GRU +4 +\d/m);
+    const bad = bistable(...args, '--compare', 'reference');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--ensemble times one backend.*leave out --compare/);
+  });
+
   it('refuses a backend named twice', () => {
     const r = bistable('bench', ...tiny, '--backend', 'cpu', '--compare', 'reference,cpu');
     expect(r.code).toBe(2);

@@ -31,6 +31,7 @@ export {
   type BenchOptions,
   type BenchResult,
   benchAlternating,
+  benchEnsemble,
   benchSideBySide,
   benchTraining,
   inferenceMultiplyAdds,

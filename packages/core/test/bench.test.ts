@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { summarize } from '../src/bench/stats.js';
 import {
   benchAlternating,
+  benchEnsemble,
   benchSideBySide,
   benchTraining,
   getBackend,
@@ -132,6 +133,64 @@ describe('benchTraining', () => {
     await expect(
       benchAlternating([], { cell: 'BRC', seqLen: 1, batch: 1, hidden: 1, layers: 1 }),
     ).rejects.toThrow(/at least one backend/);
+  });
+
+  it('times an ensemble against its members one after another: one Adam pass against one per member', async () => {
+    const ref = await getBackend('reference');
+    let adams = 0;
+    const be = forwarding(ref, {
+      view: (b, o, n) => ref.view!(b, o, n),
+      adam: (a) => {
+        adams++;
+        ref.adam!(a);
+      },
+    });
+    const perStep: number[] = [];
+    const [together, apart] = await benchEnsemble(be, {
+      cell: 'GRU',
+      seqLen: 3,
+      batch: 2,
+      hidden: 3,
+      layers: 2,
+      members: 3,
+      steps: 2,
+      warmup: 1,
+      onStep: (phase) => {
+        perStep.push(adams);
+        adams = 0;
+        if (phase === 'inference') throw new Error('an ensemble bench times training steps only');
+      },
+    });
+    // warm-up together, warm-up apart, then rounds: together, apart; apart, together
+    expect(perStep).toEqual([1, 3, 1, 3, 3, 1]);
+    expect([together.members, together.together, apart.members, apart.together]).toEqual([3, true, 3, false]);
+    const one = await benchTraining(be, {
+      cell: 'GRU',
+      seqLen: 3,
+      batch: 2,
+      hidden: 3,
+      layers: 2,
+      steps: 1,
+      warmup: 0,
+    });
+    expect(together.trainMultiplyAdds).toBe(3 * one.trainMultiplyAdds);
+    expect(apart.trainMultiplyAdds).toBe(3 * one.trainMultiplyAdds);
+    expect(together.inference).toBeNull();
+    // without a listener every step is still taken
+    const quiet = await benchEnsemble(be, {
+      cell: 'GRU',
+      seqLen: 3,
+      batch: 2,
+      hidden: 3,
+      layers: 1,
+      members: 2,
+      steps: 3,
+      warmup: 0,
+    });
+    expect(quiet.map((r) => r.train.samples.length)).toEqual([3, 3]);
+    await expect(
+      benchEnsemble(be, { cell: 'GRU', seqLen: 3, batch: 2, hidden: 3, layers: 2, members: 0 }),
+    ).rejects.toThrow('members');
   });
 
   it('reports the micro-batch a step ran with', async () => {

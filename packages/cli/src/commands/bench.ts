@@ -3,6 +3,7 @@ import {
   type Backend,
   type BenchResult,
   benchAlternating,
+  benchEnsemble,
   type CellName,
   type DType,
   getBackend,
@@ -29,6 +30,7 @@ export interface BenchCliOptions {
   dtype?: string;
   microBatch?: string;
   inference?: boolean;
+  ensemble?: string;
   json?: boolean;
   /** Progress lines (stderr); off for --json and in tests. */
   quiet?: boolean;
@@ -77,6 +79,11 @@ export interface BenchReport {
   warmup: number;
   /** --micro-batch as given (null: chosen per size from the backend's buffer limit); rows report what ran. */
   microBatch: number | null;
+  /**
+   * --ensemble: models per step. Each row's `result` is then those models as one Ensemble and
+   * `compare` the same models one after another on the same backend; null otherwise.
+   */
+  ensemble: number | null;
   rows: BenchRow[];
 }
 
@@ -121,6 +128,13 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
   const microBatch =
     opts.microBatch === undefined ? undefined : positiveInt('--micro-batch', opts.microBatch);
   const dtype: DType = opts.dtype === undefined ? 'float32' : dtypeOption('--dtype', opts.dtype);
+  const members = opts.ensemble === undefined ? null : positiveInt('--ensemble', opts.ensemble);
+  if (members !== null && opts.compare !== undefined) {
+    throw new CliError(
+      '--ensemble times one backend, an ensemble against its models one after another; leave out --compare',
+      EXIT_USAGE,
+    );
+  }
   const compareNames = opts.compare === undefined ? [] : stringList(opts.compare);
   if (opts.compare !== undefined && compareNames.length === 0) {
     throw new CliError('--compare needs at least one backend', EXIT_USAGE);
@@ -162,6 +176,22 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
         microBatch,
         inferenceSteps: opts.inference === false ? 0 : steps,
       };
+      if (members !== null) {
+        say(
+          `bench: ${cell} T=${seqLen} on ${be.name}, ${members} models as one ensemble and one after another, steps alternating`,
+        );
+        const [together, apart] = await benchEnsemble(be, { ...o, members });
+        rows.push({
+          cell,
+          seqLen,
+          result: together,
+          compare: apart,
+          trainSpeedup: ratio(apart.train, together.train),
+          inferenceSpeedup: null,
+          results: [together, apart],
+        });
+        continue;
+      }
       const on =
         all.length === 1
           ? be.name
@@ -203,6 +233,7 @@ export async function runBench(opts: BenchCliOptions): Promise<BenchReport> {
     steps,
     warmup,
     microBatch: microBatch ?? null,
+    ensemble: members,
     rows,
   };
 }
@@ -232,6 +263,10 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
     `bench: copy-first-input model, ${r.layers} layers × ${r.hidden} units, batch ${r.batch}, input 1, ${r.dtype}; ` +
       `median (min–max) of ${r.steps} steps after ${r.warmup} warm-up, ms`,
   );
+  if (r.ensemble !== null) {
+    printEnsembleBench(r, write);
+    return;
+  }
   const compared = r.backends.slice(1);
   write(
     `backend: ${describeBackend(r.backend, r.threads, r.fma, r.tileRows)}` +
@@ -305,6 +340,35 @@ export function printBench(r: BenchReport, write: (s: string) => void = console.
   }
 }
 
+/** `bench --ensemble N`: the ensemble's step against its models' steps one after another. */
+function printEnsembleBench(r: BenchReport, write: (s: string) => void): void {
+  const n = r.ensemble as number;
+  write(`backend: ${describeBackend(r.backend, r.threads, r.fma, r.tileRows)}; ${n} models per step`);
+  const counted = r.rows.some((row) => row.result.device);
+  const head = ['cell', 'T', `ensemble of ${n}`, `${n} one after another`, 'speed-up'];
+  if (counted) head.push('dispatches', 'apart');
+  printTable(
+    head,
+    r.rows.map((row) => {
+      const apart = row.compare as BenchResult;
+      const cells = [
+        row.cell,
+        String(row.seqLen),
+        spread(row.result.train),
+        spread(apart.train),
+        times(row.trainSpeedup),
+      ];
+      if (counted)
+        cells.push(String(row.result.device?.dispatches ?? ''), String(apart.device?.dispatches ?? ''));
+      return cells;
+    }),
+    write,
+  );
+  write(
+    `speed-up: the ${n} models' steps one after another (each with its own Adam) divided by the ensemble's one step of all ${n}; same process, backend and data, steps alternating`,
+  );
+}
+
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
@@ -329,6 +393,10 @@ export function registerBenchCommand(program: Command): void {
       "most rows per forward/backward pass, gradients accumulated (default: what the backend's buffer limit allows)",
     )
     .option('--no-inference', 'skip the forward-only timing')
+    .option(
+      '--ensemble <n>',
+      'time n models of each size as one Ensemble against the same n trained one after another (training steps only)',
+    )
     .option('--json', 'print JSON')
     .action(async (opts: BenchCliOptions) => {
       const report = await runBench(opts);

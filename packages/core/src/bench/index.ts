@@ -5,6 +5,7 @@ export {
   type BenchOptions,
   type BenchResult,
   benchAlternating,
+  benchEnsemble,
   benchSideBySide,
   benchTraining,
   type StepCounts,

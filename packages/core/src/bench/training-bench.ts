@@ -3,6 +3,7 @@ import type { Backend, DeviceCounters, DType, HostArray } from '../backend/types
 import { cellSpec } from '../cells/index.js';
 import type { CellRef } from '../cells/spec.js';
 import { Rng } from '../init/rng.js';
+import { Ensemble } from '../models/ensemble.js';
 import { SequenceModel } from '../models/sequence-model.js';
 import { Adam } from '../optim/adam.js';
 import { checkPositiveInt } from '../params/validate.js';
@@ -29,6 +30,12 @@ export interface BenchOptions {
   seed?: number;
   /** Most rows per forward/backward pass (SequenceModel's `microBatch`; default: what the backend's buffer limit allows). */
   microBatch?: number;
+  /**
+   * Models of this shape stepped per timed step (default 1): as one Ensemble (`together`), or
+   * one after another, each with its own Adam. Their work counts in trainMultiplyAdds.
+   */
+  members?: number;
+  together?: boolean;
   /** Called after each step, for progress displays. */
   onStep?: (phase: 'warmup' | 'train' | 'inference', index: number, ms: number, backend: string) => void;
 }
@@ -48,6 +55,9 @@ export interface BenchResult {
   microBatch: number;
   /** Passes per step (1: no split). */
   microBatches: number;
+  /** Models stepped per timed step, and whether as one Ensemble (see BenchOptions.members). */
+  members: number;
+  together: boolean;
   /** One full training step: forward, loss, backward, Adam update (ms). */
   train: TimingStats;
   /** Forward pass and predictions only (ms); null when skipped. */
@@ -142,6 +152,9 @@ const now = (): number => globalThis.performance.now();
 export class TrainingBench {
   private readonly model: SequenceModel;
   private readonly opt: Adam;
+  /** With members > 1: the ensemble, or the other models and their Adams stepped after `model`. */
+  private readonly ensemble: Ensemble | null = null;
+  private readonly others: { model: SequenceModel; opt: Adam }[] = [];
   private readonly xs: { shape: number[]; data: HostArray };
   private readonly ys: { shape: number[]; data: HostArray };
   private readonly mem: MemoryPeak;
@@ -177,19 +190,35 @@ export class TrainingBench {
     this.xs = { shape: [B, T, I], data: x };
     this.ys = { shape: [B, I], data: y };
     this.mem = new MemoryPeak();
-    this.model = new SequenceModel(backend, {
+    const members = checkPositiveInt('members', o.members ?? 1);
+    const options = {
       cell: o.cell,
       inputSize: I,
       hiddenSize: H,
       numLayers: L,
       outputSize: I,
-      readout: 'last',
-      loss: 'mse',
+      readout: 'last' as const,
+      loss: 'mse' as const,
       dtype,
-      seed: o.seed ?? 1,
       microBatch: o.microBatch,
-    });
-    this.opt = new Adam(backend, [this.model]);
+    };
+    const seed = o.seed ?? 1;
+    if (o.together && members > 1) {
+      this.ensemble = new Ensemble(
+        backend,
+        options,
+        Array.from({ length: members }, (_, i) => seed + i),
+      );
+      this.model = this.ensemble.members[0];
+      this.opt = this.ensemble.optimizer;
+    } else {
+      this.model = new SequenceModel(backend, { ...options, seed });
+      this.opt = new Adam(backend, [this.model]);
+      for (let i = 1; i < members; i++) {
+        const model = new SequenceModel(backend, { ...options, seed: seed + i });
+        this.others.push({ model, opt: new Adam(backend, [model]) });
+      }
+    }
   }
 
   private sample(): void {
@@ -200,7 +229,12 @@ export class TrainingBench {
   async step(record = true): Promise<number> {
     const before = record ? this.backend.counters?.() : undefined;
     const t0 = now();
-    await this.model.trainStep(this.xs, this.ys, this.opt);
+    if (this.ensemble)
+      await this.ensemble.trainStep(this.ensemble.members.map(() => ({ x: this.xs, y: this.ys })));
+    else {
+      await this.model.trainStep(this.xs, this.ys, this.opt);
+      for (const m of this.others) await m.model.trainStep(this.xs, this.ys, m.opt);
+    }
     await this.backend.sync?.();
     const ms = now() - t0;
     const after = before && this.backend.counters?.();
@@ -230,6 +264,7 @@ export class TrainingBench {
     const { T, B, H, L, I, dtype } = this.size;
     const work = { cell: this.o.cell, inputSize: I, hidden: H, layers: L, batch: B, seqLen: T };
     const plan = this.model.microBatchPlan(B, T);
+    const members = this.ensemble ? this.ensemble.members.length : 1 + this.others.length;
     return {
       backend: this.backend.name,
       cell: cellSpec(this.o.cell).name,
@@ -241,9 +276,11 @@ export class TrainingBench {
       dtype,
       microBatch: plan.rows,
       microBatches: plan.passes,
+      members,
+      together: this.ensemble !== null,
       train: summarize(this.train),
       inference: this.infer.length > 0 ? summarize(this.infer) : null,
-      trainMultiplyAdds: trainingMultiplyAdds(work),
+      trainMultiplyAdds: members * trainingMultiplyAdds(work),
       inferenceMultiplyAdds: inferenceMultiplyAdds(work),
       memory: this.mem.deltas(),
       ...(this.stepCounts.length > 0 ? { device: deviceCounts(this.stepCounts) } : {}),
@@ -251,7 +288,9 @@ export class TrainingBench {
   }
 
   dispose(): void {
-    this.model.dispose();
+    if (this.ensemble) this.ensemble.dispose();
+    else this.model.dispose();
+    for (const m of this.others) m.model.dispose();
   }
 }
 
@@ -344,5 +383,41 @@ export async function benchAlternating(
     return benches.map((b) => b.result());
   } finally {
     for (const bench of benches) bench.dispose();
+  }
+}
+
+/**
+ * An Ensemble of `members` models against the same models trained one after another, on one
+ * backend, timed steps alternating (together, apart; apart, together; …): what training a
+ * study's repeats as one ensemble gains. Training steps only. Returns [together, apart].
+ */
+export async function benchEnsemble(
+  backend: Backend,
+  o: BenchOptions & { members: number },
+): Promise<[BenchResult, BenchResult]> {
+  const { steps, warmup } = counts({ ...o, inferenceSteps: 0 });
+  checkPositiveInt('members', o.members);
+  const arms: TrainingBench[] = [];
+  try {
+    for (const together of [true, false]) {
+      const bench = new TrainingBench(backend, { ...o, together });
+      arms.push(bench);
+      for (let i = 0; i < warmup; i++) {
+        // the step is taken whether or not anyone listens (`o.onStep?.(…, await …)` would skip it)
+        const ms = await bench.step(false);
+        o.onStep?.('warmup', i, ms, backend.name);
+      }
+      bench.stopMemoryTracking();
+    }
+    for (let i = 0; i < steps; i++) {
+      for (const bench of i % 2 === 0 ? arms : [...arms].reverse()) {
+        const ms = await bench.step();
+        o.onStep?.('train', i, ms, backend.name);
+      }
+    }
+    const [a, b] = arms.map((x) => x.result());
+    return [a, b];
+  } finally {
+    for (const bench of arms) bench.dispose();
   }
 }
