@@ -2,7 +2,8 @@
 # Every GPU-machine check of the project in one call of the device tool (about 5-9 minutes):
 #   tfjs-webgpu: oracle conformance at every level and the per-kernel step kit, training-step bench
 #     (dispatches per step in its JSON), and the same bench with the recurrent product split over
-#     threads (BISTABLE_WEBGPU_SPLIT=auto) beside it (issue 17's per-step latency)
+#     threads (BISTABLE_WEBGPU_SPLIT=auto) beside it (issue 17's per-step latency), and 5 models
+#     at binary addition's paper size as one Ensemble against one after another (issue 17's ensembles)
 #   gpujs-webgpu: oracle conformance and the step kit, training-step bench
 #   cpu on two pinned cores beside torch's nn.GRU on the same cores (issue 7)
 #   the scale case and the WGSL profile (issue 6)
@@ -37,9 +38,10 @@ phase backends 30 node "$bin" backends
 phase tfjs-verify 60 node "$bin" verify --backend tfjs-webgpu --dtype float32 --step-kit --golden packages/core/fixtures/golden.json
 phase tfjs-bench 90 node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend tfjs-webgpu --steps 10 --json
 phase tfjs-split 75 env BISTABLE_WEBGPU_SPLIT=auto node "$bin" bench "${cells[@]}" --seq-len 100,300,1000 --backend tfjs-webgpu --steps 10 --json
+phase tfjs-ensemble 40 node "$bin" bench --cell nBRC,GRU --seq-len 12 --batch 200 --hidden 100 --layers 2 --backend tfjs-webgpu --ensemble 5 --steps 5 --json
 phase gpujs-verify 60 node "$bin" verify --backend gpujs-webgpu --dtype float32 --step-kit --golden packages/core/fixtures/golden.json
-phase gpujs-bench 60 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend gpujs-webgpu --steps 2 --json
-phase cpu-bench 60 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
+phase gpujs-bench 45 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend gpujs-webgpu --steps 2 --json
+phase cpu-bench 45 taskset -c 0,1 node "$bin" bench "${cells[@]}" --seq-len 100,300 --backend cpu --steps 3 --json
 phase torch-gru 45 taskset -c 0,1 python3 scripts/torch-gru-bench.py 2
 # B=1000 at T=1000, H=256 exceeds WebGPU's 2 GiB binding per buffer (GRU's cache alone is 4.1 GB):
 # SequenceModel splits each step into micro-batches on its own; the JSON's microBatch/microBatches say how
@@ -55,5 +57,7 @@ phase profile 40 node "$check" profile --out "$out/profile.json"
     # the JSON sits between a line "{" and a line "}"; Dawn's warnings may come before it
     node -e 'const t=require("fs").readFileSync(process.argv[1],"utf8");const d=JSON.parse(t.slice(t.indexOf("\n{")+1,t.lastIndexOf("\n}")+2));for(const r of d.rows)console.log(r.cell,r.seqLen,r.result.train.median.toFixed(2),r.result.device?.dispatches)' "$out/$b.txt" 2>&1 | head -n 12
   done
+  echo "== tfjs-ensemble (cell T ensemble-of-5-ms one-after-another-ms speed-up dispatches apart)"
+  node -e 'const t=require("fs").readFileSync(process.argv[1],"utf8");const d=JSON.parse(t.slice(t.indexOf("\n{")+1,t.lastIndexOf("\n}")+2));for(const r of d.rows)console.log(r.cell,r.seqLen,r.result.train.median.toFixed(2),r.compare.train.median.toFixed(2),r.trainSpeedup.toFixed(2),r.result.device?.dispatches,r.compare.device?.dispatches)' "$out/tfjs-ensemble.txt" 2>&1 | head -n 4
   echo "== scale (per cell: rows per pass, passes)"; grep -E '"(cell|microBatch|microBatches)":' "$out/tfjs-scale.txt" | tr -s ' ' | paste -sd' '
 } | tee "$out/report.txt"

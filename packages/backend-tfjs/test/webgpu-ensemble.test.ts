@@ -24,6 +24,19 @@ function data(steps: number, lengths = seeds.map(() => T)) {
   );
 }
 
+/** Every member's weights within 1e-5 of its solo run's; frees both. */
+async function expectSoloWeights(ens: Ensemble, solo: { model: SequenceModel; adam: Adam }[]) {
+  for (const [i, s] of solo.entries()) {
+    const want = await s.model.getParameters();
+    const got = await ens.members[i].getParameters();
+    for (const k of Object.keys(want))
+      expect(worstError(got[k].data, want[k].data), `member ${i} ${k}`).toBeLessThan(1e-5);
+    s.model.dispose();
+    s.adam.dispose();
+  }
+  ens.dispose();
+}
+
 describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
   for (const cell of ['nBRC', 'GRU'] as CellName[]) {
     it(`${cell}: every member trains as its solo run, in fewer dispatches than the solo steps`, async () => {
@@ -55,15 +68,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
         }
         soloDispatches = be.counters().dispatches - c0;
       }
-      for (const [i, s] of solo.entries()) {
-        const want = await s.model.getParameters();
-        const got = await ens.members[i].getParameters();
-        for (const k of Object.keys(want))
-          expect(worstError(got[k].data, want[k].data), k).toBeLessThan(1e-5);
-        s.model.dispose();
-        s.adam.dispose();
-      }
-      ens.dispose();
+      await expectSoloWeights(ens, solo);
       console.log(
         `[tfjs-webgpu] ${cell}: a step of ${seeds.length} members, ${ensDispatches} dispatches; solo, ${soloDispatches}`,
       );
@@ -101,14 +106,6 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
         expect(Math.abs(got[i]!.loss - want.loss) / want.loss, `step ${k} member ${i}`).toBeLessThan(1e-5);
       }
     }
-    for (const [i, s] of solo.entries()) {
-      const want = await s.model.getParameters();
-      const got = await ens.members[i].getParameters();
-      for (const k of Object.keys(want))
-        expect(worstError(got[k].data, want[k].data), `member ${i} ${k}`).toBeLessThan(1e-5);
-      s.model.dispose();
-      s.adam.dispose();
-    }
-    ens.dispose();
+    await expectSoloWeights(ens, solo);
   });
 });

@@ -1,17 +1,10 @@
-import {
-  type Backend,
-  type Checkpoint,
-  captureCheckpoint,
-  getBackend,
-  type Optimizer,
-  restoreCheckpoint,
-  type SequenceModel,
-} from '@bistable/core';
+import { type Backend, getBackend } from '@bistable/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type BinaryAdditionConfig,
-  type Checkpointer,
+  type BinaryAdditionStudy,
   type CopyFirstInputConfig,
+  type CopyFirstInputStudy,
   ensembleGroups,
   planRuns,
   preset,
@@ -22,28 +15,12 @@ import {
   runCopyFirstInputEnsemble,
   runEnsemble,
 } from '../src/index.js';
+import { memoryCheckpointer } from './helpers.js';
 
 let be: Backend;
 beforeAll(async () => {
   be = await getBackend('auto');
 });
-
-/** Keeps one run's checkpoints in memory, with the progress through JSON as a file would. */
-function memoryCheckpointer(): Checkpointer & { saves: number } {
-  let last: Checkpoint | null = null;
-  return {
-    saves: 0,
-    async load(model: SequenceModel, optimizer: Optimizer) {
-      if (!last) return null;
-      await restoreCheckpoint(last, model, optimizer);
-      return JSON.parse(JSON.stringify(last.extra?.progress)) as Record<string, unknown>;
-    },
-    async save(model: SequenceModel, optimizer: Optimizer, progress: Record<string, unknown>) {
-      this.saves++;
-      last = await captureCheckpoint(model, optimizer, { progress: JSON.parse(JSON.stringify(progress)) });
-    },
-  };
-}
 
 const copy: CopyFirstInputConfig = {
   cell: 'nBRC',
@@ -162,7 +139,11 @@ describe('ensembles of study runs', () => {
     await expect(runBinaryAdditionEnsemble(be, [binary, { ...binary, lr: 0.01 }])).rejects.toThrow(
       'share one Adam and so one learning rate; run 1 has lr 0.01, run 0 0.001',
     );
-    const runs = planRuns({ ...preset('binary-addition', 'quick'), cells: ['GRU', 'nBRC'], repeats: 2 });
+    const runs = planRuns({
+      ...(preset('binary-addition', 'quick') as BinaryAdditionStudy),
+      cells: ['GRU', 'nBRC'],
+      repeats: 2,
+    });
     await expect(runEnsemble(be, runs)).rejects.toThrow(
       "runs 'GRU-1L-r0' and 'nBRC-1L-r0' cannot train as one ensemble",
     );
@@ -170,7 +151,7 @@ describe('ensembles of study runs', () => {
 
   it("groups a study's runs by shape: a cell's repeats, or a cell's lengths, at most maxMembers each", () => {
     const binaryRuns = planRuns({
-      ...preset('binary-addition', 'quick'),
+      ...(preset('binary-addition', 'quick') as BinaryAdditionStudy),
       cells: ['GRU', 'nBRC'],
       layers: [1, 2],
       repeats: 3,
@@ -187,7 +168,7 @@ describe('ensembles of study runs', () => {
     expect(pairs[0]).toEqual(['GRU-1L-r0', 'GRU-1L-r1']);
     expect(pairs[4]).toEqual(['GRU-1L-r2']);
     const copyRuns = planRuns({
-      ...preset('copy-first-input', 'quick'),
+      ...(preset('copy-first-input', 'quick') as CopyFirstInputStudy),
       cells: ['BRC'],
       lengths: [5, 20],
       layers: [1],

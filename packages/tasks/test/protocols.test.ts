@@ -1,17 +1,7 @@
-import {
-  type Adam,
-  type Backend,
-  type Checkpoint,
-  captureCheckpoint,
-  getBackend,
-  InputError,
-  restoreCheckpoint,
-  type SequenceModel,
-} from '@bistable/core';
+import { type Backend, getBackend, InputError } from '@bistable/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type BinaryAdditionConfig,
-  type Checkpointer,
   type CopyFirstInputConfig,
   type CopyFirstInputResult,
   planRuns,
@@ -20,29 +10,13 @@ import {
   runBinaryAddition,
   runCopyFirstInput,
 } from '../src/index.js';
+import { memoryCheckpointer } from './helpers.js';
 
 let be: Backend;
 beforeAll(async () => {
   // the fastest backend core offers here; the tasks never name one
   be = await getBackend('auto');
 });
-
-/** Keeps checkpoints in memory, with the progress through JSON as a file would. */
-function memoryCheckpointer(): Checkpointer & { saves: number } {
-  let last: Checkpoint | null = null;
-  return {
-    saves: 0,
-    async load(model: SequenceModel, optimizer: Adam) {
-      if (!last) return null;
-      await restoreCheckpoint(last, model, optimizer);
-      return JSON.parse(JSON.stringify(last.extra?.progress)) as Record<string, unknown>;
-    },
-    async save(model: SequenceModel, optimizer: Adam, progress: Record<string, unknown>) {
-      this.saves++;
-      last = await captureCheckpoint(model, optimizer, { progress: JSON.parse(JSON.stringify(progress)) });
-    },
-  };
-}
 
 const tinyCopy: CopyFirstInputConfig = {
   cell: 'nBRC',

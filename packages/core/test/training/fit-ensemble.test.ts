@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ensemble, type FitCallbacks, type FitOptions, fit, fitEnsemble } from '../../src/index.js';
-import { H, I, makeData, makeModel, O, reference, sameParameters } from './setup.js';
+import { makeData, makeModel, modelOptions, reference, sameParameters } from './setup.js';
 
 const seeds = [4, 11, 23];
 // members differ in data size (so their epochs end at different steps), order seed and epochs
@@ -12,21 +12,7 @@ const plans = [
 ];
 
 function ensemble() {
-  return new Ensemble(
-    reference,
-    {
-      cell: 'nBRC',
-      inputSize: I,
-      hiddenSize: H,
-      numLayers: 2,
-      outputSize: O,
-      readout: 'last',
-      loss: 'mse',
-      dtype: 'float64',
-    },
-    seeds,
-    { lr: 0.02 },
-  );
+  return new Ensemble(reference, modelOptions, seeds, { lr: 0.02 });
 }
 
 /** Every hook call with what it was told (tensors left out), and member 1 stopping after epoch 1. */

@@ -15,19 +15,21 @@ export const reference = await getBackend('reference');
 
 export const [T, I, H, O] = [5, 2, 3, 2];
 
-/** A small float64 model with a last-step readout and MSE, the same weights for the same seed. */
+/** The tests' small float64 model: a last-step readout and MSE. */
+export const modelOptions = {
+  cell: 'nBRC',
+  inputSize: I,
+  hiddenSize: H,
+  numLayers: 2,
+  outputSize: O,
+  readout: 'last',
+  loss: 'mse',
+  dtype: 'float64',
+} as const;
+
+/** The tests' model with its Adam, the same weights for the same seed. */
 export function makeModel(seed = 4, backend: Backend = reference) {
-  const model = new SequenceModel(backend, {
-    cell: 'nBRC',
-    inputSize: I,
-    hiddenSize: H,
-    numLayers: 2,
-    outputSize: O,
-    readout: 'last',
-    loss: 'mse',
-    dtype: 'float64',
-    seed,
-  });
+  const model = new SequenceModel(backend, { ...modelOptions, seed });
   return { model, adam: new Adam(backend, [model], { lr: 0.02 }) };
 }
 

@@ -6,7 +6,6 @@ import {
   checkPositiveInt,
   type DType,
   deriveSeed,
-  Ensemble,
   type FitOptions,
   fit,
   fitEnsemble,
@@ -19,10 +18,10 @@ import {
 import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
 import { BinaryAddition } from '../data/binary-addition.js';
 import { correctSequences } from '../metrics.js';
-import { sharedLr, sharedModelOptions } from './ensemble-checks.js';
 import { evaluate } from './evaluate.js';
 import { asRunAborted, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
+import { withEnsemble } from './shared-ensemble.js';
 
 /** One binary-addition run: a curriculum over L, then a test over a wider range of L. */
 export interface BinaryAdditionConfig {
@@ -180,15 +179,7 @@ export async function runBinaryAdditionEnsemble(
   hooks: readonly RunHooks[] = [],
 ): Promise<BinaryAdditionResult[]> {
   const cs = configs.map((c) => checkBinaryAdditionConfig({ ...c, cell: cellName(c.cell) }));
-  const ensemble = new Ensemble(
-    backend,
-    sharedModelOptions(cs, binaryModelOptions),
-    cs.map((c) => c.modelSeed),
-    {
-      lr: sharedLr(cs),
-    },
-  );
-  try {
+  return withEnsemble(backend, cs, binaryModelOptions, async (ensemble) => {
     const runs: BinaryAdditionRun[] = [];
     for (const [i, c] of cs.entries())
       runs.push(
@@ -198,15 +189,17 @@ export async function runBinaryAdditionEnsemble(
       const at = runs.map((r) => r.length());
       const lowest = Math.min(...at.map((L) => L ?? Number.POSITIVE_INFINITY));
       if (lowest === Number.POSITIVE_INFINITY) break;
-      const fits = runs.map((r, i) => (at[i] === lowest ? r.fitLength() : null));
-      await asRunAborted(fitEnsemble(ensemble, fits));
+      await asRunAborted(
+        fitEnsemble(
+          ensemble,
+          runs.map((r, i) => (at[i] === lowest ? r.fitLength() : null)),
+        ),
+      );
     }
     const out: BinaryAdditionResult[] = [];
     for (const r of runs) out.push(await r.test());
     return out;
-  } finally {
-    ensemble.dispose();
-  }
+  });
 }
 
 /** The model of a binary-addition run, without its seed. */

@@ -6,7 +6,6 @@ import {
   checkPositiveInt,
   type DType,
   deriveSeed,
-  Ensemble,
   type FitOptions,
   fit,
   fitEnsemble,
@@ -18,9 +17,9 @@ import {
 } from '@bistable/core';
 import { cellName, dtypeName, positiveNumber, seedValue } from '../checks.js';
 import { CopyFirstInput } from '../data/copy-first-input.js';
-import { sharedLr, sharedModelOptions } from './ensemble-checks.js';
 import { asRunAborted, type RunHooks } from './hooks.js';
 import { restoreProgress } from './progress.js';
+import { withEnsemble } from './shared-ensemble.js';
 
 /** One copy-first-input run: one cell, one sequence length, a fresh model and optimiser. */
 export interface CopyFirstInputConfig {
@@ -175,15 +174,7 @@ export async function runCopyFirstInputEnsemble(
   hooks: readonly RunHooks[] = [],
 ): Promise<CopyFirstInputResult[]> {
   const cs = configs.map((c) => checkCopyFirstInputConfig({ ...c, cell: cellName(c.cell) }));
-  const ensemble = new Ensemble(
-    backend,
-    sharedModelOptions(cs, copyModelOptions),
-    cs.map((c) => c.modelSeed),
-    {
-      lr: sharedLr(cs),
-    },
-  );
-  try {
+  return withEnsemble(backend, cs, copyModelOptions, async (ensemble) => {
     const runs = [];
     for (const [i, c] of cs.entries())
       runs.push(await openCopyRun(c, ensemble.members[i], ensemble.memberOptimizer(i), hooks[i] ?? {}));
@@ -195,9 +186,7 @@ export async function runCopyFirstInputEnsemble(
         ),
       );
     return runs.map((r) => r.result);
-  } finally {
-    ensemble.dispose();
-  }
+  });
 }
 
 /** The model of a copy-first-input run, without its seed. */

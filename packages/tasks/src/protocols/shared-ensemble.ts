@@ -1,4 +1,4 @@
-import { InputError, type SequenceModelOptions } from '@bistable/core';
+import { type Backend, Ensemble, InputError, type SequenceModelOptions } from '@bistable/core';
 import { canonicalJson } from './progress.js';
 
 /**
@@ -36,4 +36,27 @@ export function sharedLr(configs: readonly { lr: number }[]): number {
     );
   }
   return lr;
+}
+
+/**
+ * The one Ensemble that runs of one model train in (their seeds its members'), given to `body`
+ * and freed after it.
+ */
+export async function withEnsemble<C extends { modelSeed: number; lr: number }, R>(
+  backend: Backend,
+  configs: readonly C[],
+  modelOf: (c: C) => Omit<SequenceModelOptions, 'seed'>,
+  body: (ensemble: Ensemble) => Promise<R>,
+): Promise<R> {
+  const ensemble = new Ensemble(
+    backend,
+    sharedModelOptions(configs, modelOf),
+    configs.map((c) => c.modelSeed),
+    { lr: sharedLr(configs) },
+  );
+  try {
+    return await body(ensemble);
+  } finally {
+    ensemble.dispose();
+  }
 }
