@@ -14,6 +14,10 @@ interface NodeResult {
   hidden: number;
   layers: number;
   train: { median: number; min: number; max: number; samples: number[] };
+  /** Models per step, and whether as one Ensemble (`bench --ensemble`). */
+  members?: number;
+  together?: boolean;
+  device?: { dispatches: number };
 }
 
 /** What `bistable bench --json` writes (the fields the tables use). */
@@ -31,8 +35,14 @@ export interface NodeBenchFile {
   steps: number;
   warmup: number;
   dtype: string;
+  /** `bench --ensemble N`: each row's results are [N as one Ensemble, the N one after another]. */
+  ensemble?: number | null;
   rows: { cell: string; seqLen: number; results: NodeResult[] }[];
 }
+
+/** A run of `bistable bench --ensemble N`: one backend, an ensemble against its models one by one. */
+export const isEnsembleBench = (f: BenchFile): boolean =>
+  !isBrowserBench(f) && typeof (f as NodeBenchFile).ensemble === 'number';
 
 /** What scripts/bench-browser.mjs writes. */
 export interface BrowserBenchFile {
@@ -99,6 +109,8 @@ const fmtRate = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1)
 
 /** Every backend's speed in a run, fastest first. */
 export function measured(f: BenchFile): Measured[] {
+  if (isEnsembleBench(f))
+    throw new Error('an ensemble run times one backend against itself; see ensembleTable');
   if (isBrowserBench(f)) {
     return f.results
       .flatMap((r) => (r.available ? [r] : []))
@@ -220,4 +232,45 @@ export function rankingConflicts(
     }
   }
   return out;
+}
+
+/**
+ * The table of one `bench --ensemble N` run: a row per size, with the time per step of N models
+ * as one Ensemble and of the same N one after another, the speed-up, and the dispatches of each
+ * where the backend counts them.
+ */
+export function ensembleTable(source: string, f: NodeBenchFile): TimingTable {
+  const n = f.ensemble as number;
+  const backend = f.backends[0];
+  const soft = f.softwareDevices?.[backend];
+  const counted = f.rows.some((r) => r.results[0].device);
+  return {
+    id: source.replace(/^.*\//, '').replace(/\.json$/, ''),
+    title: `Ensembles on ${backend}${soft ? ' (GPU emulated on the CPU)' : ''}: ${n} models of batch ${f.batch}, ${f.hidden} units, ${f.layers} layer${f.layers === 1 ? '' : 's'}`,
+    date: f.date.slice(0, 10),
+    machine: f.machine,
+    command: f.command,
+    load: f.loadAverage ?? null,
+    columns: [
+      'size',
+      `ensemble of ${n} (ms)`,
+      `${n} one after another (ms)`,
+      'speed-up',
+      ...(counted ? ['dispatches', 'one after another'] : []),
+    ],
+    rows: f.rows.map((row) => {
+      const [together, apart] = row.results;
+      return [
+        `${row.cell} T=${row.seqLen}`,
+        fmtMs(together.train.median),
+        fmtMs(apart.train.median),
+        `${(apart.train.median / together.train.median).toFixed(2)}×`,
+        ...(counted ? [together.device?.dispatches ?? '', apart.device?.dispatches ?? ''] : []),
+      ];
+    }),
+    note:
+      `One training step of ${n} copy-first-input models (forward, backward, Adam) as one Ensemble, against the same ${n} models trained one after another, each with its own Adam; median of ${f.steps} steps after ${f.warmup} warm-up, the two alternating in one process. Speed-up: one after another divided by the ensemble.` +
+      (soft ? ` Emulated GPU: ${soft}.` : ''),
+    source: [source],
+  };
 }

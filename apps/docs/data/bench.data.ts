@@ -1,12 +1,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchFile, benchTable, isBrowserBench, type TimingTable } from './bench-tables.js';
+import {
+  type BenchFile,
+  benchTable,
+  ensembleTable,
+  isBrowserBench,
+  isEnsembleBench,
+  type NodeBenchFile,
+  type TimingTable,
+} from './bench-tables.js';
 
 /** The committed bench runs (data/bench/*.json) as the site's tables, newest first. */
 export interface BenchData {
   node: TimingTable[];
   browser: TimingTable[];
+  /** `bench --ensemble` runs: an ensemble's step against its models' steps one after another. */
+  ensemble: TimingTable[];
   /** Every registered backend with its priority, highest first: `auto`'s order. */
   priorities: { name: string; priority: number; description: string }[];
 }
@@ -50,9 +60,13 @@ export default {
     const root = fileURLToPath(new URL('..', import.meta.url));
     const order = await registeredOrder();
     const priorities = new Map(order.map((r) => [r.name, r.priority]));
-    const files = benchFiles(root);
+    const all = benchFiles(root);
+    const files = all.filter((f) => !isEnsembleBench(f.file));
     return {
       priorities: order,
+      ensemble: all.flatMap((f) =>
+        isEnsembleBench(f.file) ? [ensembleTable(f.source, f.file as NodeBenchFile)] : [],
+      ),
       node: files.filter((f) => !isBrowserBench(f.file)).map((f) => benchTable(f.source, f.file, priorities)),
       browser: files
         .filter((f) => isBrowserBench(f.file))

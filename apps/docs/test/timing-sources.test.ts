@@ -4,7 +4,15 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { backendPriorities, benchFiles } from '../data/bench.data.js';
-import { type BenchFile, isBrowserBench, measured, rankingConflicts } from '../data/bench-tables.js';
+import {
+  type BenchFile,
+  ensembleTable,
+  isBrowserBench,
+  isEnsembleBench,
+  measured,
+  type NodeBenchFile,
+  rankingConflicts,
+} from '../data/bench-tables.js';
 
 /**
  * One source of truth for timings: every timing table of the built site is drawn from a committed
@@ -104,12 +112,29 @@ function provenanceProblem(source: string): string | null {
 }
 
 describe('the committed bench runs (data/bench)', () => {
-  const files = benchFiles(docs);
+  const all = benchFiles(docs);
+  // an ensemble run times one backend against itself: it ranks no backends
+  const files = all.filter((f) => !isEnsembleBench(f.file));
 
   it('exist for Node and for a browser, each with its date, machine and command', () => {
     expect(files.some((f) => !isBrowserBench(f.file))).toBe(true);
     expect(files.some((f) => isBrowserBench(f.file))).toBe(true);
-    for (const f of files) expect(provenanceProblem(f.source), f.source).toBeNull();
+    for (const f of all) expect(provenanceProblem(f.source), f.source).toBeNull();
+  });
+
+  it('include ensemble runs whose tables give each size both arms and the ratio of their medians', () => {
+    const runs = all.filter((f) => isEnsembleBench(f.file));
+    expect(runs.length).toBeGreaterThan(0);
+    for (const f of runs) {
+      const file = f.file as NodeBenchFile;
+      const t = ensembleTable(f.source, file);
+      expect(t.rows).toHaveLength(file.rows.length);
+      for (const [i, row] of file.rows.entries()) {
+        const [together, apart] = row.results;
+        expect([together.together, apart.together], f.source).toEqual([true, false]);
+        expect(t.rows[i][3]).toBe(`${(apart.train.median / together.train.median).toFixed(2)}×`);
+      }
+    }
   });
 
   it('agree with auto’s order: no native backend outranks one that ran 1.3× faster', async () => {

@@ -13,6 +13,16 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+type Entry = { name: string; value: DeviceBuffer; grad: DeviceBuffer; m: DeviceBuffer; v: DeviceBuffer };
+
+/** One source's parameters, its own step count, and its element range in the arena (whole mode). */
+interface Source {
+  params: Entry[];
+  t: number;
+  start: number;
+  end: number;
+}
+
 /**
  * Adam over every parameter of the given sources, torch's defaults and update. Moments stay on
  * the backend when it has a fused `adam`; otherwise the update runs on the host.
@@ -36,16 +46,6 @@ export interface AdamOptions {
  * console.log(adam.stepCount, adam.lr);
  * ```
  */
-type Entry = { name: string; value: DeviceBuffer; grad: DeviceBuffer; m: DeviceBuffer; v: DeviceBuffer };
-
-/** One source's parameters, its own step count, and its element range in the arena (whole mode). */
-interface Source {
-  params: Entry[];
-  t: number;
-  start: number;
-  end: number;
-}
-
 export class Adam implements Optimizer {
   private rate: number;
   readonly beta1: number;
