@@ -9,13 +9,20 @@ import {
 } from '@bistable/core';
 import { STEP_KIT_CELL, sequenceBackward, sequenceForward, worstError } from '@bistable/core/testing';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { type RecurrentSplit, setRecurrentSplit, wgslRunner } from '../src/webgpu/index.js';
+import {
+  type RecurrentSplit,
+  setRecurrentSplit,
+  setRecurrentSubgroups,
+  wgslRunner,
+} from '../src/webgpu/index.js';
 import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
 import {
   isSplit,
+  isSubgroupPlan,
   type PlanLimits,
   planKey,
   recurrentPlan,
+  recurrentSubgroups,
   rowPlan,
   type SplitPlan,
 } from '../src/webgpu/sequence-recurrent.js';
@@ -30,7 +37,10 @@ import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
  */
 logSkip('recurrent-split tests');
 
-afterAll(() => setRecurrentSplit(null));
+afterAll(() => {
+  setRecurrentSplit(null);
+  setRecurrentSubgroups(null);
+});
 
 // ------------------------------------------------------------------------------- plans, no device
 
@@ -90,6 +100,61 @@ describe('recurrentPlan', () => {
     expect(small.S).toBe(4);
     expect(recurrentPlan(100, 4, 8, { storageBytes: 4096, maxThreads: 1024 })).toEqual(rowPlan(100, 4, 4096));
     expect(() => recurrentPlan(1000, 4, 2, { storageBytes: 4096, maxThreads: 1024 })).toThrow(InputError);
+  });
+
+  it('reduces in subgroups where they hold S lanes: one unit list per thread, no partial-sum arrays', () => {
+    const sub = { ...big, subgroupSize: 8 };
+    for (const [H, S, gr] of [
+      [7, 4, 3],
+      [100, 8, 3],
+      [1100, 2, 1],
+    ] as const) {
+      const p = recurrentPlan(H, gr, S, sub) as SplitPlan;
+      const w = recurrentPlan(H, gr, S, big) as SplitPlan;
+      expect(isSubgroupPlan(p), `H ${H}`).toBe(true);
+      expect(isSubgroupPlan(w)).toBe(false);
+      // the same threads and units; each thread's pointwise units are its product units
+      expect([p.wg, p.S, p.nuS, p.cap]).toEqual([w.wg, w.S, w.nuS, w.cap]);
+      expect(p.nu).toBe(p.nuS);
+      expect(planKey(p)).toBe(`${p.wg}x${p.nu}s${p.S}x${p.nuS}g`);
+    }
+    // subgroups of 4 hold S = 4 but not 8: S = 8 reduces through workgroup memory
+    expect(isSubgroupPlan(recurrentPlan(100, 3, 4, { ...big, subgroupSize: 4 }))).toBe(true);
+    expect(isSubgroupPlan(recurrentPlan(100, 3, 8, { ...big, subgroupSize: 4 }))).toBe(false);
+    // without the partial sums, gr 4, H 100, S 8 fits 4 KiB (2·4·128 floats), where the workgroup split cannot
+    const tight = { storageBytes: 4096, maxThreads: 1024 };
+    expect(recurrentPlan(100, 4, 8, { ...tight, subgroupSize: 8 })).toMatchObject({ S: 8, sub: true });
+    expect(isSplit(recurrentPlan(100, 4, 8, tight))).toBe(false);
+  });
+});
+
+describe('the subgroup setting', () => {
+  it('setRecurrentSubgroups takes true, false or null; BISTABLE_WEBGPU_SUBGROUPS=0 turns them off', async () => {
+    expect(() => setRecurrentSubgroups('yes' as unknown as boolean)).toThrow(InputError);
+    try {
+      for (const [raw, want] of [
+        [undefined, true],
+        ['1', true],
+        [' 0 ', false],
+      ] as const) {
+        if (raw === undefined) vi.unstubAllEnvs();
+        else vi.stubEnv('BISTABLE_WEBGPU_SUBGROUPS', raw);
+        vi.resetModules();
+        const m = await import('../src/webgpu/sequence-recurrent.js');
+        expect(m.recurrentSubgroups(), String(raw)).toBe(want);
+        m.setRecurrentSubgroups(!want);
+        expect(m.recurrentSubgroups()).toBe(!want);
+        m.setRecurrentSubgroups(null);
+        expect(m.recurrentSubgroups()).toBe(want);
+      }
+      vi.stubEnv('BISTABLE_WEBGPU_SUBGROUPS', 'on');
+      vi.resetModules();
+      const bad = await import('../src/webgpu/sequence-recurrent.js');
+      expect(() => bad.recurrentSubgroups()).toThrow(/BISTABLE_WEBGPU_SUBGROUPS=on: expected 0 or 1/);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
   });
 });
 
@@ -235,10 +300,12 @@ function worst(got: Record<string, Float64Array>, want: Record<string, Float64Ar
 
 /** The plan the kernels should use for H units of `spec` under `split` on this device. */
 function expectedPlan(spec: CellSpec, H: number, split: RecurrentSplit) {
-  const l = wgslRunner().device.limits;
+  const runner = wgslRunner();
+  const l = runner.device.limits;
   return recurrentPlan(H, spec.gr, split, {
     storageBytes: l.maxComputeWorkgroupStorageSize,
     maxThreads: Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX),
+    subgroupSize: recurrentSubgroups() ? runner.subgroupSize : 0,
   });
 }
 
@@ -255,13 +322,16 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: recurrent products split over threads',
             const label = `B ${B}${reverse ? ', reverse' : ''}`;
             const withN = B === 5 || !reverse;
             setRecurrentSplit(1);
+            setRecurrentSubgroups(null);
             const base = await runCase(spec, T, B, H, reverse, withN, 7 + H + B);
             const w0 = worst(base.run.out, base.want);
             expect(w0[1], `S 1, ${label}: ${w0[0]}`).toBeLessThan(1e-4);
-            for (const S of [2, 4, 8] as const) {
-              setRecurrentSplit(S);
+            for (const [S, sub] of [2, 4, 8].flatMap((S) => [true, false].map((sub) => [S, sub] as const))) {
+              setRecurrentSplit(S as 2 | 4 | 8);
+              // in subgroups where the device has them, and through workgroup memory
+              setRecurrentSubgroups(sub);
               const r = await runCase(spec, T, B, H, reverse, withN, 7 + H + B);
-              const tag = `S ${S}, ${label}`;
+              const tag = `S ${S}${sub ? ' in subgroups' : ''}, ${label}`;
               const vsBase = worst(r.run.out, base.run.out);
               expect(vsBase[1], `${tag} against S 1: ${vsBase[0]}`).toBeLessThan(1e-5);
               const vsHost = worst(r.run.out, r.want);
@@ -269,8 +339,9 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: recurrent products split over threads',
               // the same passes; a recurrent cell's two kernels under the split plan
               expect(r.run.keys.length, tag).toBe(base.run.keys.length);
               if (spec.gr > 0) {
-                const plan = expectedPlan(spec, H, S);
+                const plan = expectedPlan(spec, H, S as 2 | 4 | 8);
                 expect(isSplit(plan), tag).toBe(true);
+                expect(isSubgroupPlan(plan), tag).toBe(sub && wgslRunner().subgroupSize >= S);
                 const [fwd, bwd] = r.run.keys;
                 expect(fwd, tag).toContain(`seq-fwd/`);
                 expect(fwd, tag).toContain(`/${planKey(plan)}/`);

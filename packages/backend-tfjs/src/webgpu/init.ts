@@ -41,6 +41,16 @@ function installGpu(gpu: GPU): void {
 }
 
 let adapterSeen: AdapterDescription | null = null;
+let subgroupMinSeen = 0;
+
+/**
+ * The smallest subgroup the adapter runs (GPUAdapterInfo.subgroupMinSize), where the device was
+ * given the 'subgroups' feature; 0 otherwise. The split recurrent kernels reduce in subgroups of
+ * up to this many threads.
+ */
+export function webgpuSubgroupMinSize(device: GPUDevice): number {
+  return device.features.has('subgroups') ? subgroupMinSeen : 0;
+}
 
 /** What the adapter tfjs-webgpu started on says about itself; null before the first start. */
 export function webgpuAdapter(): AdapterDescription | null {
@@ -113,12 +123,32 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
       ADAPTER_HINT,
     );
   adapterSeen = await describeAdapter(adapter);
+  subgroupMinSeen = (adapter as { info?: { subgroupMinSize?: number } }).info?.subgroupMinSize ?? 0;
 
+  // Ours is registered before tfjs-backend-webgpu is first imported, so that its own (which asks
+  // for no subgroups) stands aside; where it was imported before (a page that imports it itself),
+  // tfjs's own factory stays and the kernels do without subgroups
+  const ours = !tf.findBackendFactory('webgpu');
+  if (ours) {
+    tf.registerBackend(
+      'webgpu',
+      async () => {
+        const { WebGPUBackend } = mod;
+        if (!WebGPUBackend) throw new Error('tfjs-backend-webgpu exports no WebGPUBackend');
+        return new WebGPUBackend(await requestDevice(adapter), adapter.info);
+      },
+      3,
+    );
+  }
   let mod: { WebGPUBackend?: new (device: GPUDevice, info?: unknown) => tfc.KernelBackend };
+  const quiet = tf.env().getBool('IS_TEST');
   try {
+    // its "already registered" warning is about our factory, which is meant to win
+    if (ours) tf.env().set('IS_TEST', true);
     // a literal specifier, so that bundlers (the device bundle) include it
     mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as typeof mod;
   } catch (err) {
+    if (ours) tf.removeBackend('webgpu');
     const missing = isMissingPackage(err, '@tensorflow/tfjs-backend-webgpu');
     throw new BackendUnavailableError(
       NAME,
@@ -127,16 +157,15 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
         : `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(err)}`,
       "install it with 'pnpm add @tensorflow/tfjs-backend-webgpu@4.22.0'",
     );
+  } finally {
+    if (ours) tf.env().set('IS_TEST', quiet);
   }
-  if (!tf.findBackendFactory('webgpu')) {
-    // imported earlier, before navigator.gpu existed: register it the way its own entry does
-    const Backend = mod.WebGPUBackend;
-    if (!Backend)
-      throw new BackendUnavailableError(
-        NAME,
-        'tfjs-backend-webgpu did not register and exports no WebGPUBackend',
-      );
-    tf.registerBackend('webgpu', async () => new Backend(await requestDevice(adapter), adapter.info), 3);
+  if (ours && !mod.WebGPUBackend) {
+    tf.removeBackend('webgpu');
+    throw new BackendUnavailableError(
+      NAME,
+      'tfjs-backend-webgpu did not register and exports no WebGPUBackend',
+    );
   }
   let ok = false;
   try {
@@ -160,10 +189,14 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
   }
 }
 
-/** The limits tfjs-backend-webgpu asks for (the adapter's own maxima). */
+/**
+ * The limits tfjs-backend-webgpu asks for (the adapter's own maxima), and subgroups where the
+ * adapter has them (the split recurrent kernels use them; nothing else changes).
+ */
 function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const l = adapter.limits;
   return adapter.requestDevice({
+    requiredFeatures: (adapter.features.has('subgroups') ? ['subgroups'] : []) as unknown as GPUFeatureName[],
     requiredLimits: {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,

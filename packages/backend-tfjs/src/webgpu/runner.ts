@@ -1,9 +1,11 @@
 /// <reference types="@webgpu/types" />
+
 import { type DeviceBuffer, type DeviceCounters, InputError } from '@bistable/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type TfjsBuffer, tfjsBuffer } from '../buffer.js';
 import { BindGroupCache, type BufferBinding, bindingResource } from './bind-cache.js';
 import { isBufferView } from './buffer-view.js';
+import { webgpuSubgroupMinSize } from './init.js';
 import { type WebgpuInternals, webgpuInternals } from './tfjs-internals.js';
 import { flatEntry, flatGroups, WGSL_MATH } from './wgsl-common.js';
 
@@ -166,6 +168,11 @@ export class WgslRunner {
 
   get workgroupStorageBytes(): number {
     return this.device.limits.maxComputeWorkgroupStorageSize;
+  }
+
+  /** The smallest subgroup this device runs, 0 without the 'subgroups' feature. */
+  get subgroupSize(): number {
+    return webgpuSubgroupMinSize(this.device);
   }
 
   /** A private device buffer of at least `floats` values, reused across calls under `name`. */
@@ -499,12 +506,16 @@ export class WgslRunner {
         (s, i) =>
           `@group(0) @binding(${i + 1}) var<storage, ${s.write ? 'read_write' : 'read'}> buf${i}: array<f32>;`,
       );
+      // a kernel's `enable` directives must come before every declaration
+      const body = spec.code(names);
+      const enables = body.match(/^enable [\w, ]+;$/gm) ?? [];
       return [
+        ...enables,
         struct,
         '@group(0) @binding(0) var<uniform> u: Uniforms;',
         ...decls,
         WGSL_MATH,
-        spec.code(names),
+        enables.length ? body.replace(/^enable [\w, ]+;$/gm, '') : body,
       ].join('\n');
     });
     const buffers: BufferBinding[] = slots.map((s) =>

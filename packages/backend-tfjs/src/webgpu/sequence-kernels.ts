@@ -20,6 +20,7 @@ import {
   recurrentForwardCode,
   recurrentPlan,
   recurrentSplit,
+  recurrentSubgroups,
 } from './sequence-recurrent.js';
 import { flatGroups } from './wgsl-common.js';
 
@@ -358,6 +359,7 @@ function rowsOf(runner: WgslRunner, H: number, gr: number) {
   return recurrentPlan(H, gr, recurrentSplit(), {
     storageBytes: runner.workgroupStorageBytes,
     maxThreads: Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX),
+    subgroupSize: recurrentSubgroups() ? runner.subgroupSize : 0,
   });
 }
 

@@ -41,9 +41,10 @@ export function rowPlan(H: number, gr: number, storageBytes: number): RowPlan {
  * a barrier one thread per unit adds the S partial sums and runs the cell's pointwise math, then
  * a second barrier. The serial chain per step shrinks from gr·H multiply-adds (forward; H·gr in
  * the backward's dR·whᵀ) to about 1/S of that, at the price of the second barrier: whether that
- * pays depends on the GPU, so it is opt in (setRecurrentSplit, BISTABLE_WEBGPU_SPLIT). The
- * partial sums meet in workgroup memory: subgroup operations would save the second barrier, but
- * neither tfjs-backend-webgpu 4.22 nor initWebgpu asks the device for the 'subgroups' feature.
+ * pays depends on the GPU, so it is opt in (setRecurrentSplit, BISTABLE_WEBGPU_SPLIT). Where the
+ * device has subgroups of at least S lanes, a unit's S threads are neighbouring lanes that add
+ * their partial sums with shuffles and all run its pointwise math: one barrier per step, as
+ * without a split (SplitPlan.sub; setRecurrentSubgroups turns it off).
  */
 export type RecurrentSplit = 1 | 2 | 4 | 8 | 'auto';
 
@@ -80,6 +81,34 @@ export function recurrentSplit(): RecurrentSplit {
   return envSplit;
 }
 
+/** setRecurrentSubgroups's setting; null: BISTABLE_WEBGPU_SUBGROUPS's (read once), else on. */
+let chosenSubgroups: boolean | null = null;
+let envSubgroups: boolean | undefined;
+
+/**
+ * Whether split plans reduce in subgroups where the device has them (the default), or always
+ * through workgroup memory (false: to compare the two). null goes back to the environment
+ * variable BISTABLE_WEBGPU_SUBGROUPS ('0' turns them off), else on.
+ */
+export function setRecurrentSubgroups(on: boolean | null): void {
+  if (on !== null && typeof on !== 'boolean')
+    throw new InputError(`setRecurrentSubgroups takes true, false or null, got ${String(on)}`);
+  chosenSubgroups = on;
+}
+
+/** The subgroup setting in force (see setRecurrentSubgroups). */
+export function recurrentSubgroups(): boolean {
+  if (chosenSubgroups !== null) return chosenSubgroups;
+  if (envSubgroups === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const raw = env?.BISTABLE_WEBGPU_SUBGROUPS?.trim();
+    if (raw !== undefined && raw !== '' && raw !== '0' && raw !== '1')
+      throw new InputError(`BISTABLE_WEBGPU_SUBGROUPS=${raw}: expected 0 or 1`);
+    envSubgroups = raw !== '0';
+  }
+  return envSubgroups;
+}
+
 /**
  * A row plan whose recurrent products are split over S > 1 threads per unit. Product phase:
  * thread `lane · (wg / S) + slot` sums share `lane` of k for units slot + q·(wg / S), q < nuS (a
@@ -92,6 +121,13 @@ export interface SplitPlan extends RowPlan {
   nuS: number;
   /** Units the workgroup arrays hold: (wg / S) · nuS ≥ H. */
   cap: number;
+  /**
+   * Subgroup plan: a unit's S threads are S neighbouring lanes of one subgroup (thread
+   * `slot · S + lane`), which add their partial sums with subgroup shuffles. Each of them then
+   * runs the unit's pointwise math (the lane 0 thread stores it), so a step needs one barrier, as
+   * without a split. Units per thread: nu = nuS, unit j = slot + q·(wg / S).
+   */
+  sub?: true;
 }
 
 export interface PlanLimits {
@@ -99,13 +135,21 @@ export interface PlanLimits {
   storageBytes: number;
   /** min(maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX). */
   maxThreads: number;
+  /** The device's smallest subgroup where it has the 'subgroups' feature and they are allowed; else 0. */
+  subgroupSize?: number;
 }
 
 export const isSplit = (plan: RowPlan): plan is SplitPlan => 'S' in plan;
 
 /** The plan's part of a pipeline key (a RowPlan's is what it was before splits existed). */
 export const planKey = (plan: RowPlan): string =>
-  isSplit(plan) ? `${plan.wg}x${plan.nu}s${plan.S}x${plan.nuS}` : `${plan.wg}x${plan.nu}`;
+  isSplit(plan)
+    ? `${plan.wg}x${plan.nu}s${plan.S}x${plan.nuS}${plan.sub ? 'g' : ''}`
+    : `${plan.wg}x${plan.nu}`;
+
+/** A split plan whose threads reduce in subgroups (see SplitPlan.sub). */
+export const isSubgroupPlan = (plan: RowPlan): plan is SplitPlan & { sub: true } =>
+  isSplit(plan) && plan.sub === true;
 
 const pow2Floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 const pow2Ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -116,7 +160,8 @@ const pow2Ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
  * workgroups of 64 up to min(1024, maxThreads) threads, a power of two, the fewest that give
  * each unit S threads (beyond that threads take several units); 'auto' takes the largest S whose
  * H·S threads fit one workgroup, and 1 where not even 2 fits. A split whose workgroup memory
- * exceeds the device's falls back to half the S, down to 1.
+ * exceeds the device's falls back to half the S, down to 1. Where `limits.subgroupSize` ≥ S the
+ * plan reduces in subgroups (SplitPlan.sub), which needs no partial-sum arrays.
  */
 export function recurrentPlan(
   H: number,
@@ -133,9 +178,14 @@ export function recurrentPlan(
     const nuS = Math.ceil(H / U);
     const cap = U * nuS;
     // forward: hs ×2 and gr·S partial sums per unit; backward: ds ×2 per gate and S partials
-    const floats = Math.max(2 * cap + gr * S * cap, 2 * gr * cap + S * cap);
-    if (floats * 4 <= limits.storageBytes)
-      return { wg, nu: Math.ceil(cap / wg), S: S as 2 | 4 | 8, nuS, cap };
+    const sub = S <= (limits.subgroupSize ?? 0);
+    const floats = sub
+      ? Math.max(2 * cap, 2 * gr * cap)
+      : Math.max(2 * cap + gr * S * cap, 2 * gr * cap + S * cap);
+    if (floats * 4 <= limits.storageBytes) {
+      const plan = { wg, nu: Math.ceil(cap / wg), S: S as 2 | 4 | 8, nuS, cap };
+      return sub ? { ...plan, nu: nuS, sub: true } : plan;
+    }
   }
   return rowPlan(H, gr, limits.storageBytes);
 }
@@ -234,6 +284,31 @@ const splitUnits = (plan: SplitPlan, n: string) => {
 ${each(plan.nuS, (q) => `  let ju${q} = slot + ${q * U}u;`)}`;
 };
 
+/**
+ * A subgroup plan's locals: this thread's lane and slot (unit j = slot + q·U, U = wg / S), its
+ * share [kLo, kHi) of the n terms of each sum, and `lead`, the lane that stores the unit's
+ * results (every lane of the unit computes them).
+ */
+const subgroupUnits = (plan: SplitPlan, n: string) => `
+  let lane = lid.x % ${plan.S}u;
+  let slot = lid.x / ${plan.S}u;
+  let lead = lane == 0u;
+  let KS = (${n} + ${plan.S - 1}u) / ${plan.S}u;
+  let kLo = min(lane * KS, ${n});
+  let kHi = min(kLo + KS, ${n});
+${each(
+  plan.nu,
+  (q) => `  let j${q} = slot + ${q * (plan.wg / plan.S)}u;
+  let ok${q} = j${q} < H;`,
+)}`;
+
+/** x summed over the S lanes of its unit, into every one of them (butterfly of subgroup shuffles). */
+function laneSum(x: string, S: number): string {
+  const out: string[] = [];
+  for (let m = 1; m < S; m *= 2) out.push(`    ${x} += subgroupShuffleXor(${x}, ${m}u);`);
+  return out.join('\n');
+}
+
 /** (x_0 + x_1) + (x_2 + x_3) … over n = 2, 4 or 8 terms, pairwise. */
 function pairwise(n: number, x: (i: number) => string): string {
   let terms = Array.from({ length: n }, (_, i) => x(i));
@@ -259,16 +334,19 @@ export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): stri
   const fP = readsOf(fr, 'P', gx);
   const fM = readsOf(fr, 'M', npw);
   const { nu, wg } = plan;
-  const sp = isSplit(plan) ? plan : null;
-  const cap = sp ? sp.cap : wg * nu;
+  const sg = isSubgroupPlan(plan) ? plan : null;
+  const sp = isSplit(plan) && !sg ? plan : null;
+  const cap = sp ? sp.cap : sg ? sg.cap : wg * nu;
+  // a subgroup plan's lanes all compute a unit's results; its lead lane stores them
+  const store = (stmt: string) => (sg && stmt ? `if (lead) { ${stmt} }` : stmt);
   const pAt = (t: string, k: number, j: string) =>
     `${v.p}[(${t} * u.B + b) * GXH + ${k > 0 ? `${k}u * H + ` : ''}${j}]`;
-  return `
+  return `${sg ? 'enable subgroups;\n' : ''}
 var<workgroup> hs: array<f32, ${2 * cap}>;${sp ? `\nvar<workgroup> ps: array<f32, ${gr * sp.S * cap}>;` : ''}
 ${entry(wg, gx, gr, cacheWidth)}
   let s0 = select(0u, u.T, rev);
   let t0 = select(0u, u.T - 1u, rev);
-${units(plan)}${sp ? splitUnits(sp, 'H') : ''}
+${sg ? subgroupUnits(sg, 'H') : `${units(plan)}${sp ? splitUnits(sp, 'H') : ''}`}
 ${each(
   nu,
   (q) => `${withC ? `  var c${q} = 0.0;\n` : ''}${eachOf(fP, (k) => `  var pf${q}_${k} = 0.0;`)}
@@ -276,11 +354,11 @@ ${each(gr, (g) => `  var bh${q}_${g} = 0.0;`)}
 ${eachOf(fM, (k) => `  var m${q}_${k} = 0.0;`)}
   if (ok${q}) {
     if (u.zero != 0u) {
-      hs[j${q}] = 0.0;
-      ${v.hAll}[s0 * BH + row + j${q}] = 0.0;
-${withC ? `      ${v.cAll}[s0 * BH + row + j${q}] = 0.0;` : ''}
+      ${store(`hs[j${q}] = 0.0;`)}
+      ${store(`${v.hAll}[s0 * BH + row + j${q}] = 0.0;`)}
+${withC ? `      ${store(`${v.cAll}[s0 * BH + row + j${q}] = 0.0;`)}` : ''}
     } else {
-      hs[j${q}] = ${v.hAll}[s0 * BH + row + j${q}];
+      ${store(`hs[j${q}] = ${v.hAll}[s0 * BH + row + j${q}];`)}
 ${withC ? `      c${q} = ${v.cAll}[s0 * BH + row + j${q}];` : ''}
     }
 ${eachOf(fP, (k) => `    pf${q}_${k} = ${pAt('t0', k, `j${q}`)};`)}
@@ -296,7 +374,7 @@ ${eachOf(fM, (k) => `    m${q}_${k} = ${v.pw}[${k > 0 ? `${k}u * H + ` : ''}j${q
     let tn = select(ni, u.T - 1u - ni, rev);
     let outS = select(t + 1u, t, rev);
     let hb = cur * H;
-    let nb = H - hb;${sp ? productForward(sp, gr, v.wh) : ''}
+    let nb = H - hb;${sp ? productForward(sp, gr, v.wh) : ''}${sg ? productSubgroupForward(sg, gr, v.wh) : ''}
 ${each(
   nu,
   (q) => `    if (ok${q}) {
@@ -310,16 +388,18 @@ ${
         (g) =>
           `      let R${g} = bh${q}_${g} + ${pairwise(sp.S, (l) => `ps[${g + l > 0 ? `${(g * sp.S + l) * cap}u + ` : ''}j]`)};`,
       )
-    : matvecForward(gr, v.wh, (g) => `bh${q}_${g}`)
+    : sg
+      ? each(gr, (g) => `      let R${g} = bh${q}_${g} + s${q}_${g};`)
+      : matvecForward(gr, v.wh, (g) => `bh${q}_${g}`)
 }
 ${eachOf(fM, (k) => `      let M${k} = m${q}_${k};`)}
       let hp = hs[hb + j];
 ${withC ? `      let cp = c${q};` : ''}
 ${cw.forward}
-      hs[nb + j] = hn;
-      ${v.hAll}[outS * BH + row + j] = hn;
-${withC ? `      ${v.cAll}[outS * BH + row + j] = cn;\n      c${q} = cn;` : ''}
-${each(cacheWidth, (k) => `      ${v.cache}[(t * u.B + b) * CWH + ${k > 0 ? `${k}u * H + ` : ''}j] = C${k};`)}
+      ${store(`hs[nb + j] = hn;`)}
+      ${store(`${v.hAll}[outS * BH + row + j] = hn;`)}
+${withC ? `      ${store(`${v.cAll}[outS * BH + row + j] = cn;`)}\n      c${q} = cn;` : ''}
+${each(cacheWidth, (k) => `      ${store(`${v.cache}[(t * u.B + b) * CWH + ${k > 0 ? `${k}u * H + ` : ''}j] = C${k};`)}`)}
     }`,
 )}
     workgroupBarrier();
@@ -344,6 +424,23 @@ ${each(gr, (g) => `      ps[${g > 0 ? `${g * plan.S * plan.cap}u + ` : ''}pOff +
     }`,
 )}
     workgroupBarrier();`;
+
+/**
+ * A subgroup forward's product: each lane's partial sums over its share of k for its units, then
+ * summed over the unit's lanes by shuffles (in uniform control flow, outside the units' checks),
+ * so every lane holds R - bh in s<q>_<g> and no barrier is needed before the pointwise math.
+ */
+const productSubgroupForward = (plan: SplitPlan, gr: number, wh: string) => `
+${each(
+  plan.nu,
+  (q) => `${each(gr, (g) => `    var s${q}_${g} = 0.0;`)}
+    if (ok${q}) {
+      let j = j${q};
+${matvecForward(gr, wh, () => '0.0', { lo: 'kLo', hi: 'kHi' })}
+${each(gr, (g) => `      s${q}_${g} = R${g};`)}
+    }`,
+)}
+${each(plan.nu, (q) => each(gr, (g) => laneSum(`s${q}_${g}`, plan.S)))}`;
 
 /**
  * This workgroup's share of wh [H, gr·H] transposed into whT [gr·H, H] (the start of the
@@ -477,21 +574,23 @@ export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, plac
   const wantW = places.w !== null;
   const at = placed(places, v, npw);
   const { nu, wg } = plan;
-  const sp = isSplit(plan) ? plan : null;
-  const cap = sp ? sp.cap : wg * nu;
+  const sg = isSubgroupPlan(plan) ? plan : null;
+  const sp = isSplit(plan) && !sg ? plan : null;
+  const cap = sp ? sp.cap : sg ? sg.cap : wg * nu;
+  const store = (stmt: string) => (sg ? `if (lead) { ${stmt} }` : stmt);
   const off = (k: number) => (k > 0 ? `${k}u * H + ` : '');
   const loads = (q: number, t: string, prev: string, j: string) => `
 ${eachOf(bC, (k) => `      pc${q}_${k} = ${v.cache}[(${t} * u.B + b) * CWH + ${off(k)}${j}];`)}
 ${readsHp ? `      ph${q} = ${v.hAll}[${prev} * BH + row + ${j}];` : ''}
 ${readsCp ? `      pcp${q} = ${v.cAll}[${prev} * BH + row + ${j}];` : ''}
 ${v.dOut ? `      pd${q} = ${v.dOut}[${t} * BH + row + ${j}];` : ''}`;
-  return `
+  return `${sg ? 'enable subgroups;\n' : ''}
 var<workgroup> ds: array<f32, ${2 * gr * cap}>;${sp ? `\nvar<workgroup> qs: array<f32, ${sp.S * cap}>;` : ''}
 ${entry(wg, gx, gr, cacheWidth)}
 ${auxOffsets(gr, npw)}
   let t0 = select(u.T - 1u, 0u, rev);
   let p0 = select(t0, t0 + 1u, rev);
-${units(plan)}${sp ? splitUnits(sp, 'GRH') : ''}
+${sg ? subgroupUnits(sg, 'GRH') : `${units(plan)}${sp ? splitUnits(sp, 'GRH') : ''}`}
 ${each(
   nu,
   (q) => `  var dh${q} = 0.0;
@@ -529,20 +628,24 @@ ${eachOf(bC, (k) => `      let C${k} = pc${q}_${k};`)}
 ${eachOf(bM, (k) => `      let M${k} = m${q}_${k};`)}
 ${loads(q, 'tn', 'pn', 'j')}
 ${cw.backward}
-${each(gx, (k) => `      ${v.dP}[(t * u.B + b) * GXH + ${off(k)}j] = D${k};`)}
-${each(gr, (k) => `      ${v.dR}[(t * u.B + b) * GRH + ${off(k)}j] = E${k};\n      ds[db + ${off(k)}j] = E${k};`)}
+${each(gx, (k) => `      ${store(`${v.dP}[(t * u.B + b) * GXH + ${off(k)}j] = D${k};`)}`)}
+${each(gr, (k) => `      ${store(`${v.dR}[(t * u.B + b) * GRH + ${off(k)}j] = E${k};`)}\n      ${store(`ds[db + ${off(k)}j] = E${k};`)}`)}
       dhp${q} = dhp;
 ${withC ? `      dc${q} = dcp;` : ''}
 ${wantW ? each(npw, (k) => `      w${q}_${k} += W${k};`) : ''}
     }`,
 )}
     workgroupBarrier();
-${sp ? productBackward(sp, v.aux) : ''}${each(nu, (q) =>
-  sp
+${sp ? productBackward(sp, v.aux) : ''}${sg ? productSubgroupBackward(sg, v.aux) : ''}${each(nu, (q) =>
+  sg
     ? `    if (ok${q}) {
+      dh${q} = dhp${q} + sd${q};
+    }`
+    : sp
+      ? `    if (ok${q}) {
       dh${q} = dhp${q} + ${pairwise(sp.S, (l) => `qs[${l > 0 ? `${l * cap}u + ` : ''}j${q}]`)};
     }`
-    : `    if (ok${q}) {
+      : `    if (ok${q}) {
 ${dotBackward(v.aux, `j${q}`, `dhp${q}`)}
       dh${q} = acc;
     }`,
@@ -551,7 +654,7 @@ ${dotBackward(v.aux, `j${q}`, `dhp${q}`)}
   }
 ${each(
   nu,
-  (q) => `  if (ok${q}) {
+  (q) => `  if (ok${q}${sg ? ' && lead' : ''}) {
     ${v.dh0}[row + j${q}] = dh${q};
 ${withC ? `    ${at.dc0(`row + j${q}`, `dc${q}`)}` : ''}
 ${wantW ? each(npw, (k) => `    ${at.w(k, 'b', `j${q}`)} = w${q}_${k};`) : ''}
@@ -574,4 +677,20 @@ ${dotBackward(whT, `ju${q}`, '0.0', { lo: 'kLo', hi: 'kHi' })}
     }`,
 )}
     workgroupBarrier();
+`;
+
+/**
+ * A subgroup backward's product: each lane's partial sum of dR_t · whᵀ over its share of m for
+ * its units, summed over the unit's lanes by shuffles into sd<q> of every lane; the step's one
+ * barrier (before it) is all it needs.
+ */
+const productSubgroupBackward = (plan: SplitPlan, whT: string) => `${each(
+  plan.nu,
+  (q) => `    var sd${q} = 0.0;
+    if (ok${q}) {
+${dotBackward(whT, `j${q}`, '0.0', { lo: 'kLo', hi: 'kHi' })}
+      sd${q} = acc;
+    }`,
+)}
+${each(plan.nu, (q) => laneSum(`sd${q}`, plan.S))}
 `;
