@@ -1,4 +1,4 @@
-import { Adam, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
+import { Adam, type Backend, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
 import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
@@ -24,6 +24,25 @@ function data(steps: number, lengths = seeds.map(() => T)) {
   );
 }
 
+/** An ensemble of `cell` models, one per seed, and each seed's model trained alone. */
+function ensembleAndSolo(be: Backend, cell: CellName) {
+  const o = {
+    cell,
+    inputSize: I,
+    hiddenSize: H,
+    numLayers: 2,
+    outputSize: O,
+    readout: 'last',
+    loss: 'mse',
+  } as const;
+  const ens = new Ensemble(be, o, seeds, { lr: 0.02 });
+  const solo = seeds.map((seed) => {
+    const model = new SequenceModel(be, { ...o, seed });
+    return { model, adam: new Adam(be, [model], { lr: 0.02 }) };
+  });
+  return { ens, solo };
+}
+
 /** Every member's weights within 1e-5 of its solo run's; frees both. */
 async function expectSoloWeights(ens: Ensemble, solo: { model: SequenceModel; adam: Adam }[]) {
   for (const [i, s] of solo.entries()) {
@@ -41,20 +60,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
   for (const cell of ['nBRC', 'GRU'] as CellName[]) {
     it(`${cell}: every member trains as its solo run, in fewer dispatches than the solo steps`, async () => {
       const be = await webgpuBackend();
-      const o = {
-        cell,
-        inputSize: I,
-        hiddenSize: H,
-        numLayers: 2,
-        outputSize: O,
-        readout: 'last',
-        loss: 'mse',
-      } as const;
-      const ens = new Ensemble(be, o, seeds, { lr: 0.02 });
-      const solo = seeds.map((seed) => {
-        const model = new SequenceModel(be, { ...o, seed });
-        return { model, adam: new Adam(be, [model], { lr: 0.02 }) };
-      });
+      const { ens, solo } = ensembleAndSolo(be, cell);
       let ensDispatches = 0;
       let soloDispatches = 0;
       for (const step of data(3)) {
@@ -78,20 +84,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
 
   it('members of other sequence lengths, some sitting steps out, train as their solo runs', async () => {
     const be = await webgpuBackend();
-    const o = {
-      cell: 'BRC',
-      inputSize: I,
-      hiddenSize: H,
-      numLayers: 2,
-      outputSize: O,
-      readout: 'last',
-      loss: 'mse',
-    } as const;
-    const ens = new Ensemble(be, o, seeds, { lr: 0.02 });
-    const solo = seeds.map((seed) => {
-      const model = new SequenceModel(be, { ...o, seed });
-      return { model, adam: new Adam(be, [model], { lr: 0.02 }) };
-    });
+    const { ens, solo } = ensembleAndSolo(be, 'BRC');
     // every member; 0 and 2 (apart in the arena); 1 and 2 (unequal step counts)
     const plan = [
       [true, true, true],

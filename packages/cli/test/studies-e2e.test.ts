@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type BinaryAdditionStudy,
   type CopyFirstInputStudy,
+  type RunSpec,
   type Study,
   trailingMovingAverage,
 } from '@bistable/tasks';
@@ -178,10 +179,27 @@ describe('bistable train / plot as a child process', () => {
   });
 });
 
+/** executeRuns (from dist, as the CLI runs it) on `reference`, quietly, into `out`. */
+async function executeQuietly(runs: RunSpec[], out: string, o: { workers: number; ensemble?: number }) {
+  const { executeRuns } = await import(join(pkg, 'dist', 'studies', 'schedule.js'));
+  const { LogFile, createReporter } = await import(join(pkg, 'dist', 'studies', 'progress.js'));
+  const reporter = createReporter({
+    log: new LogFile(join(out, 'log.txt')),
+    ids: [],
+    tty: false,
+    quiet: true,
+  });
+  return (await executeRuns(runs, {
+    out,
+    backend: 'reference',
+    ...o,
+    reporter,
+    signal: new AbortController().signal,
+  })) as { id: string; result: unknown; timing: { ensembleMembers?: number } }[];
+}
+
 describe('bistable reproduce --workers', () => {
   it('runs independent runs in worker threads with the same results as one thread', async () => {
-    const { executeRuns } = await import(join(pkg, 'dist', 'studies', 'schedule.js'));
-    const { LogFile, createReporter } = await import(join(pkg, 'dist', 'studies', 'progress.js'));
     const { planRuns, preset } = await import('@bistable/tasks');
     const study: Study = {
       ...(preset('copy-first-input', 'quick') as CopyFirstInputStudy),
@@ -195,29 +213,14 @@ describe('bistable reproduce --workers', () => {
     const runs = planRuns(study);
     const results = [];
     for (const workers of [1, 2]) {
-      const out = join(root, `workers-${workers}`);
-      const reporter = createReporter({
-        log: new LogFile(join(root, `log-${workers}.txt`)),
-        ids: [],
-        tty: false,
-        quiet: true,
-      });
-      const outputs = await executeRuns(runs, {
-        out,
-        backend: 'reference',
-        workers,
-        reporter,
-        signal: new AbortController().signal,
-      });
-      results.push(outputs.map((o: { result: unknown }) => o.result));
+      const outputs = await executeQuietly(runs, join(root, `workers-${workers}`), { workers });
+      results.push(outputs.map((o) => o.result));
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[0]).toHaveLength(2);
   }, 120_000);
 
   it("trains a study's runs of one shape as ensembles, in one thread or in workers, each to its solo result", async () => {
-    const { executeRuns } = await import(join(pkg, 'dist', 'studies', 'schedule.js'));
-    const { LogFile, createReporter } = await import(join(pkg, 'dist', 'studies', 'progress.js'));
     const { planRuns, preset } = await import('@bistable/tasks');
     const study: Study = {
       ...(preset('binary-addition', 'quick') as BinaryAdditionStudy),
@@ -240,22 +243,9 @@ describe('bistable reproduce --workers', () => {
       ['pairs-in-workers', 2, 2],
     ] as const) {
       const out = join(root, `ensemble-${name}`);
-      const reporter = createReporter({
-        log: new LogFile(join(out, 'log.txt')),
-        ids: [],
-        tty: false,
-        quiet: true,
-      });
-      const outputs = await executeRuns(runs, {
-        out,
-        backend: 'reference',
-        workers,
-        ensemble,
-        reporter,
-        signal: new AbortController().signal,
-      });
-      expect(outputs.map((o: { id: string }) => o.id)).toEqual(runs.map((r) => r.id));
-      const members = outputs.map((o: { timing: { ensembleMembers?: number } }) => o.timing.ensembleMembers);
+      const outputs = await executeQuietly(runs, out, { workers, ensemble });
+      expect(outputs.map((o) => o.id)).toEqual(runs.map((r) => r.id));
+      const members = outputs.map((o) => o.timing.ensembleMembers);
       expect(members, name).toEqual(
         ensemble === undefined
           ? runs.map(() => undefined)
@@ -264,7 +254,7 @@ describe('bistable reproduce --workers', () => {
               [2, 2, 2, 2, undefined, undefined]
             : runs.map(() => 3),
       );
-      results.push(outputs.map((o: { result: unknown }) => o.result));
+      results.push(outputs.map((o) => o.result));
       // each run's files are its own, as a solo run leaves them
       const saved = JSON.parse(await readFile(join(out, 'runs', runs[1].id, 'result.json'), 'utf8'));
       expect(saved).toEqual(results.at(-1)![1]);

@@ -15,28 +15,14 @@ import {
   runCopyFirstInputEnsemble,
   runEnsemble,
 } from '../src/index.js';
-import { memoryCheckpointer } from './helpers.js';
+import { memoryCheckpointer, tinyBinary, tinyCopy } from './helpers.js';
 
 let be: Backend;
 beforeAll(async () => {
   be = await getBackend('auto');
 });
 
-const copy: CopyFirstInputConfig = {
-  cell: 'nBRC',
-  length: 4,
-  layers: 2,
-  hidden: 8,
-  samples: 300,
-  testSamples: 60,
-  batchSize: 50,
-  maxEpochs: 3,
-  threshold: 1e-6,
-  lr: 3e-3,
-  dtype: 'float32',
-  dataSeed: 5,
-  modelSeed: 6,
-};
+const copy: CopyFirstInputConfig = { ...tinyCopy, samples: 300, testSamples: 60, maxEpochs: 3, lr: 3e-3 };
 // one shape, other lengths and seeds; run 1 stops after its first epoch (any MSE is below 10)
 const copies: CopyFirstInputConfig[] = [
   copy,
@@ -44,24 +30,7 @@ const copies: CopyFirstInputConfig[] = [
   { ...copy, length: 3, dataSeed: 25, modelSeed: 26 },
 ];
 
-const binary: BinaryAdditionConfig = {
-  cell: 'GRU',
-  layers: 1,
-  hidden: 8,
-  trainMin: 3,
-  trainMax: 4,
-  epochsPerLength: 2,
-  trainSamples: 100,
-  validSamples: 60,
-  batchSize: 50,
-  testMin: 3,
-  testMax: 5,
-  testSamples: 40,
-  lr: 1e-3,
-  dtype: 'float32',
-  dataSeed: 8,
-  modelSeed: 9,
-};
+const binary: BinaryAdditionConfig = { ...tinyBinary, testMax: 5 };
 const repeats: BinaryAdditionConfig[] = [0, 1, 2].map((r) => ({
   ...binary,
   dataSeed: binary.dataSeed + 10 * r,

@@ -1,8 +1,6 @@
 import { type Backend, getBackend, InputError } from '@bistable/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  type BinaryAdditionConfig,
-  type CopyFirstInputConfig,
   type CopyFirstInputResult,
   planRuns,
   preset,
@@ -10,48 +8,13 @@ import {
   runBinaryAddition,
   runCopyFirstInput,
 } from '../src/index.js';
-import { memoryCheckpointer } from './helpers.js';
+import { memoryCheckpointer, tinyBinary, tinyCopy } from './helpers.js';
 
 let be: Backend;
 beforeAll(async () => {
   // the fastest backend core offers here; the tasks never name one
   be = await getBackend('auto');
 });
-
-const tinyCopy: CopyFirstInputConfig = {
-  cell: 'nBRC',
-  length: 4,
-  layers: 2,
-  hidden: 8,
-  samples: 600,
-  testSamples: 100,
-  batchSize: 50,
-  maxEpochs: 4,
-  threshold: 1e-6,
-  lr: 1e-3,
-  dtype: 'float32',
-  dataSeed: 5,
-  modelSeed: 6,
-};
-
-const tinyBinary: BinaryAdditionConfig = {
-  cell: 'GRU',
-  layers: 1,
-  hidden: 8,
-  trainMin: 3,
-  trainMax: 4,
-  epochsPerLength: 2,
-  trainSamples: 100,
-  validSamples: 60,
-  batchSize: 50,
-  testMin: 3,
-  testMax: 6,
-  testSamples: 40,
-  lr: 1e-3,
-  dtype: 'float32',
-  dataSeed: 8,
-  modelSeed: 9,
-};
 
 describe('copy-first-input protocol', () => {
   it('records every series of brc_pytorch, and the test loss averages all test batches', async () => {

@@ -346,6 +346,44 @@ export async function benchSideBySide(
 }
 
 /**
+ * Benches built one at a time, each warmed up alone (its memory measured over that phase only:
+ * construction and warm-up, where a backend allocates what it keeps), then `steps` rounds of
+ * `phase`, one step on each bench per round, in turn forwards and backwards (a b c, c b a, …),
+ * so that a drift in the machine's load weighs on all alike. Every step is taken whether or not
+ * `onStep` listens.
+ */
+async function alternate(
+  make: readonly (() => TrainingBench)[],
+  o: BenchOptions,
+  warmup: number,
+  phases: readonly { phase: 'train' | 'inference'; steps: number }[],
+): Promise<BenchResult[]> {
+  const benches: TrainingBench[] = [];
+  try {
+    for (const m of make) {
+      const bench = m();
+      benches.push(bench);
+      for (let i = 0; i < warmup; i++) {
+        const ms = await bench.step(false);
+        o.onStep?.('warmup', i, ms, bench.backend.name);
+      }
+      bench.stopMemoryTracking();
+    }
+    for (const { phase, steps } of phases) {
+      for (let i = 0; i < steps; i++) {
+        for (const bench of i % 2 === 0 ? benches : [...benches].reverse()) {
+          const ms = phase === 'train' ? await bench.step() : await bench.inference();
+          o.onStep?.(phase, i, ms, bench.backend.name);
+        }
+      }
+    }
+    return benches.map((b) => b.result());
+  } finally {
+    for (const bench of benches) bench.dispose();
+  }
+}
+
+/**
  * Any number of backends in one process, as {@link benchSideBySide} does for two: each model is
  * built and warmed up alone, then every round times one step on each backend, in turn forwards
  * and backwards (a b c, c b a, …), so that a drift in the machine's load weighs on all alike.
@@ -357,33 +395,15 @@ export async function benchAlternating(
 ): Promise<BenchResult[]> {
   if (backends.length === 0) throw new InputError('benchAlternating needs at least one backend');
   const { steps, warmup, inferenceSteps } = counts(o);
-  const benches: TrainingBench[] = [];
-  try {
-    for (const be of backends) {
-      const bench = new TrainingBench(be, o);
-      benches.push(bench);
-      for (let i = 0; i < warmup; i++) {
-        const ms = await bench.step(false);
-        o.onStep?.('warmup', i, ms, be.name);
-      }
-      bench.stopMemoryTracking();
-    }
-    for (let i = 0; i < steps; i++) {
-      for (const bench of i % 2 === 0 ? benches : [...benches].reverse()) {
-        const ms = await bench.step();
-        o.onStep?.('train', i, ms, bench.backend.name);
-      }
-    }
-    for (let i = 0; i < inferenceSteps; i++) {
-      for (const bench of i % 2 === 0 ? benches : [...benches].reverse()) {
-        const ms = await bench.inference();
-        o.onStep?.('inference', i, ms, bench.backend.name);
-      }
-    }
-    return benches.map((b) => b.result());
-  } finally {
-    for (const bench of benches) bench.dispose();
-  }
+  return alternate(
+    backends.map((be) => () => new TrainingBench(be, o)),
+    o,
+    warmup,
+    [
+      { phase: 'train', steps },
+      { phase: 'inference', steps: inferenceSteps },
+    ],
+  );
 }
 
 /**
@@ -397,27 +417,11 @@ export async function benchEnsemble(
 ): Promise<[BenchResult, BenchResult]> {
   const { steps, warmup } = counts({ ...o, inferenceSteps: 0 });
   checkPositiveInt('members', o.members);
-  const arms: TrainingBench[] = [];
-  try {
-    for (const together of [true, false]) {
-      const bench = new TrainingBench(backend, { ...o, together });
-      arms.push(bench);
-      for (let i = 0; i < warmup; i++) {
-        // the step is taken whether or not anyone listens (`o.onStep?.(…, await …)` would skip it)
-        const ms = await bench.step(false);
-        o.onStep?.('warmup', i, ms, backend.name);
-      }
-      bench.stopMemoryTracking();
-    }
-    for (let i = 0; i < steps; i++) {
-      for (const bench of i % 2 === 0 ? arms : [...arms].reverse()) {
-        const ms = await bench.step();
-        o.onStep?.('train', i, ms, backend.name);
-      }
-    }
-    const [a, b] = arms.map((x) => x.result());
-    return [a, b];
-  } finally {
-    for (const bench of arms) bench.dispose();
-  }
+  const [a, b] = await alternate(
+    [true, false].map((together) => () => new TrainingBench(backend, { ...o, together })),
+    o,
+    warmup,
+    [{ phase: 'train', steps }],
+  );
+  return [a, b];
 }
