@@ -261,5 +261,12 @@ describe('bistable reproduce --workers', () => {
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
+    // again in the same folder: finished runs are kept, and runs whose outputs are gone are
+    // taken up from their checkpoints beside them, as one ensemble of those runs only
+    const out = join(root, 'ensemble-ensembles');
+    for (const r of [runs[0], runs[4]]) await rm(join(out, 'runs', r.id, 'result.json'));
+    const again = await executeQuietly(runs, out, { workers: 1, ensemble: Number.POSITIVE_INFINITY });
+    expect(again.map((o) => o.result)).toEqual(results[0]);
+    expect(again.map((o) => o.timing.ensembleMembers)).toEqual([2, 3, 3, 3, 2, 3]);
   }, 120_000);
 });
