@@ -2,11 +2,13 @@ import { type Backend, checkPositiveInt, InputError } from '@bistable/core';
 import {
   type BinaryAdditionConfig,
   type BinaryAdditionResult,
+  binaryModelOptions,
   runBinaryAdditionEnsemble,
 } from './protocols/binary-addition.js';
 import {
   type CopyFirstInputConfig,
   type CopyFirstInputResult,
+  copyModelOptions,
   runCopyFirstInputEnsemble,
 } from './protocols/copy-first-input.js';
 import type { RunHooks } from './protocols/hooks.js';
@@ -14,22 +16,15 @@ import { canonicalJson } from './protocols/progress.js';
 import type { RunSpec } from './study.js';
 
 /**
- * What runs must share to train as one ensemble: the task, the model (cell, layers, hidden, dtype
- * and how it executes) and the learning rate of their one Adam. Data, lengths, seeds, budgets and
- * stopping rules may differ.
+ * What runs must share to train as one ensemble: the task, the model their protocol builds (cell,
+ * layers, hidden, dtype and how it executes; the seed aside) and the learning rate of their one
+ * Adam, as the ensemble runners check them. Data, lengths, seeds, budgets and stopping rules may
+ * differ.
  */
 export function ensembleKey(spec: RunSpec): string {
-  const c = spec.config;
-  return canonicalJson({
-    task: spec.task,
-    cell: c.cell,
-    layers: c.layers,
-    hidden: c.hidden,
-    dtype: c.dtype,
-    lr: c.lr,
-    maxLevel: c.maxLevel,
-    microBatch: c.microBatch,
-  });
+  const model =
+    spec.task === 'copy-first-input' ? copyModelOptions(spec.config) : binaryModelOptions(spec.config);
+  return canonicalJson({ task: spec.task, model, lr: spec.config.lr });
 }
 
 /**

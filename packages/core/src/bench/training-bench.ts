@@ -155,6 +155,8 @@ export class TrainingBench {
   /** With members > 1: the ensemble, or the other models and their Adams stepped after `model`. */
   private readonly ensemble: Ensemble | null = null;
   private readonly others: { model: SequenceModel; opt: Adam }[] = [];
+  /** Every member's batch (the same one), built once. */
+  private readonly ensembleBatches: { x: TrainingBench['xs']; y: TrainingBench['ys'] }[] = [];
   private readonly xs: { shape: number[]; data: HostArray };
   private readonly ys: { shape: number[]; data: HostArray };
   private readonly mem: MemoryPeak;
@@ -211,6 +213,7 @@ export class TrainingBench {
       );
       this.model = this.ensemble.members[0];
       this.opt = this.ensemble.optimizer;
+      for (let i = 0; i < members; i++) this.ensembleBatches.push({ x: this.xs, y: this.ys });
     } else {
       this.model = new SequenceModel(backend, { ...options, seed });
       this.opt = new Adam(backend, [this.model]);
@@ -230,7 +233,7 @@ export class TrainingBench {
     const before = record ? this.backend.counters?.() : undefined;
     const t0 = now();
     if (this.ensemble)
-      await this.ensemble.trainStep(this.ensemble.members.map(() => ({ x: this.xs, y: this.ys })));
+      await this.ensemble.trainStep(this.ensembleBatches);
     else {
       await this.model.trainStep(this.xs, this.ys, this.opt);
       for (const m of this.others) await m.model.trainStep(this.xs, this.ys, m.opt);

@@ -81,7 +81,7 @@ export class Adam implements Optimizer {
     if (arena?.values && arena.grads && backend.view) {
       const n = arena.values.length;
       const whole = {
-        param: arena.values,
+        value: arena.values,
         grad: arena.grads,
         m: backend.alloc(n, arena.dtype),
         v: backend.alloc(n, arena.dtype),
@@ -113,16 +113,15 @@ export class Adam implements Optimizer {
         (s, k) => k === 0 || this.sources[order[k - 1]].end <= this.sources[s].start,
       );
       this.arenaOrder = disjoint ? order : null;
+      const filled = order.map((i) => this.sources[i]).filter((src) => src.end > src.start);
+      this.wholeSpan = { first: filled[0], last: filled[filled.length - 1] };
     }
   }
 
   /** The four whole buffers of an arena the parameters fill, or null (one update per parameter). */
-  private readonly whole: {
-    param: DeviceBuffer;
-    grad: DeviceBuffer;
-    m: DeviceBuffer;
-    v: DeviceBuffer;
-  } | null = null;
+  private readonly whole: Omit<Entry, 'name'> | null = null;
+  /** The first and last source in the arena that hold values: a run of both is the whole buffers. */
+  private readonly wholeSpan: { first: Source; last: Source } | null = null;
 
   /** Steps taken (the most of any source's, where `stepSources` stepped some and not others). */
   get stepCount(): number {
@@ -195,23 +194,20 @@ export class Adam implements Optimizer {
         runs.push(open);
       }
     }
-    const filled = this.arenaOrder.map((i) => this.sources[i]).filter((s) => s.end > s.start);
+    const span = this.wholeSpan;
     return runs.map(({ first, last }) => ({
       // a run over every source is the whole buffers themselves (the padding after the last included)
-      group:
-        first === filled[0] && last === filled.at(-1)
-          ? { value: w.param, grad: w.grad, m: w.m, v: w.v }
-          : this.rangeView(w, first.start, last.end),
+      group: first === span?.first && last === span.last ? w : this.rangeView(w, first.start, last.end),
       step: first.t,
     }));
   }
 
-  private rangeView(w: NonNullable<Adam['whole']>, start: number, end: number): Omit<Entry, 'name'> {
+  private rangeView(w: Omit<Entry, 'name'>, start: number, end: number): Omit<Entry, 'name'> {
     const key = `${start}:${end}`;
     let hit = this.rangeViews.get(key);
     if (!hit) {
       const view = (b: DeviceBuffer) => this.backend.view!(b, start, end - start);
-      hit = { value: view(w.param), grad: view(w.grad), m: view(w.m), v: view(w.v) };
+      hit = { value: view(w.value), grad: view(w.grad), m: view(w.m), v: view(w.v) };
       this.rangeViews.set(key, hit);
     }
     return hit;

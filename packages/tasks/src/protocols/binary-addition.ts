@@ -203,7 +203,7 @@ export async function runBinaryAdditionEnsemble(
 }
 
 /** The model of a binary-addition run, without its seed. */
-function binaryModelOptions(c: BinaryAdditionConfig): Omit<SequenceModelOptions, 'seed'> {
+export function binaryModelOptions(c: BinaryAdditionConfig): Omit<SequenceModelOptions, 'seed'> {
   return {
     cell: c.cell,
     inputSize: 2,

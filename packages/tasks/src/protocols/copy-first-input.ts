@@ -190,7 +190,7 @@ export async function runCopyFirstInputEnsemble(
 }
 
 /** The model of a copy-first-input run, without its seed. */
-function copyModelOptions(c: CopyFirstInputConfig): Omit<SequenceModelOptions, 'seed'> {
+export function copyModelOptions(c: CopyFirstInputConfig): Omit<SequenceModelOptions, 'seed'> {
   return {
     cell: c.cell,
     inputSize: 1,
