@@ -6,7 +6,6 @@ import { InputError } from './errors.js';
 import {
   type Backend,
   type CellKernelOffer,
-  type DeviceBuffer,
   type DType,
   KERNEL_LEVEL,
   type KernelLevel,
@@ -77,7 +76,6 @@ export function kernelLevels(be: Backend, cell: string | CellSpec): KernelLevel[
 /** Per-unit scratch the step loops need, owned by the unit that runs them. */
 export interface UnitContext {
   scratch(B: number): StepScratch;
-  ones(n: number): DeviceBuffer;
 }
 
 /**

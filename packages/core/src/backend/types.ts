@@ -426,8 +426,8 @@ export interface Backend {
   /**
    * Optional: a buffer that is `length` elements of `buf` from `offset` (a multiple of
    * `viewAlign`), usable wherever a buffer is, and disposed with `buf`. Core allocates a model's
-   * parameters, gradients and optimizer state as views of one buffer each (`ParamArena`), so an
-   * optimizer step is one pass and a backend binds one buffer for all of them.
+   * parameters and gradients as views of one buffer each (`ParamArena`), and Adam its moments
+   * likewise, so an optimizer step is one pass and a backend binds one buffer for all of them.
    */
   view?(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer;
   /**

@@ -232,8 +232,7 @@ export class TrainingBench {
   async step(record = true): Promise<number> {
     const before = record ? this.backend.counters?.() : undefined;
     const t0 = now();
-    if (this.ensemble)
-      await this.ensemble.trainStep(this.ensembleBatches);
+    if (this.ensemble) await this.ensemble.trainStep(this.ensembleBatches);
     else {
       await this.model.trainStep(this.xs, this.ys, this.opt);
       for (const m of this.others) await m.model.trainStep(this.xs, this.ys, m.opt);

@@ -217,7 +217,7 @@ export class CpuBackend implements Backend {
   /** The same memory as `length` elements of `buf` from `offset`, freed with `buf`. */
   view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
     checkViewRange(buf.length, offset, length, this.viewAlign);
-    if (buf instanceof HostBuffer) return new HostBuffer(buf.data.subarray(offset, offset + length));
+    if (buf instanceof HostBuffer) return buf.view(offset, length);
     const parent = asWasm(buf);
     return parent instanceof WasmView
       ? new WasmView(parent.parent, parent.offset + offset, length)

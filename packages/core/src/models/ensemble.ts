@@ -4,6 +4,7 @@ import { Adam, type AdamOptions } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ParamArena } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
+import { DEFAULT_DTYPE } from '../params/validate.js';
 import { gemmAll } from '../runner/gemm-helpers.js';
 import { SequenceModel, type SequenceModelOptions } from './sequence-model.js';
 
@@ -50,7 +51,7 @@ export class Ensemble {
     const one = SequenceModel.parameterLengths(options);
     this.arena = new ParamArena(
       backend,
-      options.dtype ?? 'float32',
+      options.dtype ?? DEFAULT_DTYPE,
       seeds.flatMap(() => one),
     );
     try {

@@ -2,7 +2,7 @@ import { InputError } from '../backend/errors.js';
 import type { Backend, DeviceBuffer, DType, GemmArgs } from '../backend/types.js';
 import { uniform } from '../init/initializers.js';
 import type { Rng } from '../init/rng.js';
-import { type TakeParam, takeFrom } from '../params/arena.js';
+import { plainTake, type TakeParam } from '../params/arena.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
 import { columnSumsArgs, gemmAll, gemmArgs, matmul } from '../runner/gemm-helpers.js';
@@ -19,7 +19,8 @@ export class Linear {
   readonly gWeight: DeviceBuffer;
   readonly gBias: DeviceBuffer;
   private readonly ws: Workspace;
-  private last: { parts: FeaturePart[]; N: number } | null = null;
+  /** The last forward's input parts, rows, and the first weight column of each part. */
+  private last: { parts: FeaturePart[]; N: number; columns: number[] } | null = null;
   private readonly ones: (n: number) => DeviceBuffer;
 
   /**
@@ -32,7 +33,7 @@ export class Linear {
     readonly outFeatures: number,
     readonly dtype: DType,
     rng: Rng,
-    take: TakeParam = takeFrom(null, backend, dtype),
+    take: TakeParam = plainTake(backend, dtype),
     ones?: (n: number) => DeviceBuffer,
   ) {
     const be = backend;
@@ -73,7 +74,7 @@ export class Linear {
       });
       col += part.width;
     }
-    this.last = { parts, N };
+    this.last = { parts, N, columns: firstColumns(parts) };
     return y;
   }
 
@@ -109,7 +110,7 @@ export class Linear {
       dx,
       count: loss.count,
     });
-    this.last = { parts, N };
+    this.last = { parts, N, columns: firstColumns(parts) };
     return { y, dx };
   }
 
@@ -182,7 +183,7 @@ export class Linear {
 
   /** The first weight column of input part i. */
   private columnOf(i: number): number {
-    return this.last!.parts.slice(0, i).reduce((c, p) => c + p.width, 0);
+    return this.last!.columns[i];
   }
 
   parameters() {
@@ -212,4 +213,15 @@ export class Linear {
     for (const b of [this.weight, this.bias, this.gWeight, this.gBias]) this.backend.dispose(b);
     this.ws.dispose();
   }
+}
+
+/** Where each part's columns start in a weight whose columns are the parts side by side. */
+function firstColumns(parts: readonly FeaturePart[]): number[] {
+  const out: number[] = [];
+  let c = 0;
+  for (const p of parts) {
+    out.push(c);
+    c += p.width;
+  }
+  return out;
 }

@@ -396,8 +396,9 @@ export class SequenceModel {
 
   /**
    * Backward from the loss gradient on the predictions, already on the device in their layout.
-   * `dInput`: the readout's input gradient, already written (Linear.forwardLoss). Every weight
-   * gradient's GEMM runs at the end, together (gemmAll), or is appended to `later` for the caller.
+   * `dInput`: the readout's input gradient, already written (Linear.forwardLoss). Where the
+   * backend batches GEMMs (gemmMany) every weight gradient's GEMM is queued and runs at the end,
+   * together, or is appended to `later` for the caller; elsewhere each runs as its layer ends.
    */
   private async backwardOnDevice(
     dyBuf: DeviceBuffer,
@@ -442,9 +443,8 @@ export class SequenceModel {
     y: TensorLike,
     optimizer: Optimizer,
   ): Promise<{ loss: number; predictions: HostTensor }> {
-    const later = this.backend.gemmMany ? [] : undefined;
-    const finish = await this.recordStep(x, y, later);
-    if (later) gemmAll(this.backend, later);
+    // recordStep runs every weight GEMM before it returns (the backward flushes its own queue)
+    const finish = await this.recordStep(x, y);
     await optimizer.step();
     return finish();
   }
@@ -454,7 +454,8 @@ export class SequenceModel {
    * GEMMs appended to `later` when given (the caller runs them, then the optimizer). Returns what gives the
    * loss and the predictions afterwards: on a backend with a device loss gradient they are read
    * back only then, so nothing waits for the device before the update is recorded. An Ensemble
-   * records its members' steps into one `later`.
+   * records its members' steps into one `later`. A batch split into micro-batches runs its GEMMs
+   * itself, pass by pass, and leaves `later` as it was.
    */
   async recordStep(
     x: TensorLike,

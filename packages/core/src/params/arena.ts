@@ -103,9 +103,8 @@ export function wholeArena(
 }
 
 /** A plain-buffer allocator with the arena's interface (components built outside a model). */
-export function takeFrom(arena: ParamArena | null, be: Backend, dtype: DType): TakeParam {
-  return (length) =>
-    arena ? arena.take(length) : { value: be.alloc(length, dtype), grad: be.alloc(length, dtype) };
+export function plainTake(be: Backend, dtype: DType): TakeParam {
+  return (length) => ({ value: be.alloc(length, dtype), grad: be.alloc(length, dtype) });
 }
 
 /** A view's element offset in its arena's whole buffer (0 for anything else). */

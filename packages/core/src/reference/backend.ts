@@ -56,9 +56,8 @@ export class ReferenceBackend implements Backend {
   }
   /** A subarray of the parent's typed array: every op works on it as on any buffer. */
   view(buf: DeviceBuffer, offset: number, length: number): DeviceBuffer {
-    const d = dataOf(buf);
-    checkViewRange(d.length, offset, length);
-    return new HostBuffer(d.subarray(offset, offset + length));
+    checkViewRange(dataOf(buf).length, offset, length);
+    return (buf as HostBuffer).view(offset, length);
   }
   dispose(_buf: DeviceBuffer): void {
     // garbage collected

@@ -9,6 +9,10 @@ export class HostBuffer implements DeviceBuffer {
   get dtype(): DType {
     return this.data instanceof Float64Array ? 'float64' : 'float32';
   }
+  /** `length` elements from `offset`, sharing this buffer's memory (Backend.view on the host). */
+  view(offset: number, length: number): HostBuffer {
+    return new HostBuffer(this.data.subarray(offset, offset + length));
+  }
 }
 
 /** A zero-filled host array of `length` in `dtype`. */

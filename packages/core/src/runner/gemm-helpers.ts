@@ -104,11 +104,6 @@ export function columnSumsArgs(
   });
 }
 
-/** columnSums run at once (see columnSumsArgs). */
-export function columnSums(be: Backend, ...args: Parameters<typeof columnSumsArgs>): void {
-  be.gemm(columnSumsArgs(...args));
-}
-
 /** dst[0:n] += src[0:n] through GEMM (a·1 + 1·dst), so backends need nothing beyond level 1. */
 export function addInto(
   be: Backend,

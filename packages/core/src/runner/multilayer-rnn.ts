@@ -474,8 +474,8 @@ export class MultiLayerRNN {
     const dh0 = wantState ? this.ws.get('dh0', L * BH) : null;
     const dc0 = wantState && this.cell.hasCellState ? this.ws.get('dc0', L * BH) : null;
     // per-unit final-state gradient: dhN[k] plus, for the last layer, dFinal[d]
-    const dhNk = this.ws.get('dhNk', BH);
-    const dcNk = this.cell.hasCellState ? this.ws.get('dcNk', BH) : null;
+    const dhNk = g.dhN ? this.ws.get('dhNk', BH) : null;
+    const dcNk = g.dcN && this.cell.hasCellState ? this.ws.get('dcNk', BH) : null;
     // gradients flowing down into layer l's outputs (the top layer's come from the caller)
     const dOutBufs = this.units.map((_, k) => (k < L - nd ? this.ws.get(`dOut${k}`, T * BH) : null));
     for (let l = this.numLayers - 1; l >= 0; l--) {
@@ -487,7 +487,7 @@ export class MultiLayerRNN {
         const fin = top ? (g.dFinal?.[d] ?? null) : null;
         // the readout's gradient alone goes in as it is; a sum needs the unit's own buffer
         let dhN: DeviceBuffer | null = g.dhN ? null : fin;
-        if (g.dhN) {
+        if (g.dhN && dhNk) {
           be.copy(g.dhN, k * BH, dhNk, 0, BH);
           if (fin) addInto(be, fin, dhNk, BH, this.ones(1));
           dhN = dhNk;

@@ -9,7 +9,7 @@ import {
   type NarrowInputKernels,
 } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
-import { type TakeParam, takeFrom } from '../params/arena.js';
+import { plainTake, type TakeParam } from '../params/arena.js';
 import { addBiasRows, addInto, columnSumsArgs, gemmAll, gemmArgs, matmul } from './gemm-helpers.js';
 import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
@@ -68,7 +68,7 @@ export class RecurrentUnit {
   private last: { T: number; B: number; parts: FeaturePart[]; narrow: NarrowInputKernels | null } | null =
     null;
   private kernelSet: { maxLevel: KernelLevel; set: UnitKernels } | null = null;
-  private readonly ctx: UnitContext = { scratch: (B) => this.scratch(B), ones: (n) => this.ones(n) };
+  private readonly ctx: UnitContext = { scratch: (B) => this.scratch(B) };
   /** A buffer of at least n ones: the unit's own, or one its owner shares among its units. */
   private readonly ones: (n: number) => DeviceBuffer;
 
@@ -84,7 +84,7 @@ export class RecurrentUnit {
     readonly dtype: DType,
     readonly reverse: boolean,
     public maxLevel: KernelLevel = KERNEL_LEVEL.sequence,
-    take: TakeParam = takeFrom(null, be, dtype),
+    take: TakeParam = plainTake(be, dtype),
     ones?: (n: number) => DeviceBuffer,
   ) {
     this.ws = new Workspace(be, dtype);
@@ -212,8 +212,9 @@ export class RecurrentUnit {
       if (!bias && spec.nbx > 0) addBiasRows(be, this.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
     }
 
-    // kernels that start from zeros themselves save a fill per state
-    const zeroState = !h0 && !c0 && this.kernels().writesZeroState;
+    // kernels that start from zeros themselves save a fill per state (a promise of the sequence
+    // kernels only: narrow-input kernels get their initial state written here)
+    const zeroState = !narrow && !h0 && !c0 && this.kernels().writesZeroState;
     const initSlot = this.reverse ? T : 0;
     if (!zeroState) {
       if (h0) be.copy(h0.buf, h0.offset, bufs.hAll, initSlot * B * H, B * H);
