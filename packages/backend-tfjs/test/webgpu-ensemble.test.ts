@@ -78,7 +78,8 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
       console.log(
         `[tfjs-webgpu] ${cell}: a step of ${seeds.length} members, ${ensDispatches} dispatches; solo, ${soloDispatches}`,
       );
-      expect(ensDispatches).toBeLessThan(soloDispatches);
+      // one Adam for all members saves at least one dispatch per member past the first
+      expect(ensDispatches).toBeLessThanOrEqual(soloDispatches - (seeds.length - 1));
     });
   }
 
@@ -94,7 +95,10 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
     for (const [k, step] of data(3, [6, 9, 4]).entries()) {
       const got = await ens.trainStep(step.map((b, i) => (plan[k][i] ? b : null)));
       for (const [i, s] of solo.entries()) {
-        if (!plan[k][i]) continue;
+        if (!plan[k][i]) {
+          expect(got[i]).toBeNull();
+          continue;
+        }
         const want = await s.model.trainStep(step[i].x, step[i].y, s.adam);
         expect(Math.abs(got[i]!.loss - want.loss) / want.loss, `step ${k} member ${i}`).toBeLessThan(1e-5);
       }

@@ -11,9 +11,6 @@ import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
  */
 logSkip('linear-loss tests');
 
-/** Views (WebgpuTfjsBackend.view) arrive with the parameter arena; until then that test is skipped. */
-const hasViews = probe.ok && typeof ((await webgpuBackend()) as { view?: unknown }).view === 'function';
-
 type Kind = 'mse' | 'bce';
 
 interface Case {
@@ -155,10 +152,10 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused linear readout + loss gradient', 
     await check({ kind: 'bce', N: 3, F: 5, O: 0, xOffset: 2, count: 1 }, 105);
   });
 
-  it.skipIf(!hasViews)('reads w and b from views of one parameter buffer', async () => {
+  it('reads w and b from views of one parameter buffer', async () => {
     const be = await webgpuBackend();
-    const view = (be as unknown as { view: (b: DeviceBuffer, o: number, n: number) => DeviceBuffer }).view;
-    const align = (be as { viewAlign?: number }).viewAlign ?? 1;
+    const view = (b: DeviceBuffer, o: number, n: number) => be.view(b, o, n);
+    const align = be.viewAlign;
     const c: Case = { kind: 'mse', N: 6, F: 24, O: 3, xOffset: 5, count: 18 };
     await check(c, 106, (inp) => {
       const bAt = Math.ceil((inp.w.length + 1) / align) * align;
@@ -166,7 +163,7 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused linear readout + loss gradient', 
       params.set(inp.w, 0);
       params.set(inp.b, bAt);
       const whole = upload(be, params);
-      return { w: view.call(be, whole, 0, inp.w.length), b: view.call(be, whole, bAt, inp.b.length) };
+      return { w: view(whole, 0, inp.w.length), b: view(whole, bAt, inp.b.length) };
     });
   });
 

@@ -268,5 +268,7 @@ describe('bistable reproduce --workers', () => {
     const again = await executeQuietly(runs, out, { workers: 1, ensemble: Number.POSITIVE_INFINITY });
     expect(again.map((o) => o.result)).toEqual(results[0]);
     expect(again.map((o) => o.timing.ensembleMembers)).toEqual([2, 3, 3, 3, 2, 3]);
+    const log = await readFile(join(out, 'log.txt'), 'utf8');
+    for (const r of [runs[0], runs[4]]) expect(log).toMatch(new RegExp(`\\[${r.id}\\] resumed after epoch`));
   }, 120_000);
 });

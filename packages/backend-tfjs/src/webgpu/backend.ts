@@ -188,14 +188,15 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   /** Independent GEMMs (a backward's weight gradients) grouped into few dispatches (gemm-many-kernel.ts). */
   gemmMany(list: readonly GemmArgs[]): void {
     for (const g of list) this.mine(g.a, g.b, g.c, g.bias);
-    webgpuGemmMany(list.map((g) => this.unclashGemm(g)));
+    // its kernel binds every operand's whole parent and adds the views' offsets: nothing clashes
+    webgpuGemmMany(list);
   }
 
   /**
    * `g` as it is, or, where C and a read operand are ranges of one parent that cannot be bound
    * side by side (clash), with every operand on C's parent replaced by that parent and its
    * offset. The blocks are checked against the views first, since the kernel then checks them
-   * against the parent only. (A list of GEMMs in one dispatch needs the same for each of its C.)
+   * against the parent only.
    */
   protected unclashGemm(g: GemmArgs): GemmArgs {
     const reads = [g.a, g.b, g.bias].filter((b): b is DeviceBuffer => !!b);
@@ -223,16 +224,10 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     length: number,
   ): void {
     this.mine(src, dst);
-    if (!this.clash(dst, src)) {
-      webgpuCopy(src, srcOffset, dst, dstOffset, length);
-      return;
-    }
-    // two overlapping ranges of one parent: one binding of the parent, offsets added
-    if (srcOffset < 0 || srcOffset + length > src.length || dstOffset < 0 || dstOffset + length > dst.length)
-      throw new RangeError(`copy of ${length} values from ${srcOffset} to ${dstOffset} overruns a buffer`);
-    const s = this.placed(src);
-    const d = this.placed(dst);
-    webgpuCopy(s.root, s.offset + srcOffset, d.root, d.offset + dstOffset, length);
+    // two ranges of one parent that cannot be bound side by side: the runner copies within the
+    // parent (checking the ranges, and that they do not overlap)
+    if (this.clash(dst, src)) wgslRunner().copy(src, srcOffset, dst, dstOffset, length);
+    else webgpuCopy(src, srcOffset, dst, dstOffset, length);
   }
 
   override fill(buf: DeviceBuffer, value: number, offset = 0, length?: number): void {

@@ -12,14 +12,16 @@ import type { TensorOwner, TfjsBuffer } from '../buffer.js';
  * (and refuse them where it would need a tensor) without loading anything of tfjs-webgpu.
  */
 export class BufferView implements DeviceBuffer {
-  readonly dtype: DType = 'float32';
-
   constructor(
     readonly owner: TensorOwner,
     readonly parent: TfjsBuffer,
     readonly offset: number,
     readonly length: number,
   ) {}
+
+  get dtype(): DType {
+    return this.parent.dtype;
+  }
 
   /** Whether the parent has been disposed (the view then is unusable). */
   get disposed(): boolean {

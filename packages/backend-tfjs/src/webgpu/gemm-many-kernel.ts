@@ -11,7 +11,7 @@ import {
   tileProduct,
 } from './gemm-kernel.js';
 import { type Role, type UniformField, type WgslRunner, wgslRunner } from './runner.js';
-import { flatEntry, flatGroups } from './wgsl-common.js';
+import { each, flatEntry, flatGroups } from './wgsl-common.js';
 
 /** The most GEMMs one grouped dispatch serves (its uniforms and generated branches grow with it). */
 export const MAX_PROBLEMS = 16;
@@ -288,7 +288,7 @@ function groupedTiledCode(
   uniforms: readonly UniformField[],
   count: number,
 ): string {
-  const hasBias = Array.from({ length: count }, (_, p) => v[`bias${p}`]).some(Boolean);
+  const hasBias = anyBias(v, count);
   const direct = (r: number, c: number) => `let at = cOff + i${r} * ldc + j${c};
       var val = alpha * c${r}_${c}${hasBias ? ` + bias${c}` : ''};
       if (beta != 0.0) { val += beta * ld_c(p, at); }
@@ -304,7 +304,6 @@ function groupedTiledCode(
         : direct(r, c)
     }
   }`;
-  const each = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
   return `${TILE_SHARED}
 ${accessors(v, count, 'a', false)}
 ${accessors(v, count, 'b', false)}
@@ -354,7 +353,7 @@ function runReduce(runner: WgslRunner, problems: readonly Problem[], partial: GP
     uniforms,
     workgroups: flatGroups(start),
     code: (v) => {
-      const hasBias = Array.from({ length: count }, (_, p) => v[`bias${p}`]).some(Boolean);
+      const hasBias = anyBias(v, count);
       return `${accessors(v, count, 'c', false)}
 ${accessors(v, count, 'c', true)}
 ${hasBias ? accessors(v, count, 'bias', false) : ''}
@@ -371,4 +370,9 @@ ${hasBias ? '  if (col < biasLen) { val += ld_bias(p, biasOff + col); }' : ''}
   st_c(p, at, val);`)}`;
     },
   });
+}
+
+/** Whether any of the pack's `count` problems binds a bias. */
+function anyBias(v: Readonly<Record<string, string>>, count: number): boolean {
+  return Array.from({ length: count }, (_, p) => v[`bias${p}`]).some(Boolean);
 }

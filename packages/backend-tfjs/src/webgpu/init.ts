@@ -125,30 +125,14 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
   adapterSeen = await describeAdapter(adapter);
   subgroupMinSeen = (adapter as { info?: { subgroupMinSize?: number } }).info?.subgroupMinSize ?? 0;
 
-  // Ours is registered before tfjs-backend-webgpu is first imported, so that its own (which asks
-  // for no subgroups) stands aside; where it was imported before (a page that imports it itself),
-  // tfjs's own factory stays and the kernels do without subgroups
+  // where nothing registered 'webgpu' before (a page may import tfjs-backend-webgpu itself, and
+  // its own factory then stays, without subgroups), ours does: the same limits, plus subgroups
   const ours = !tf.findBackendFactory('webgpu');
-  if (ours) {
-    tf.registerBackend(
-      'webgpu',
-      async () => {
-        const { WebGPUBackend } = mod;
-        if (!WebGPUBackend) throw new Error('tfjs-backend-webgpu exports no WebGPUBackend');
-        return new WebGPUBackend(await requestDevice(adapter), adapter.info);
-      },
-      3,
-    );
-  }
   let mod: { WebGPUBackend?: new (device: GPUDevice, info?: unknown) => tfc.KernelBackend };
-  const quiet = tf.env().getBool('IS_TEST');
   try {
-    // its "already registered" warning is about our factory, which is meant to win
-    if (ours) tf.env().set('IS_TEST', true);
     // a literal specifier, so that bundlers (the device bundle) include it
     mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as typeof mod;
   } catch (err) {
-    if (ours) tf.removeBackend('webgpu');
     const missing = isMissingPackage(err, '@tensorflow/tfjs-backend-webgpu');
     throw new BackendUnavailableError(
       NAME,
@@ -157,15 +141,13 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
         : `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(err)}`,
       "install it with 'pnpm add @tensorflow/tfjs-backend-webgpu@4.22.0'",
     );
-  } finally {
-    if (ours) tf.env().set('IS_TEST', quiet);
   }
-  if (ours && !mod.WebGPUBackend) {
-    tf.removeBackend('webgpu');
-    throw new BackendUnavailableError(
-      NAME,
-      'tfjs-backend-webgpu did not register and exports no WebGPUBackend',
-    );
+  if (ours) {
+    const Backend = mod.WebGPUBackend;
+    if (!Backend) throw new BackendUnavailableError(NAME, 'tfjs-backend-webgpu exports no WebGPUBackend');
+    // its first import registered its own factory where navigator.gpu existed; not started yet
+    if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', async () => new Backend(await requestDevice(adapter), adapter.info), 3);
   }
   let ok = false;
   try {

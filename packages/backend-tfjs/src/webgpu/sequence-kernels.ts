@@ -21,6 +21,8 @@ import {
   recurrentPlan,
   recurrentSplit,
   recurrentSubgroups,
+  usesAux,
+  writesAux,
 } from './sequence-recurrent.js';
 import { flatGroups } from './wgsl-common.js';
 
@@ -110,6 +112,16 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   const bM = readsOf(br, 'M', npw);
   const readsHp = br.has('hp');
   const readsCp = br.has('cp');
+
+  /** The operands a backward (pointwise or recurrent) binds whatever the places. */
+  const boundAlways = (a: SequenceBackwardArgs): (Operand | null)[] => [
+    readsHp ? a.hAll : null,
+    readsCp ? a.cAll : null,
+    readsC ? a.cache : null,
+    a.dOut,
+    a.dP,
+    a.dh0,
+  ];
 
   /** dPw = Σ_b of the rows' shares, which the backward left at `off` in `partial`. */
   const reducePw = (runner: WgslRunner, partial: Operand, off: number, a: SequenceBackwardArgs) => {
@@ -237,24 +249,15 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       backward(a: SequenceBackwardArgs): void {
         const { T, B, H } = a;
         const runner = wgslRunner();
-        const base = [
-          readsHp ? a.hAll : null,
-          readsCp ? a.cAll : null,
-          readsC ? a.cache : null,
-          a.dOut,
-          a.dP,
-          a.dh0,
-        ];
-        const p = plan(runner, a, base, false, false, B <= FUSED_WG ? 'fused' : null);
-        const usesAux = Object.values(p).includes('aux');
-        const aux = usesAux ? runner.scratch('aux', auxLayout(0, npw, H, B).length) : null;
+        const p = plan(runner, a, boundAlways(a), false, false, B <= FUSED_WG ? 'fused' : null);
+        const aux = usesAux(p) ? runner.scratch('aux', auxLayout(0, npw, H, B).length) : null;
         if (aux) stageIn(runner, aux, p, a);
         const fused = p.w === 'fused';
         const JW = fused ? Math.floor(FUSED_WG / B) : 0;
         runner.run({
           key: `seq-bwd-pw/${cw.key}/${flags(a)}/${placesKey(p)}`,
           roles: [
-            { name: 'aux', buf: aux, write: p.dc0 === 'aux' || p.w === 'aux' },
+            { name: 'aux', buf: aux, write: writesAux(p) },
             { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
             { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
             { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
@@ -311,22 +314,12 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       const have = a.wh ? transposedOf(runner).get(a.wh) : undefined;
       const fresh = have && have.H === H && have.gr === gr && have.floats >= lay.length;
       const aux = fresh ? have.buf : prep(runner, a);
-      const base = [
-        aux,
-        readsHp ? a.hAll : null,
-        readsCp ? a.cAll : null,
-        readsC ? a.cache : null,
-        a.dOut,
-        a.dP,
-        a.dR,
-        a.dh0,
-      ];
-      const p = plan(runner, a, base, true, !fresh, B === 1 ? 'direct' : null);
+      const p = plan(runner, a, [aux, a.dR, ...boundAlways(a)], true, !fresh, B === 1 ? 'direct' : null);
       if (fresh) stageIn(runner, aux, p, a);
       runner.run({
         key: `seq-bwd/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
         roles: [
-          { name: 'aux', buf: aux, write: p.dc0 === 'aux' || p.w === 'aux' },
+          { name: 'aux', buf: aux, write: writesAux(p) },
           { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
           { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
           { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
@@ -351,8 +344,8 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
 }
 
 /**
- * The row plan of a recurrent kernel under the split in force (recurrentSplit: 1, today's
- * kernels, unless set), within this device's workgroup size and memory.
+ * The row plan of a recurrent kernel under the split in force (recurrentSplit: 1, no split,
+ * unless set), within this device's workgroup size and memory and, where allowed, in subgroups.
  */
 function rowsOf(runner: WgslRunner, H: number, gr: number) {
   const l = runner.device.limits;

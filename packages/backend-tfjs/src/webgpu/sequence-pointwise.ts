@@ -1,5 +1,5 @@
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
-import { auxOffsets, type Places, placed } from './sequence-recurrent.js';
+import { auxOffsets, type Places, placed, usesAux } from './sequence-recurrent.js';
 import { each, eachOf, flatEntry } from './wgsl-common.js';
 
 type Vars = Readonly<Record<string, string>>;
@@ -116,14 +116,7 @@ ${wantW ? each(npw, (k) => `    w${k} += W${k};`) : ''}
   }
   ${v.dh0}[idx] = dh;
 ${withC ? `  ${at.dc0('idx', 'dcv')}` : ''}`;
-  const offsets =
-    places.dhN === 'aux' ||
-    places.dcN === 'aux' ||
-    places.pw === 'aux' ||
-    places.dc0 === 'aux' ||
-    places.w === 'aux'
-      ? auxOffsets(0, npw)
-      : '';
+  const offsets = usesAux(places) ? auxOffsets(0, npw) : '';
   if (!fused) {
     return flatEntry(`${prelude(gx, cacheWidth)}${flatUnit}${offsets}
 ${wantW ? each(npw, (k) => `  var w${k} = 0.0;`) : ''}

@@ -64,18 +64,21 @@ function parseSplit(raw: string, from: string): RecurrentSplit {
 /**
  * Chooses the whole-sequence kernels' split of each unit's recurrent product over threads (see
  * RecurrentSplit) for the kernels dispatched from now on; null goes back to the environment
- * variable BISTABLE_WEBGPU_SPLIT (read once, in Node), or 1 (today's kernels) where it is unset.
+ * variable BISTABLE_WEBGPU_SPLIT (read once, in Node), or 1 (no split) where it is unset.
  */
 export function setRecurrentSplit(split: RecurrentSplit | null): void {
   chosenSplit = split === null ? null : parseSplit(String(split), 'setRecurrentSplit');
 }
 
+/** An environment variable where there is a process (Node); undefined in a browser. */
+const envVar = (name: string): string | undefined =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+
 /** The split in force: setRecurrentSplit's, else BISTABLE_WEBGPU_SPLIT's, else 1. */
 export function recurrentSplit(): RecurrentSplit {
   if (chosenSplit !== null) return chosenSplit;
   if (envSplit === undefined) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    const raw = env?.BISTABLE_WEBGPU_SPLIT;
+    const raw = envVar('BISTABLE_WEBGPU_SPLIT');
     envSplit = raw === undefined || raw.trim() === '' ? 1 : parseSplit(raw, 'BISTABLE_WEBGPU_SPLIT');
   }
   return envSplit;
@@ -100,8 +103,7 @@ export function setRecurrentSubgroups(on: boolean | null): void {
 export function recurrentSubgroups(): boolean {
   if (chosenSubgroups !== null) return chosenSubgroups;
   if (envSubgroups === undefined) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    const raw = env?.BISTABLE_WEBGPU_SUBGROUPS?.trim();
+    const raw = envVar('BISTABLE_WEBGPU_SUBGROUPS')?.trim();
     if (raw !== undefined && raw !== '' && raw !== '0' && raw !== '1')
       throw new InputError(`BISTABLE_WEBGPU_SUBGROUPS=${raw}: expected 0 or 1`);
     envSubgroups = raw !== '0';
@@ -326,7 +328,7 @@ function pairwise(n: number, x: (i: number) => string): string {
  * there after its loop, for the backward (which would otherwise need a pass of its own for it).
  * A SplitPlan (RecurrentSplit) splits the matvec: each of S threads per unit sums its share of k
  * into ps (productForward), and after a barrier the unit's pointwise thread adds bh and the S
- * partial sums; a second barrier ends the step. A RowPlan renders today's kernel, unchanged.
+ * partial sums; a second barrier ends the step. A RowPlan sums each unit's product in one thread.
  */
 export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
@@ -490,6 +492,12 @@ export interface Places {
   dc0: 'direct' | 'aux' | null;
   w: 'direct' | 'aux' | 'fused' | null;
 }
+
+/** Whether any operand sits in aux (the kernel then needs aux and its offsets). */
+export const usesAux = (p: Places): boolean => Object.values(p).includes('aux');
+
+/** Whether the kernel writes into aux (dc0 or the pointwise-parameter shares go there). */
+export const writesAux = (p: Places): boolean => p.dc0 === 'aux' || p.w === 'aux';
 
 /** A short tag of the places, for pipeline keys. */
 export const placesKey = (p: Places): string =>

@@ -73,7 +73,8 @@ describe('fitEnsemble', () => {
     const ens = ensemble();
     const solo = makeModel(seeds[0]);
     const data = seeds.map((_, i) => makeData(sizes[i], 50 + i));
-    // member 0's first epoch, alone (the others sit it out), in the ensemble and solo
+    // member 0's first epoch, alone: member 1 sits the fit out (null), member 2's has no epoch
+    // left (initialEpoch = epochs), in the ensemble and solo
     const first = await fitEnsemble(ens, [
       { train: data[0], options: { ...plans[0], epochs: 1 } },
       null,
@@ -81,7 +82,9 @@ describe('fitEnsemble', () => {
     ]);
     expect(first[1]).toBeNull();
     expect(first[2]?.steps).toBe(Math.ceil(sizes[2] / plans[2].batchSize));
+    expect(first[2]?.epochs).toEqual([]);
     expect(ens.optimizer.sourceStepCount(1)).toBe(0);
+    expect(ens.optimizer.sourceStepCount(2)).toBe(0);
     await fit(solo.model, solo.adam, data[0], { ...plans[0], epochs: 1 });
     const hs = await fitEnsemble(
       ens,
