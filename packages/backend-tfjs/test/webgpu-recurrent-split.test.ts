@@ -315,7 +315,7 @@ const CELLS: CellSpec[] = [...CELL_NAMES.map((n) => cellSpec(n)), STEP_KIT_CELL]
 describe.skipIf(!probe.ok)('tfjs-webgpu: recurrent products split over threads', () => {
   const T = 5;
 
-  it("asks the device for subgroups where the adapter has them (else the cases below reduce through workgroup memory only)", async () => {
+  it('asks the device for subgroups where the adapter has them (else the cases below reduce through workgroup memory only)', async () => {
     await webgpuBackend();
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
