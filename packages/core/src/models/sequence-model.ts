@@ -408,9 +408,6 @@ export class SequenceModel {
   ): Promise<void> {
     // deferred only where they can run together: elsewhere each runs while its operands are fresh
     const later = queue ?? (this.backend.gemmMany ? [] : undefined);
-    // the shared ones must have their final length before a GEMM that reads them is queued
-    const { T, B } = this.rnn.lastShape();
-    this.rnn.ones(T * B);
     let d: DeviceBuffer[];
     if (dInput) {
       this.fc.weightGradients(dyBuf, accumulateGrads, later);

@@ -182,9 +182,8 @@ export class MultiLayerRNN {
   }
 
   /**
-   * A buffer of at least n ones, shared by the units (and a model's readout). It is replaced when
-   * a longer one is asked for, so work queued for later must not hold it across such a call:
-   * backwardDevice asks for the longest first.
+   * A buffer of at least n ones, shared by the units (and a model's readout); one it replaces
+   * stays alive for work queued with it (Workspace.ones).
    */
   ones(n: number): DeviceBuffer {
     return this.ws.ones(n);
@@ -360,11 +359,6 @@ export class MultiLayerRNN {
       .map((u) => ({ buf: u.hAll, offset: u.finalOffset(T, B), width: this.hiddenSize }));
   }
 
-  /** T and B of the last forward. */
-  lastShape(): { T: number; B: number } {
-    return this.need();
-  }
-
   private need(): { T: number; B: number } {
     if (!this.last) throw new Error('forward has not run');
     return this.last;
@@ -467,8 +461,6 @@ export class MultiLayerRNN {
     const L = this.units.length;
     // deferred only where they can run together: elsewhere each unit's run at the end of its backward
     const queue = g.later ?? (be.gemmMany ? [] : undefined);
-    // the longest the units ask for, before any GEMM that reads it is queued (see `ones`)
-    this.ones(T * B);
     const dx = g.inputGrad ? this.ws.get('dx', T * B * this.inputSize) : null;
     const wantState = g.stateGrads ?? true;
     const dh0 = wantState ? this.ws.get('dh0', L * BH) : null;

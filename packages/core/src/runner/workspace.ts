@@ -21,17 +21,27 @@ export class Workspace {
     return buf;
   }
 
-  /** A buffer of ones (for bias broadcasts and column sums through GEMM). */
+  /**
+   * A buffer of at least `length` ones (bias broadcasts and column sums through GEMM). A longer
+   * one replaces it (at least doubling), and the one it replaces lives until the workspace is
+   * disposed: GEMMs queued to run later may still read it.
+   */
   ones(length: number): DeviceBuffer {
     const have = this.bufs.get('__ones');
     if (have && have.length >= length) return have;
-    const buf = this.get('__ones', length);
+    if (have) this.retired.push(have);
+    const buf = this.backend.alloc(Math.max(1, length, 2 * (have?.length ?? 0)), this.dtype);
     this.backend.fill(buf, 1);
+    this.bufs.set('__ones', buf);
     return buf;
   }
 
+  /** Buffers of ones that a longer one replaced (see `ones`). */
+  private readonly retired: DeviceBuffer[] = [];
+
   dispose(): void {
-    for (const b of this.bufs.values()) this.backend.dispose(b);
+    for (const b of [...this.bufs.values(), ...this.retired]) this.backend.dispose(b);
     this.bufs.clear();
+    this.retired.length = 0;
   }
 }
