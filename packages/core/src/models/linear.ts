@@ -5,7 +5,7 @@ import type { Rng } from '../init/rng.js';
 import { plainTake, type TakeParam } from '../params/arena.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
-import { columnSumsArgs, gemmAll, gemmArgs, matmul } from '../runner/gemm-helpers.js';
+import { columnSumsArgs, gemmArgs, gemmQueue, matmul } from '../runner/gemm-helpers.js';
 import type { FeaturePart } from '../runner/recurrent-unit.js';
 import { Workspace } from '../runner/workspace.js';
 
@@ -158,7 +158,7 @@ export class Linear {
     const { parts, N } = this.last;
     const F = this.inFeatures;
     const O = this.outFeatures;
-    const queue = later ?? [];
+    const { queue, flush } = gemmQueue(this.backend, later, true);
     queue.push(columnSumsArgs(this.ones(N), dy, 0, N, O, O, this.gBias, 0, accumulate));
     parts.forEach((part, i) => {
       queue.push(
@@ -178,7 +178,7 @@ export class Linear {
         }),
       );
     });
-    if (!later) gemmAll(this.backend, queue);
+    flush();
   }
 
   /** The first weight column of input part i. */

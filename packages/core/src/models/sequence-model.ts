@@ -10,7 +10,7 @@ import { ParamArena } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import type { HostTensor } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
-import { gemmAll } from '../runner/gemm-helpers.js';
+import { gemmQueue } from '../runner/gemm-helpers.js';
 import { MultiLayerRNN, rnnParamLengths } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
 import { checkMemoryFits } from './memory.js';
@@ -406,8 +406,7 @@ export class SequenceModel {
     dInput?: DeviceBuffer[],
     queue?: GemmArgs[],
   ): Promise<void> {
-    // deferred only where they can run together: elsewhere each runs while its operands are fresh
-    const later = queue ?? (this.backend.gemmMany ? [] : undefined);
+    const { queue: later, flush } = gemmQueue(this.backend, queue);
     let d: DeviceBuffer[];
     if (dInput) {
       this.fc.weightGradients(dyBuf, accumulateGrads, later);
@@ -416,7 +415,7 @@ export class SequenceModel {
     const common = { inputGrad: false, accumulateGrads, stateGrads: false, later };
     if (this.options.readout === 'last') await this.rnn.backwardDevice({ dFinal: d, ...common });
     else await this.rnn.backwardDevice({ dOut: d, ...common });
-    if (!queue && later) gemmAll(this.backend, later);
+    flush();
   }
 
   /**

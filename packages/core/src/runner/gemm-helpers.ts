@@ -62,6 +62,36 @@ export function gemmAll(be: Backend, list: readonly GemmArgs[]): void {
   else for (const g of list) be.gemm(g);
 }
 
+/**
+ * Where a backward puts its weight-gradient GEMMs, and what runs them. With the caller's `later`
+ * they go there, for the caller to run (flush does nothing). Otherwise a component that makes
+ * them itself (`own`: a unit, a readout) collects them and flush runs them together; one that
+ * only passes a queue down (a network, a model) defers them only where the backend batches GEMMs
+ * (gemmMany), since elsewhere each runs best while its operands are fresh (queue undefined: the
+ * parts run their own).
+ */
+export function gemmQueue(be: Backend, later: GemmArgs[] | undefined, own: true): GemmQueue<GemmArgs[]>;
+export function gemmQueue(be: Backend, later: GemmArgs[] | undefined): GemmQueue<GemmArgs[] | undefined>;
+export function gemmQueue(
+  be: Backend,
+  later: GemmArgs[] | undefined,
+  own = false,
+): GemmQueue<GemmArgs[] | undefined> {
+  const queue = later ?? (own || be.gemmMany ? [] : undefined);
+  return {
+    queue,
+    flush: () => {
+      if (!later && queue) gemmAll(be, queue);
+    },
+  };
+}
+
+/** See gemmQueue. */
+export interface GemmQueue<Q> {
+  queue: Q;
+  flush(): void;
+}
+
 /** Adds a bias row to every one of `rows` rows of C (width n, leading dim ldc) through GEMM. */
 export function addBiasRows(
   be: Backend,

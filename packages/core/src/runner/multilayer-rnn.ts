@@ -8,7 +8,7 @@ import type { TakeParam } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
-import { addInto, gemmAll } from './gemm-helpers.js';
+import { addInto, gemmQueue } from './gemm-helpers.js';
 import { type FeaturePart, packedLengths, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
 
@@ -459,8 +459,7 @@ export class MultiLayerRNN {
     const nd = this.nd;
     const be = this.backend;
     const L = this.units.length;
-    // deferred only where they can run together: elsewhere each unit's run at the end of its backward
-    const queue = g.later ?? (be.gemmMany ? [] : undefined);
+    const { queue, flush } = gemmQueue(be, g.later);
     const dx = g.inputGrad ? this.ws.get('dx', T * B * this.inputSize) : null;
     const wantState = g.stateGrads ?? true;
     const dh0 = wantState ? this.ws.get('dh0', L * BH) : null;
@@ -502,7 +501,7 @@ export class MultiLayerRNN {
         if (dc0 && r.dc0) be.copy(r.dc0, 0, dc0, k * BH, BH);
       }
     }
-    if (!g.later && queue) gemmAll(be, queue);
+    flush();
     return { dx, dh0, dc0 };
   }
 

@@ -10,7 +10,7 @@ import {
 } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { plainTake, type TakeParam } from '../params/arena.js';
-import { addBiasRows, addInto, columnSumsArgs, gemmAll, gemmArgs, matmul } from './gemm-helpers.js';
+import { addBiasRows, addInto, columnSumsArgs, gemmArgs, gemmQueue, matmul } from './gemm-helpers.js';
 import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
 
@@ -294,7 +294,7 @@ export class RecurrentUnit {
     const grH = spec.gr * H;
     const bufs = this.buffers(T, B);
     const n = this.bufferLengths(T, B);
-    const queue = later ?? [];
+    const { queue, flush } = gemmQueue(be, later, true);
     // a narrow input's kernels write dP only when the input gradient needs it
     const dP = narrow && !dParts[0] ? null : ws.get('dP', n.dP);
     const dR = spec.gr > 0 ? ws.get('dR', n.dR) : null;
@@ -403,7 +403,7 @@ export class RecurrentUnit {
       settle(dBh, this.grads.bh);
     }
     settle(dPw, this.grads.pw);
-    if (!later) gemmAll(be, queue);
+    flush();
     return { dh0, dc0 };
   }
 
