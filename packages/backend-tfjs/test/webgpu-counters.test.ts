@@ -1,6 +1,6 @@
-import { benchTraining, getBackend, TrainingBench } from '@bistable/core';
+import { benchTraining, getBackend } from '@bistable/core';
 import { describe, expect, it } from 'vitest';
-import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
+import { logSkip, probe, steadyStepCounts, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Backend.counters on tfjs-webgpu: the dispatches, submits and readbacks of a training step, and
@@ -13,17 +13,9 @@ const size = { cell: 'nBRC' as const, seqLen: 5, batch: 3, hidden: 6, layers: 2 
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: device counters per training step', () => {
   it('counts the same positive number of dispatches on two consecutive steps', async () => {
-    const be = await webgpuBackend();
-    const bench = new TrainingBench(be, size);
-    try {
-      await bench.step(false);
-      await bench.step();
-      await bench.step();
-    } finally {
-      bench.dispose();
-    }
-    const [a, b] = bench.stepCounts;
-    expect(bench.stepCounts).toHaveLength(2);
+    const counts = await steadyStepCounts(size);
+    const [a, b] = counts;
+    expect(counts).toHaveLength(2);
     expect(Number.isInteger(a.dispatches)).toBe(true);
     expect(a.dispatches).toBeGreaterThan(0);
     expect(b.dispatches).toBe(a.dispatches);

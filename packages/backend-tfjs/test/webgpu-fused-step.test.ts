@@ -1,16 +1,8 @@
-import {
-  Adam,
-  type CellName,
-  getBackend,
-  type LossKind,
-  type Readout,
-  SequenceModel,
-  TrainingBench,
-} from '@bistable/core';
+import { type Backend, type CellName, getBackend, type LossKind, type Readout } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
-import { H, I, O, trainBatch } from './train-batch.js';
-import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
+import { trainThreeSteps } from './train-batch.js';
+import { logSkip, probe, steadyStepCounts, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * A whole training step on tfjs-webgpu in a handful of dispatches (issue 17): the readout, loss
@@ -24,49 +16,16 @@ logSkip('fused-step tests');
 
 /** Dispatches of one 2-layer training step (after a first, which compiles), by cell. */
 async function dispatchesPerStep(cell: CellName): Promise<number> {
-  const be = await webgpuBackend();
-  const bench = new TrainingBench(be, { cell, seqLen: 7, batch: 5, hidden: 12, layers: 2 });
-  try {
-    await bench.step(false);
-    await bench.step();
-    await bench.step();
-  } finally {
-    bench.dispose();
-  }
-  const [a, b] = bench.stepCounts;
+  const [a, b] = await steadyStepCounts({ cell, seqLen: 7, batch: 5, hidden: 12, layers: 2 });
   expect(b.dispatches).toBe(a.dispatches);
   expect(a.readbacks).toBe(1);
   return a.dispatches;
 }
 
-async function train(
-  be: Awaited<ReturnType<typeof getBackend>>,
-  cell: CellName,
-  readout: Readout,
-  loss: LossKind,
-) {
+/** Three steps on `be`, in float64 where it has it (trainThreeSteps). */
+async function train(be: Backend, cell: CellName, readout: Readout, loss: LossKind) {
   const dtype = be.dtypes.includes('float64') ? 'float64' : 'float32';
-  const model = new SequenceModel(be, {
-    cell,
-    inputSize: I,
-    hiddenSize: H,
-    numLayers: 2,
-    outputSize: O,
-    readout,
-    loss,
-    seed: 9,
-    dtype,
-  });
-  const adam = new Adam(be, [model], { lr: 0.02 });
-  const losses: number[] = [];
-  for (let s = 0; s < 3; s++) {
-    const { x, y } = trainBatch(readout, loss, s, dtype);
-    losses.push((await model.trainStep(x, y, adam)).loss);
-  }
-  const params = await model.getParameters();
-  model.dispose();
-  adam.dispose();
-  return { losses, params };
+  return trainThreeSteps(be, { cell, readout, loss, dtype });
 }
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: a training step in few dispatches', () => {

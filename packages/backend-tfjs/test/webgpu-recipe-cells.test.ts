@@ -9,14 +9,14 @@ import {
   kernelLevels,
   MultiLayerRNN,
   cellParams as p,
-  type RecipeInputs,
-  type RecipeStep,
   Rng,
 } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
 import { cellWgsl, wgslLiteral } from '../src/webgpu/cell-wgsl.js';
 import { wgslRunner } from '../src/webgpu/index.js';
+import { pointwiseCell, pointwiseParams, pointwiseStep } from './pointwise-cell.js';
+import { randn } from './sequence-case.js';
 import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
@@ -56,33 +56,8 @@ const modulated = defineCell({
   },
 });
 
-const pointwiseParams = [
-  p.input('kz', 0),
-  p.input('kh', 1),
-  p.pointwise('mz', 0),
-  p.pointwise('mc', 1),
-  p.inputBias('bz', 0),
-];
-const pointwiseStep = ({ P, M, h, c, sigmoid, tanh }: RecipeInputs): RecipeStep => {
-  const z = sigmoid(P[0].add(M[0].mul(h)));
-  const n = tanh(P[1].add(M[1].mul(c)));
-  const cn = z.mul(c).add(z.neg().add(1).mul(n));
-  return { h: tanh(cn), c: cn, cache: [z, n, tanh(cn)] };
-};
-
-/**
- * BRC's per-unit memories with a cell state: no recurrent matrix (gr = 0) but a c to carry, which
- * takes the whole-sequence backward's direct bindings past 8 (it stages them).
- */
-const pointwise = defineCell({
-  name: 'PointwiseBRC',
-  cellState: true,
-  params: pointwiseParams,
-  step: pointwiseStep,
-});
-
-const randn = (rng: Rng, n: number, scale = 1) =>
-  Float64Array.from({ length: n }, () => rng.normal() * scale);
+/** BRC's per-unit memories with a cell state (pointwise-cell.ts). */
+const pointwise = pointwiseCell('PointwiseBRC');
 
 /** Worst relative error of every output and gradient of a 2-layer bidirectional RNN against reference. */
 async function worstAgainstReference(

@@ -3,10 +3,8 @@ import {
   type CellSpec,
   cellSpec,
   type DeviceBuffer,
-  defineCell,
   KERNEL_LEVEL,
   MultiLayerRNN,
-  cellParams as p,
   Rng,
   type SequenceBackwardArgs,
   type SequenceForwardArgs,
@@ -21,6 +19,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { wgslRunner } from '../src/webgpu/index.js';
 import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
+import { pointwiseCell } from './pointwise-cell.js';
 import { backwardArgs, randomGrads, randomSequence } from './sequence-case.js';
 import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
@@ -35,23 +34,7 @@ import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 logSkip('sequence-pass tests');
 
 /** No recurrent matrix, but a c and two pointwise parameters (a user's BRC with a cell state). */
-const pointwiseC = defineCell({
-  name: 'PassesPointwiseC',
-  cellState: true,
-  params: [
-    p.input('kz', 0),
-    p.input('kh', 1),
-    p.pointwise('mz', 0),
-    p.pointwise('mc', 1),
-    p.inputBias('bz', 0),
-  ],
-  step: ({ P, M, h, c, sigmoid, tanh }) => {
-    const z = sigmoid(P[0].add(M[0].mul(h)));
-    const n = tanh(P[1].add(M[1].mul(c)));
-    const cn = z.mul(c).add(z.neg().add(1).mul(n));
-    return { h: tanh(cn), c: cn, cache: [z, n, tanh(cn)] };
-  },
-});
+const pointwiseC = pointwiseCell('PassesPointwiseC');
 
 /** The built-in four, core's step-kit cell (gr 1, a c, a pointwise parameter) and pointwiseC. */
 const CELLS: CellSpec[] = [...CELL_NAMES.map((n) => cellSpec(n)), STEP_KIT_CELL, pointwiseC];

@@ -1,4 +1,4 @@
-import { getBackend, probeBackend } from '@bistable/core';
+import { type BenchOptions, getBackend, probeBackend, type StepCounts, TrainingBench } from '@bistable/core';
 import '../src/index.js';
 import { WebgpuTfjsBackend } from '../src/webgpu/index.js';
 
@@ -26,4 +26,20 @@ export async function webgpuBackend(): Promise<WebgpuTfjsBackend> {
     shared = reg instanceof WebgpuTfjsBackend ? reg : new WebgpuTfjsBackend();
   }
   return shared;
+}
+
+/**
+ * The device work of two training steps of a TrainingBench of `size` on tfjs-webgpu, after a
+ * first step that compiles (BenchResult.device's samples, one per step).
+ */
+export async function steadyStepCounts(size: BenchOptions): Promise<StepCounts[]> {
+  const bench = new TrainingBench(await webgpuBackend(), size);
+  try {
+    await bench.step(false);
+    await bench.step();
+    await bench.step();
+  } finally {
+    bench.dispose();
+  }
+  return bench.stepCounts;
 }

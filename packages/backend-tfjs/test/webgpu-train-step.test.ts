@@ -1,8 +1,8 @@
-import { Adam, type LossKind, type Readout, SequenceModel } from '@bistable/core';
+import type { LossKind, Readout } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
 import { wgslRunner } from '../src/webgpu/index.js';
-import { H, I, O, trainBatch } from './train-batch.js';
+import { trainThreeSteps } from './train-batch.js';
 import { probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
@@ -12,31 +12,7 @@ import { probe, webgpuBackend } from './webgpu-setup.js';
  */
 
 async function train(readout: Readout, loss: LossKind, useTrainStep: boolean) {
-  const be = await webgpuBackend();
-  const model = new SequenceModel(be, {
-    cell: 'GRU',
-    inputSize: I,
-    hiddenSize: H,
-    numLayers: 2,
-    outputSize: O,
-    readout,
-    loss,
-    seed: 9,
-  });
-  const adam = new Adam(be, [model], { lr: 0.02 });
-  const losses: number[] = [];
-  for (let s = 0; s < 3; s++) {
-    const { x, y } = trainBatch(readout, loss, s);
-    if (useTrainStep) losses.push((await model.trainStep(x, y, adam)).loss);
-    else {
-      losses.push((await model.lossAndGradients(x, y)).loss);
-      await adam.step();
-    }
-  }
-  const params = await model.getParameters();
-  model.dispose();
-  adam.dispose();
-  return { losses, params };
+  return trainThreeSteps(await webgpuBackend(), { cell: 'GRU', readout, loss, hostLoss: !useTrainStep });
 }
 
 describe.skipIf(!probe.ok)('tfjs-webgpu: trainStep with the loss gradient on the device', () => {
