@@ -58,6 +58,15 @@ export interface SequenceModelOptions {
   microBatch?: number;
 }
 
+/** The options a SequenceModel takes when they are not given. */
+const MODEL_DEFAULTS = {
+  numLayers: 1,
+  bidirectional: false,
+  outputSize: 1,
+  dtype: DEFAULT_DTYPE,
+  seed: 0,
+} as const;
+
 /**
  * An RNN with a Linear readout and a loss: the two models of brc_pytorch's validation studies.
  * Parameters are named as brc_pytorch's ModuleDict: `rnn.cells.k.*`, `fc.weight`, `fc.bias`.
@@ -108,14 +117,7 @@ export class SequenceModel {
     opts: SequenceModelOptions,
     arena?: ParamArena,
   ) {
-    this.options = {
-      numLayers: 1,
-      bidirectional: false,
-      outputSize: 1,
-      dtype: DEFAULT_DTYPE,
-      seed: 0,
-      ...opts,
-    };
+    this.options = { ...MODEL_DEFAULTS, ...opts };
     const o = this.options;
     if (o.readout !== 'last' && o.readout !== 'sequence')
       throw new InputError(`unknown readout '${o.readout}'`);
@@ -158,16 +160,10 @@ export class SequenceModel {
       'cell' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bidirectional' | 'outputSize'
     >,
   ): number[] {
-    const F = (o.bidirectional ? 2 : 1) * o.hiddenSize;
-    const O = o.outputSize ?? 1;
-    const rnn = rnnParamLengths(
-      cellSpec(o.cell),
-      o.inputSize,
-      o.hiddenSize,
-      o.numLayers ?? 1,
-      o.bidirectional ?? false,
-    );
-    return [...rnn, O * F, O];
+    const { cell, inputSize, hiddenSize, numLayers, bidirectional, outputSize } = { ...MODEL_DEFAULTS, ...o };
+    const F = (bidirectional ? 2 : 1) * hiddenSize;
+    const rnn = rnnParamLengths(cellSpec(cell), inputSize, hiddenSize, numLayers, bidirectional);
+    return [...rnn, outputSize * F, outputSize];
   }
 
   parameters() {

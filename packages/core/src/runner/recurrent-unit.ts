@@ -205,7 +205,7 @@ export class RecurrentUnit {
           c: p,
           accumulate: i > 0,
           bias: i === 0 ? (bias?.row ?? null) : null,
-          ...(i === 0 && bias?.length !== undefined ? { biasLength: bias.length } : {}),
+          biasLength: bias?.length,
         });
         row += part.width;
       });
