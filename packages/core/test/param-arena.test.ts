@@ -4,6 +4,8 @@ import {
   type Backend,
   type CellName,
   CpuBackend,
+  cellSpec,
+  type DeviceBuffer,
   type DType,
   dataOf,
   type GemmArgs,
@@ -62,8 +64,17 @@ function withoutViews(be: Backend): Backend {
 
 /** The backend with views, logging its optimizer passes and batched GEMMs. */
 function logged(be: Backend, extra: Partial<Backend> = {}) {
-  const log = { adam: 0, gemmMany: [] as number[] };
+  const log = {
+    adam: 0,
+    gemmMany: [] as number[],
+    gemmOutputs: [] as DeviceBuffer[],
+    manyOutputs: [] as DeviceBuffer[],
+  };
   const wrapped = forwarding(be, {
+    gemm: (g: GemmArgs) => {
+      log.gemmOutputs.push(g.c);
+      be.gemm(g);
+    },
     view: (b, o, n) => be.view!(b, o, n),
     viewAlign: be.viewAlign,
     gemmBias: be.gemmBias,
@@ -73,7 +84,10 @@ function logged(be: Backend, extra: Partial<Backend> = {}) {
     },
     gemmMany: (list: readonly GemmArgs[]) => {
       log.gemmMany.push(list.length);
-      for (const g of list) be.gemm(g);
+      for (const g of list) {
+        log.manyOutputs.push(g.c);
+        be.gemm(g);
+      }
     },
     ...extra,
   });
@@ -117,10 +131,19 @@ describe('parameters in one arena', () => {
         const { be, log } = logged(reference);
         const { x, y } = await trainBoth(withoutViews(reference), be, cell, readout, loss, 'float64', bidi);
         await expectSameParameters(x.model, y.model);
-        // one optimizer pass per step, and every weight gradient in one batch per step
+        // one optimizer pass per step, and every weight gradient in one batch per step: the same
+        // batch each step, every GEMM-made gradient in it, and no plain GEMM writing one
         expect(log.adam).toBe(3);
-        expect(log.gemmMany.length).toBe(3);
-        expect(log.gemmMany[0]).toBeGreaterThan(4);
+        expect(log.gemmMany).toEqual(Array(3).fill(log.gemmMany[0]));
+        const grads = new Set(y.model.parameters().map((p) => p.grad));
+        expect(log.gemmOutputs.filter((c) => grads.has(c))).toEqual([]);
+        const batched = new Set(log.manyOutputs);
+        const weights = y.model
+          .parameters()
+          .filter((p) => /\.(wx|wh|weight)$/.test(p.name) && p.grad.length > 0);
+        // the input (and recurrent, but for BRC) weights of every layer and direction, the readout's
+        expect(weights.length).toBe((bidi ? 2 : 1) * 2 * (cellSpec(cell).gr > 0 ? 2 : 1) + 1);
+        for (const w of weights) expect(batched.has(w.grad), w.name).toBe(true);
       });
     }
   }
