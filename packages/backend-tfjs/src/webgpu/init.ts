@@ -41,16 +41,6 @@ function installGpu(gpu: GPU): void {
 }
 
 let adapterSeen: AdapterDescription | null = null;
-let subgroupMinSeen = 0;
-
-/**
- * The smallest subgroup the adapter runs (GPUAdapterInfo.subgroupMinSize), where the device was
- * given the 'subgroups' feature; 0 otherwise. The split recurrent kernels reduce in subgroups of
- * up to this many threads.
- */
-export function webgpuSubgroupMinSize(device: GPUDevice): number {
-  return device.features.has('subgroups') ? subgroupMinSeen : 0;
-}
 
 /** What the adapter tfjs-webgpu started on says about itself; null before the first start. */
 export function webgpuAdapter(): AdapterDescription | null {
@@ -123,7 +113,6 @@ export async function initWebgpu(tf: typeof tfc, importer: Importer = nativeImpo
       ADAPTER_HINT,
     );
   adapterSeen = await describeAdapter(adapter);
-  subgroupMinSeen = (adapter as { info?: { subgroupMinSize?: number } }).info?.subgroupMinSize ?? 0;
 
   // where nothing registered 'webgpu' before (a page may import tfjs-backend-webgpu itself, and
   // its own factory then stays, without subgroups), ours does: the same limits, plus subgroups

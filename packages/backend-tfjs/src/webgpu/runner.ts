@@ -5,7 +5,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type TfjsBuffer, tfjsBuffer } from '../buffer.js';
 import { BindGroupCache, type BufferBinding, bindingResource } from './bind-cache.js';
 import { isBufferView } from './buffer-view.js';
-import { webgpuSubgroupMinSize } from './init.js';
 import { type WebgpuInternals, webgpuInternals } from './tfjs-internals.js';
 import { flatEntry, flatGroups, WGSL_MATH } from './wgsl-common.js';
 
@@ -172,7 +171,8 @@ export class WgslRunner {
 
   /** The smallest subgroup this device runs, 0 without the 'subgroups' feature. */
   get subgroupSize(): number {
-    return webgpuSubgroupMinSize(this.device);
+    if (!this.device.features.has('subgroups')) return 0;
+    return (this.device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize ?? 0;
   }
 
   /** A private device buffer of at least `floats` values, reused across calls under `name`. */
