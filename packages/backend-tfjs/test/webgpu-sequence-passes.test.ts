@@ -16,7 +16,7 @@ import {
   sequenceForward,
   worstError,
 } from '@bistable/core/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { wgslRunner } from '../src/webgpu/index.js';
 import { webgpuSequenceKernels } from '../src/webgpu/sequence-kernels.js';
 import { pointwiseCell } from './pointwise-cell.js';
@@ -282,6 +282,28 @@ describe.skipIf(!probe.ok)('tfjs-webgpu whole-sequence kernels: passes per layer
       }
     });
   }
+
+  it("releases a weight's transposed copy with the buffer it is a view of, once recorded work is done", async () => {
+    const runner = wgslRunner();
+    const retire = vi.spyOn(runner, 'retire');
+    const c = await makeCase(cellSpec('GRU'), 4, 3, 5, false, 71, true);
+    const fwd = c.fwdArgs(true, 'nan');
+    try {
+      await webgpuSequenceKernels(cellSpec('GRU')).forward(fwd);
+      // a backward binds the copy the forward left: no transposing pass of its own
+      expect((await backwardCase(c, fwd, 'all')).dispatches).toBe(expectedBackward(cellSpec('GRU'), 3));
+      expect(retire).not.toHaveBeenCalled();
+    } finally {
+      c.done();
+    }
+    // disposing the arena wh is a view of retires its copy; the next sync destroys it
+    expect(retire).toHaveBeenCalledTimes(1);
+    const copy = retire.mock.calls[0][0];
+    const destroy = vi.spyOn(copy, 'destroy');
+    await runner.sync();
+    expect(destroy).toHaveBeenCalledTimes(1);
+    retire.mockRestore();
+  });
 
   it('a recurrent cell with pointwise parameters and one row needs no reduce pass: one dispatch', async () => {
     const c = await makeCase(STEP_KIT_CELL, 5, 1, 6, true, 41);

@@ -18,7 +18,8 @@ import { webgpuCellKernels } from './cell-kernels.js';
 import { checkGemm, webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
 import { webgpuGemmMany } from './gemm-many-kernel.js';
 import { webgpuLinearLoss, webgpuLossGradient } from './loss-kernel.js';
-import { wgslRunner } from './runner.js';
+import { currentRunner, wgslRunner } from './runner.js';
+import { releaseTransposed } from './sequence-kernels.js';
 
 /**
  * The tfjs-webgpu backend with its arithmetic in WGSL. The generic tfjs backend expresses a GEMM
@@ -161,6 +162,9 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   /** Disposing a view does nothing: it goes with its parent. */
   override dispose(buf: DeviceBuffer): void {
     if (!isBufferView(buf)) {
+      // a weight's transposed copy (its own, or its views') goes with it
+      const runner = currentRunner();
+      if (runner) releaseTransposed(runner, buf);
       super.dispose(buf);
       return;
     }

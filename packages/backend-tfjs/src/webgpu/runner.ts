@@ -175,12 +175,24 @@ export class WgslRunner {
     return (this.device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize ?? 0;
   }
 
+  /** GPU buffers to destroy once the work recorded before they were retired is done. */
+  private retired: GPUBuffer[] = [];
+
+  /**
+   * Destroys `buf` at the next sync, after the device has finished the work recorded so far (which
+   * may still read it). The caller must not record any more work with it.
+   */
+  retire(buf: GPUBuffer): void {
+    this.retired.push(buf);
+  }
+
   /** A private device buffer of at least `floats` values, reused across calls under `name`. */
   scratch(name: string, floats: number): GPUBuffer {
     const bytes = Math.max(4, floats * 4);
     const have = this.scratchBufs.get(name);
     if (have && have.size >= bytes) return have;
-    // the old one may still be referenced by recorded work: let it go, never destroy it here
+    // the old one may still be referenced by recorded work: destroyed once that work is done
+    if (have) this.retire(have);
     const buf = this.device.createBuffer({
       size: bytes,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
@@ -292,8 +304,12 @@ export class WgslRunner {
     const be = this.be;
     be.endComputePassEncoder();
     if (be.commandEncoder) be.submitQueue();
+    // buffers retired so far are read by nothing after the work submitted now
+    const done = this.retired;
+    this.retired = [];
     const t0 = this.tally ? now() : 0;
     await be.queue.onSubmittedWorkDone();
+    for (const b of done) b.destroy();
     if (this.tally) this.tally.waitMs += now() - t0;
     if (this.errors.length > 0) {
       const first = this.errors[0];
@@ -561,6 +577,11 @@ export class WgslRunner {
 let current: { raw: unknown; runner: WgslRunner } | null = null;
 
 /** The runner of tfjs's current 'webgpu' backend (rebuilt, and re-checked, if tfjs made a new one). */
+/** The runner made last, if any, without starting one (or a tfjs backend) for the asking. */
+export function currentRunner(): WgslRunner | null {
+  return current?.runner ?? null;
+}
+
 export function wgslRunner(): WgslRunner {
   const raw = tf.findBackend('webgpu');
   if (current && current.raw === raw) return current.runner;

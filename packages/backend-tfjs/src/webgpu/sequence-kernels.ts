@@ -7,6 +7,7 @@ import {
   type SequenceForwardArgs,
   type SequenceKernels,
 } from '@bistable/core';
+import { isBufferView } from './buffer-view.js';
 import { cellWgsl, readsOf } from './cell-wgsl.js';
 import { type Operand, type WgslRunner, wgslRunner } from './runner.js';
 import { FUSED_WG, pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
@@ -38,22 +39,47 @@ interface TransposedWh {
   gr: number;
 }
 
-/** Per runner (a new tfjs backend has a new device), per wh buffer. */
-const transposed = new WeakMap<WgslRunner, WeakMap<DeviceBuffer, TransposedWh>>();
+/**
+ * Per runner (a new tfjs backend has a new device): the transposed copy of each wh buffer, and
+ * each root buffer's copies (those of itself and of its views), released with the root.
+ */
+interface Transposed {
+  byWh: WeakMap<DeviceBuffer, TransposedWh>;
+  byRoot: WeakMap<object, Set<DeviceBuffer>>;
+}
+const transposed = new WeakMap<WgslRunner, Transposed>();
 
-function transposedOf(runner: WgslRunner): WeakMap<DeviceBuffer, TransposedWh> {
+function transposedOf(runner: WgslRunner): Transposed {
   let m = transposed.get(runner);
   if (!m) {
-    m = new WeakMap();
+    m = { byWh: new WeakMap(), byRoot: new WeakMap() };
     transposed.set(runner, m);
   }
   return m;
 }
 
+/** The buffer whose memory `buf` is (a view's parent, else itself). */
+const rootOf = (buf: DeviceBuffer): object => (isBufferView(buf) ? buf.root : buf);
+
+/**
+ * Releases the transposed copies of `root`'s weights (itself or views of it): the backend calls
+ * it when it disposes `root`, so they do not outlive it until garbage collection.
+ */
+export function releaseTransposed(runner: WgslRunner, root: DeviceBuffer): void {
+  const t = transposedOf(runner);
+  const whs = t.byRoot.get(root);
+  if (!whs) return;
+  for (const wh of whs) {
+    const have = t.byWh.get(wh);
+    if (have) runner.retire(have.buf);
+    t.byWh.delete(wh);
+  }
+  t.byRoot.delete(root);
+}
+
 /**
  * The aux of `wh` for a forward of H units and B rows: the one from earlier forwards when large
- * enough, else a new one (the old may still be read by recorded work: left to the collector,
- * never destroyed here, as WgslRunner.scratch does).
+ * enough, else a new one (the old one retired: WgslRunner.retire).
  */
 function auxForForward(
   runner: WgslRunner,
@@ -62,14 +88,23 @@ function auxForForward(
   H: number,
   floats: number,
 ): GPUBuffer {
-  const byWh = transposedOf(runner);
+  const { byWh, byRoot } = transposedOf(runner);
   const have = byWh.get(wh);
   if (have && have.floats >= floats && have.H === H && have.gr === gr) return have.buf;
+  // the old one may still be read by recorded work: destroyed once that work is done
+  if (have) runner.retire(have.buf);
   const buf = runner.device.createBuffer({
     size: Math.max(4, floats * 4),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
   byWh.set(wh, { buf, floats, H, gr });
+  const root = rootOf(wh);
+  let whs = byRoot.get(root);
+  if (!whs) {
+    whs = new Set();
+    byRoot.set(root, whs);
+  }
+  whs.add(wh);
   return buf;
 }
 
@@ -311,7 +346,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       const runner = wgslRunner();
       const rows = rowsOf(runner, H, gr);
       const lay = auxLayout(gr, npw, H, B);
-      const have = a.wh ? transposedOf(runner).get(a.wh) : undefined;
+      const have = a.wh ? transposedOf(runner).byWh.get(a.wh) : undefined;
       const fresh = have && have.H === H && have.gr === gr && have.floats >= lay.length;
       const aux = fresh ? have.buf : prep(runner, a);
       const p = plan(runner, a, [aux, a.dR, ...boundAlways(a)], true, !fresh, B === 1 ? 'direct' : null);
