@@ -73,13 +73,18 @@ export function rnnParamLengths(
   numLayers: number,
   bidirectional: boolean,
 ): number[] {
+  return unitShapes(inputSize, hiddenSize, numLayers, bidirectional).flatMap(({ inputSize: I }) =>
+    Object.values(packedLengths(cell, I, hiddenSize)),
+  );
+}
+
+/** Each unit's input size and direction, unit k = nd·layer + direction (what the network builds). */
+function unitShapes(inputSize: number, hiddenSize: number, numLayers: number, bidirectional: boolean) {
   const nd = bidirectional ? 2 : 1;
-  const out: number[] = [];
-  for (let l = 0; l < numLayers; l++) {
-    const I = l === 0 ? inputSize : nd * hiddenSize;
-    for (let d = 0; d < nd; d++) out.push(...Object.values(packedLengths(cell, I, hiddenSize)));
-  }
-  return out;
+  return Array.from({ length: numLayers * nd }, (_, k) => ({
+    inputSize: k < nd ? inputSize : nd * hiddenSize,
+    reverse: k % nd === 1,
+  }));
 }
 
 /**
@@ -154,25 +159,22 @@ export class MultiLayerRNN {
       );
     }
     this.ws = new Workspace(backend, this.dtype);
-    const nd = this.nd;
-    for (let l = 0; l < this.numLayers; l++) {
-      for (let d = 0; d < nd; d++) {
-        const I = l === 0 ? this.inputSize : nd * this.hiddenSize;
-        this.units.push(
-          new RecurrentUnit(
-            backend,
-            this.cell,
-            I,
-            this.hiddenSize,
-            this.dtype,
-            d === 1,
-            opts.maxLevel,
-            take,
-            // one buffer of ones for all units: GEMMs batched across units bind it once
-            (n) => this.ones(n),
-          ),
-        );
-      }
+    // the units in the order rnnParamLengths plans their parameters
+    for (const u of unitShapes(this.inputSize, this.hiddenSize, this.numLayers, this.bidirectional)) {
+      this.units.push(
+        new RecurrentUnit(
+          backend,
+          this.cell,
+          u.inputSize,
+          this.hiddenSize,
+          this.dtype,
+          u.reverse,
+          opts.maxLevel,
+          take,
+          // one buffer of ones for all units: GEMMs batched across units bind it once
+          (n) => this.ones(n),
+        ),
+      );
     }
     this.initialize(opts.seed ?? 0);
   }
