@@ -94,6 +94,10 @@ export interface UnitKernels {
   backward(a: SequenceBackwardArgs, ctx: UnitContext): Promise<void>;
   /** Kernels that project a narrow input inside their time loop (sequence level only), or null. */
   readonly narrowInput: NarrowInputKernels | null;
+  /** Several models' forwards at once (SequenceKernels.forwardMany; sequence level only), or null. */
+  readonly forwardMany: ((list: readonly SequenceForwardArgs[]) => Promise<void>) | null;
+  /** Several models' backwards at once (SequenceKernels.backwardMany), or null. */
+  readonly backwardMany: ((list: readonly SequenceBackwardArgs[]) => Promise<void>) | null;
 }
 
 /** The complete kernel set (see UnitKernels) built from a backend's offer, capped at `maxLevel`. */
@@ -121,6 +125,8 @@ export function cellKernels(
     forward: (a, ctx) => forwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B)),
     backward: (a, ctx) => backwardSteps(be, spec, a, driver(a.B), ctx.scratch(a.B)),
     narrowInput: null,
+    forwardMany: null,
+    backwardMany: null,
   };
 }
 
@@ -138,5 +144,15 @@ function fromSequence(seq: SequenceKernels): UnitKernels {
     },
     // a narrow input's backward never writes dP, so its kernels must sum the biases themselves
     narrowInput: fused ? (seq.narrowInput ?? null) : null,
+    forwardMany: seq.forwardMany
+      ? async (list) => {
+          await seq.forwardMany!(list);
+        }
+      : null,
+    backwardMany: seq.backwardMany
+      ? async (list) => {
+          await seq.backwardMany!(list);
+        }
+      : null,
   };
 }

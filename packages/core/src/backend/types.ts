@@ -300,6 +300,15 @@ export interface SequenceKernels {
    * instead of filling that slot with zeros first (one pass less per layer).
    */
   writesZeroState?: boolean;
+  /**
+   * Optional: the forwards of several models of one shape at once (an Ensemble's members at one
+   * unit, in member order), each exactly as `forward` would run it. Where the members' buffers
+   * are views of shared parents at a fixed stride (an Ensemble's workspaces and arena), a backend
+   * can run all of them in one dispatch; what it cannot group it runs one by one.
+   */
+  forwardMany?(list: readonly SequenceForwardArgs[]): void | Promise<void>;
+  /** The backwards of several models at once, as `forwardMany` (each exactly as `backward`). */
+  backwardMany?(list: readonly SequenceBackwardArgs[]): void | Promise<void>;
 }
 
 /** Adam with torch's update; `step` is 1-based. Buffers are flat and of equal length. */

@@ -1,11 +1,14 @@
+import { offeredKernels } from '../backend/cell-kernels.js';
 import { InputError } from '../backend/errors.js';
-import type { Backend, GemmArgs } from '../backend/types.js';
+import { type Backend, type GemmArgs, KERNEL_LEVEL } from '../backend/types.js';
 import { Adam, type AdamOptions } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ParamArena } from '../params/arena.js';
 import { hostView, returnLike, type TensorInput, type TensorOutput } from '../params/foreign-tensor.js';
 import { DEFAULT_DTYPE } from '../params/validate.js';
 import { gemmAll } from '../runner/gemm-helpers.js';
+import { MemberBatch } from '../runner/member-batch.js';
+import { MemberSlabs } from '../runner/member-slabs.js';
 import { SequenceModel, type SequenceModelOptions } from './sequence-model.js';
 
 /**
@@ -39,24 +42,52 @@ export class Ensemble {
   readonly members: SequenceModel[];
   /** One Adam over every member (one pass per step where the backend has views). */
   readonly optimizer: Adam;
+  /**
+   * Runs the members' sequence passes at each unit together, where the backend can batch them
+   * (SequenceKernels.forwardMany; null elsewhere): its stats count the groups run.
+   */
+  readonly batch: MemberBatch | null;
   private readonly arena: ParamArena;
+  private readonly slabs: MemberSlabs | null;
 
+  /**
+   * `batchPasses` (default true): where the backend's sequence kernels run several models at once
+   * (SequenceKernels.forwardMany, with views), the members' workspaces share buffers and their
+   * passes at each unit run as one call; false keeps every member's passes apart (to compare).
+   */
   constructor(
     readonly backend: Backend,
     options: Omit<SequenceModelOptions, 'seed'>,
     seeds: readonly number[],
     adam: AdamOptions = {},
+    { batchPasses = true }: { batchPasses?: boolean } = {},
   ) {
     if (seeds.length === 0) throw new InputError('an ensemble needs at least one member (one seed each)');
     const one = SequenceModel.parameterLengths(options);
+    const dtype = options.dtype ?? DEFAULT_DTYPE;
     this.arena = new ParamArena(
       backend,
-      options.dtype ?? DEFAULT_DTYPE,
+      dtype,
       seeds.flatMap(() => one),
     );
+    const be = backend;
+    const batched =
+      batchPasses &&
+      seeds.length > 1 &&
+      be.view !== undefined &&
+      (options.maxLevel ?? KERNEL_LEVEL.sequence) >= KERNEL_LEVEL.sequence &&
+      offeredKernels(be, options.cell).sequence?.forwardMany !== undefined;
+    this.slabs = batched
+      ? new MemberSlabs(be as typeof be & { view: NonNullable<Backend['view']> }, dtype, seeds.length)
+      : null;
+    this.batch = batched ? new MemberBatch() : null;
     try {
-      this.members = seeds.map((seed) => new SequenceModel(backend, { ...options, seed }, this.arena));
+      this.members = seeds.map((seed, index) => {
+        const slot = this.slabs && this.batch ? { slabs: this.slabs, batch: this.batch, index } : undefined;
+        return new SequenceModel(backend, { ...options, seed }, this.arena, slot);
+      });
     } catch (e) {
+      this.slabs?.dispose();
       this.arena.dispose();
       throw e;
     }
@@ -85,7 +116,13 @@ export class Ensemble {
     );
     const later: GemmArgs[] = [];
     const finish = new Map<number, Awaited<ReturnType<SequenceModel['recordStep']>>>();
-    for (const i of active) finish.set(i, await this.members[i].recordStep(views[i]!.x, views[i]!.y, later));
+    this.slabs?.nextStep();
+    const record = (i: number) => this.members[i].recordStep(views[i]!.x, views[i]!.y, later);
+    if (this.batch) {
+      // side by side, so that each unit's passes of all members run as one call
+      const done = await this.batch.all(active.map((i) => [i, () => record(i)] as const));
+      active.forEach((i, k) => finish.set(i, done[k]));
+    } else for (const i of active) finish.set(i, await record(i));
     gemmAll(this.backend, later);
     await this.optimizer.stepSources(active);
     const out: ({ loss: number; predictions: TensorOutput<X> } | null)[] = batches.map(() => null);
@@ -124,6 +161,7 @@ export class Ensemble {
   dispose(): void {
     for (const m of this.members) m.dispose();
     this.optimizer.dispose();
+    this.slabs?.dispose();
     this.arena.dispose();
   }
 }

@@ -6,6 +6,7 @@ import { plainTake, type TakeParam } from '../params/arena.js';
 import type { HostTensor } from '../params/named.js';
 import { checkTensor, type TensorLike } from '../params/validate.js';
 import { columnSumsArgs, gemmArgs, gemmQueue, matmul } from '../runner/gemm-helpers.js';
+import type { SlabScope } from '../runner/member-slabs.js';
 import type { FeaturePart } from '../runner/recurrent-unit.js';
 import { Workspace } from '../runner/workspace.js';
 
@@ -35,11 +36,12 @@ export class Linear {
     rng: Rng,
     take: TakeParam = plainTake(backend, dtype),
     ones?: (n: number) => DeviceBuffer,
+    shared: SlabScope | null = null,
   ) {
     const be = backend;
     ({ value: this.weight, grad: this.gWeight } = take(outFeatures * inFeatures));
     ({ value: this.bias, grad: this.gBias } = take(outFeatures));
-    this.ws = new Workspace(be, dtype);
+    this.ws = new Workspace(be, dtype, shared);
     this.ones = ones ?? ((n) => this.ws.ones(n));
     // torch's default: kaiming_uniform(a=√5) on the weight = U(±1/√in), and U(±1/√in) on the bias
     const k = 1 / Math.sqrt(inFeatures);

@@ -11,6 +11,7 @@ import { hostView, returnLike, type TensorInput, type TensorOutput } from '../pa
 import type { HostTensor } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
 import { gemmQueue } from '../runner/gemm-helpers.js';
+import type { MemberSlot } from '../runner/member-batch.js';
 import { MultiLayerRNN, rnnParamLengths } from '../runner/multilayer-rnn.js';
 import { Linear } from './linear.js';
 import { checkMemoryFits } from './memory.js';
@@ -110,12 +111,14 @@ export class SequenceModel {
   /**
    * `arena`: a ParamArena planned with `SequenceModel.parameterLengths` (several models' in a
    * row: an Ensemble's members), whose next entries this model takes; its owner disposes it. By
-   * default the model plans and owns an arena of its own.
+   * default the model plans and owns an arena of its own. `member`: this model's place in an
+   * Ensemble that runs its members' sequence passes together (MemberBatch).
    */
   constructor(
     readonly backend: Backend,
     opts: SequenceModelOptions,
     arena?: ParamArena,
+    member?: MemberSlot,
   ) {
     this.options = { ...MODEL_DEFAULTS, ...opts };
     const o = this.options;
@@ -146,9 +149,19 @@ export class SequenceModel {
         maxLevel: o.maxLevel,
       },
       take,
+      member,
     );
     const rng = new Rng(o.seed).fork();
-    this.fc = new Linear(backend, F, o.outputSize, o.dtype, rng, take, (n) => this.rnn.ones(n));
+    this.fc = new Linear(
+      backend,
+      F,
+      o.outputSize,
+      o.dtype,
+      rng,
+      take,
+      (n) => this.rnn.ones(n),
+      member ? { slabs: member.slabs, member: member.index, scope: 'fc' } : null,
+    );
     if (this.ownArena && !this.ownArena.complete)
       throw new Error('internal: the model took fewer parameters than planned');
   }

@@ -9,6 +9,7 @@ import { hostView, returnLike, type TensorInput, type TensorOutput } from '../pa
 import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
 import { addInto, gemmQueue } from './gemm-helpers.js';
+import type { MemberSlot } from './member-batch.js';
 import { type FeaturePart, packedLengths, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
 
@@ -144,6 +145,7 @@ export class MultiLayerRNN {
     readonly backend: Backend,
     opts: RNNOptions,
     take?: TakeParam,
+    member?: MemberSlot,
   ) {
     this.cell = cellSpec(opts.cell);
     this.inputSize = checkPositiveInt('inputSize', opts.inputSize);
@@ -158,9 +160,14 @@ export class MultiLayerRNN {
         `backend '${backend.name}' does not support ${this.dtype}; it supports ${backend.dtypes.join(', ')}`,
       );
     }
-    this.ws = new Workspace(backend, this.dtype);
+    this.ws = new Workspace(
+      backend,
+      this.dtype,
+      member ? { slabs: member.slabs, member: member.index, scope: 'rnn' } : null,
+    );
     // the units in the order rnnParamLengths plans their parameters
-    for (const u of unitShapes(this.inputSize, this.hiddenSize, this.numLayers, this.bidirectional)) {
+    const shapes = unitShapes(this.inputSize, this.hiddenSize, this.numLayers, this.bidirectional);
+    for (const [k, u] of shapes.entries()) {
       this.units.push(
         new RecurrentUnit(
           backend,
@@ -173,6 +180,7 @@ export class MultiLayerRNN {
           take,
           // one buffer of ones for all units: GEMMs batched across units bind it once
           (n) => this.ones(n),
+          member ? { ...member, key: `unit${k}` } : undefined,
         ),
       );
     }

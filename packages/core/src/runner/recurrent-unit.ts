@@ -11,6 +11,7 @@ import {
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { plainTake, type TakeParam } from '../params/arena.js';
 import { addBiasRows, addInto, columnSumsArgs, gemmArgs, gemmQueue, matmul } from './gemm-helpers.js';
+import type { MemberSlot } from './member-batch.js';
 import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
 
@@ -72,9 +73,15 @@ export class RecurrentUnit {
   /** A buffer of at least n ones: the unit's own, or one its owner shares among its units. */
   private readonly ones: (n: number) => DeviceBuffer;
 
+  /** Where this unit sits in an Ensemble that batches its members' passes (null: on its own). */
+  private readonly member: (MemberSlot & { key: string }) | null;
+
   /**
    * `take` gives each packed slot its value and gradient buffers (a model's ParamArena; plain
    * buffers by default), in packedLengths order; `ones` shares a buffer of ones among units.
+   * `member`: the unit's place in an Ensemble's member (its workspace then takes its buffers from
+   * the ensemble's slabs under `key`, and its sequence passes run with the other members' at the
+   * same unit: MemberBatch).
    */
   constructor(
     readonly be: Backend,
@@ -86,8 +93,14 @@ export class RecurrentUnit {
     public maxLevel: KernelLevel = KERNEL_LEVEL.sequence,
     take: TakeParam = plainTake(be, dtype),
     ones?: (n: number) => DeviceBuffer,
+    member?: MemberSlot & { key: string },
   ) {
-    this.ws = new Workspace(be, dtype);
+    this.member = member ?? null;
+    this.ws = new Workspace(
+      be,
+      dtype,
+      member ? { slabs: member.slabs, member: member.index, scope: member.key } : null,
+    );
     this.ones = ones ?? ((n) => this.ws.ones(n));
     for (const [slot, len] of Object.entries(packedLengths(spec, inputSize, hiddenSize))) {
       const { value, grad } = take(len);
@@ -246,7 +259,16 @@ export class RecurrentUnit {
       });
       return;
     }
-    await this.kernels().forward({ ...common, p: p! }, this.ctx);
+    const kernels = this.kernels();
+    const args = { ...common, p: p! };
+    if (this.member && kernels.forwardMany)
+      await this.member.batch.pass(
+        `${this.member.key}/forward`,
+        this.member.index,
+        args,
+        kernels.forwardMany,
+      );
+    else await kernels.forward(args, this.ctx);
   }
 
   /**
@@ -334,7 +356,18 @@ export class RecurrentUnit {
     if (narrow) {
       const { buf: x, offset, width } = parts[0];
       await narrow.backward({ ...common, dP, input: { x, offset, width, dWx: dWx! } });
-    } else await this.kernels().backward({ ...common, dP: dP! }, this.ctx);
+    } else {
+      const kernels = this.kernels();
+      const args = { ...common, dP: dP! };
+      if (this.member && kernels.backwardMany)
+        await this.member.batch.pass(
+          `${this.member.key}/backward`,
+          this.member.index,
+          args,
+          kernels.backwardMany,
+        );
+      else await kernels.backward(args, this.ctx);
+    }
 
     // weight gradients: one GEMM each over all T steps (a narrow input's come from its kernels)
     let row = 0;

@@ -1,8 +1,11 @@
 import type { Backend, DeviceBuffer, DType } from '../backend/types.js';
+import type { SlabScope } from './member-slabs.js';
 
 /**
  * Named device buffers reused across calls: a buffer is reallocated only when the size it must
- * hold changes, so a training loop at fixed shapes allocates nothing after its first step.
+ * hold changes, so a training loop at fixed shapes allocates nothing after its first step. An
+ * Ensemble's member takes them from its ensemble's slabs (`shared`): views of one parent per name
+ * for all members, so that kernels can run every member at once (MemberSlabs).
  */
 export class Workspace {
   private readonly bufs = new Map<string, DeviceBuffer>();
@@ -10,9 +13,16 @@ export class Workspace {
   constructor(
     private readonly backend: Backend,
     private readonly dtype: DType,
+    private readonly shared: SlabScope | null = null,
   ) {}
 
   get(name: string, length: number): DeviceBuffer {
+    if (this.shared) {
+      const { slabs, member, scope } = this.shared;
+      const view = slabs.get(`${scope}/${name}`, member, length);
+      this.bufs.set(name, view);
+      return view;
+    }
     const have = this.bufs.get(name);
     if (have && have.length === length) return have;
     if (have) this.backend.dispose(have);
@@ -40,6 +50,14 @@ export class Workspace {
   private readonly retired: DeviceBuffer[] = [];
 
   dispose(): void {
+    if (this.shared) {
+      // the views' memory is the slabs'; give up this member's share of each
+      const { slabs, member, scope } = this.shared;
+      for (const name of this.bufs.keys()) if (name !== '__ones') slabs.release(`${scope}/${name}`, member);
+      const ones = this.bufs.get('__ones');
+      this.bufs.clear();
+      if (ones) this.bufs.set('__ones', ones);
+    }
     for (const b of [...this.bufs.values(), ...this.retired]) this.backend.dispose(b);
     this.bufs.clear();
     this.retired.length = 0;
