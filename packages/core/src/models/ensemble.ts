@@ -121,7 +121,7 @@ export class Ensemble {
     if (this.batch) {
       // side by side, so that each unit's passes of all members run as one call
       const done = await this.batch.all(active.map((i) => [i, () => record(i)] as const));
-      active.forEach((i, k) => finish.set(i, done[k]));
+      for (const [k, i] of active.entries()) finish.set(i, done[k]);
     } else for (const i of active) finish.set(i, await record(i));
     gemmAll(this.backend, later);
     await this.optimizer.stepSources(active);
