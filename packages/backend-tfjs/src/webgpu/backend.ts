@@ -156,7 +156,13 @@ export class WebgpuTfjsBackend extends TfjsBackend {
     const n = length ?? buf.length - offset;
     if (!Number.isInteger(offset) || !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > buf.length)
       throw new RangeError(`read of ${n} values at ${offset} overruns a buffer of ${buf.length}`);
-    return super.read(root, base + offset, n, out);
+    // a range of a larger buffer: a copy command, not tfjs's slice (a dispatch) then a read
+    if (out && !(out instanceof Float32Array)) {
+      const data = await wgslRunner().read(root, base + offset, n);
+      for (let i = 0; i < n; i++) out[i] = data[i];
+      return out;
+    }
+    return wgslRunner().read(root, base + offset, n, out);
   }
 
   /** Disposing a view does nothing: it goes with its parent. */

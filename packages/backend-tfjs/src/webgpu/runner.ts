@@ -319,6 +319,43 @@ export class WgslRunner {
   }
 
   /**
+   * `n` floats of an operand from element `offset` (a view's own offset is added), read back by a
+   * copy command into a mappable buffer: a range of a larger buffer (a model's output in an
+   * ensemble's shared workspace) costs no dispatch, where tfjs would slice it with one first.
+   * Submits the recorded work; counted as a readback (counters).
+   */
+  async read(src: Operand, offset: number, n: number, out?: Float32Array): Promise<Float32Array> {
+    if (!isGpuBuffer(src) && isBufferView(src) && (offset < 0 || offset + n > src.length))
+      throw new RangeError(`read of ${n} values at ${offset} overruns a ${src}`);
+    const result = out ?? new Float32Array(n);
+    if (n <= 0) return result;
+    const from = isGpuBuffer(src) ? src : this.resolve(src, false);
+    const at = (offset + this.elementOffset(src)) * 4;
+    const staging = this.device.createBuffer({
+      size: n * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const be = this.be;
+    be.ensureCommandEncoderReady();
+    be.endComputePassEncoder();
+    be.commandEncoder!.copyBufferToBuffer(from, at, staging, 0, n * 4);
+    be.submitQueue();
+    const t0 = now();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      result.set(new Float32Array(staging.getMappedRange()));
+      staging.unmap();
+    } finally {
+      staging.destroy();
+      if (this.tally) {
+        this.tally.readbacks++;
+        this.tally.waitMs += now() - t0;
+      }
+    }
+    return result;
+  }
+
+  /**
    * A view's element offset in its parent (the kernel of a `whole` role adds it to its indices);
    * 0 for plain buffers and GPU buffers.
    */

@@ -9,7 +9,8 @@ import {
 } from '@bistable/core';
 import { isBufferView } from './buffer-view.js';
 import { cellWgsl, readsOf } from './cell-wgsl.js';
-import { type Operand, type WgslRunner, wgslRunner } from './runner.js';
+import { type Operand, type Role, type WgslRunner, wgslRunner } from './runner.js';
+import { memberCode, memberRuns, memberUniforms } from './sequence-members.js';
 import { FUSED_WG, pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
 import {
   auxLayout,
@@ -46,13 +47,35 @@ interface TransposedWh {
 interface Transposed {
   byWh: WeakMap<DeviceBuffer, TransposedWh>;
   byRoot: WeakMap<object, Set<DeviceBuffer>>;
+  /**
+   * Which forward last wrote each wh's transposed copy: 'solo' (its own, in byWh) or a run's key
+   * (in groups). A backward uses a copy only when its forward wrote it last.
+   */
+  stamp: WeakMap<DeviceBuffer, string>;
+  /** The aux of each run of members (sequence-members.ts), by run key: member m's at m·stride. */
+  groups: Map<string, GroupAux>;
+  groupsByRoot: WeakMap<object, Set<string>>;
+}
+
+/** The aux buffers of a run of members, one after another. */
+interface GroupAux {
+  buf: GPUBuffer;
+  floats: number;
+  /** Floats per member, as the run's last forward laid them out. */
+  stride: number;
 }
 const transposed = new WeakMap<WgslRunner, Transposed>();
 
 function transposedOf(runner: WgslRunner): Transposed {
   let m = transposed.get(runner);
   if (!m) {
-    m = { byWh: new WeakMap(), byRoot: new WeakMap() };
+    m = {
+      byWh: new WeakMap(),
+      byRoot: new WeakMap(),
+      stamp: new WeakMap(),
+      groups: new Map(),
+      groupsByRoot: new WeakMap(),
+    };
     transposed.set(runner, m);
   }
   return m;
@@ -67,6 +90,12 @@ const rootOf = (buf: DeviceBuffer): object => (isBufferView(buf) ? buf.root : bu
  */
 export function releaseTransposed(runner: WgslRunner, root: DeviceBuffer): void {
   const t = transposedOf(runner);
+  for (const key of t.groupsByRoot.get(root) ?? []) {
+    const g = t.groups.get(key);
+    if (g) runner.retire(g.buf);
+    t.groups.delete(key);
+  }
+  t.groupsByRoot.delete(root);
   const whs = t.byRoot.get(root);
   if (!whs) return;
   for (const wh of whs) {
@@ -75,6 +104,58 @@ export function releaseTransposed(runner: WgslRunner, root: DeviceBuffer): void 
     t.byWh.delete(wh);
   }
   t.byRoot.delete(root);
+}
+
+/** Small ids for root buffers, for run keys. */
+const rootIds = new WeakMap<object, number>();
+let nextRootId = 0;
+const rootId = (root: object): number => {
+  let id = rootIds.get(root);
+  if (id === undefined) {
+    id = nextRootId++;
+    rootIds.set(root, id);
+  }
+  return id;
+};
+
+/** A run's key: its members' wh (views of one parent, sequence-members.ts), gr and H. */
+const runKey = (whs: readonly DeviceBuffer[], gr: number, H: number): string =>
+  `${rootId(rootOf(whs[0]))}/${whs.map((w) => (isBufferView(w) ? w.offset : -1)).join(',')}/${gr}/${H}`;
+
+/**
+ * The aux of a run of members for a forward (`perMember` floats each, the transposed wh at the
+ * start of each): the run's from earlier forwards when large enough, else a new one.
+ */
+function groupAuxForForward(
+  runner: WgslRunner,
+  whs: readonly DeviceBuffer[],
+  gr: number,
+  H: number,
+  perMember: number,
+): GroupAux {
+  const t = transposedOf(runner);
+  const key = runKey(whs, gr, H);
+  const floats = perMember * whs.length;
+  let g = t.groups.get(key);
+  if (!g || g.floats < floats) {
+    if (g) runner.retire(g.buf);
+    const buf = runner.device.createBuffer({
+      size: Math.max(4, floats * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    g = { buf, floats, stride: perMember };
+    t.groups.set(key, g);
+    const root = rootOf(whs[0]);
+    let keys = t.groupsByRoot.get(root);
+    if (!keys) {
+      keys = new Set();
+      t.groupsByRoot.set(root, keys);
+    }
+    keys.add(key);
+  }
+  g.stride = perMember;
+  for (const w of whs) t.stamp.set(w, key);
+  return g;
 }
 
 /**
@@ -88,7 +169,8 @@ function auxForForward(
   H: number,
   floats: number,
 ): GPUBuffer {
-  const { byWh, byRoot } = transposedOf(runner);
+  const { byWh, byRoot, stamp } = transposedOf(runner);
+  stamp.set(wh, 'solo');
   const have = byWh.get(wh);
   if (have && have.floats >= floats && have.H === H && have.gr === gr) return have.buf;
   // the old one may still be read by recorded work: destroyed once that work is done
@@ -244,21 +326,24 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   };
 
   /** Copies the operands placed in aux there, before the backward. */
-  const stageIn = (runner: WgslRunner, aux: Operand, p: Places, a: SequenceBackwardArgs) => {
+  const stageIn = (runner: WgslRunner, aux: Operand, p: Places, a: SequenceBackwardArgs, at = 0) => {
     const lay = auxLayout(gr, npw, a.H, a.B);
     const BH = a.B * a.H;
-    if (p.dhN === 'aux') runner.copy(a.dhN!, 0, aux, lay.dhN, BH);
-    if (p.dcN === 'aux') runner.copy(a.dcN!, 0, aux, lay.dcN, BH);
-    if (p.pw === 'aux') runner.copy(a.pw!, 0, aux, lay.pw, npw * a.H);
+    if (p.dhN === 'aux') runner.copy(a.dhN!, 0, aux, at + lay.dhN, BH);
+    if (p.dcN === 'aux') runner.copy(a.dcN!, 0, aux, at + lay.dcN, BH);
+    if (p.pw === 'aux') runner.copy(a.pw!, 0, aux, at + lay.pw, npw * a.H);
   };
 
-  /** What the backward left in aux for the caller: dc0, and the rows' dPw shares. */
-  const stageOut = (runner: WgslRunner, aux: Operand | null, p: Places, a: SequenceBackwardArgs) => {
+  /**
+   * What the backward left in aux (from element `at`: a member's share of a run's aux) for the
+   * caller: dc0, and the rows' dPw shares.
+   */
+  const stageOut = (runner: WgslRunner, aux: Operand | null, p: Places, a: SequenceBackwardArgs, at = 0) => {
     const lay = auxLayout(gr, npw, a.H, a.B);
-    if (p.dc0 === 'aux') runner.copy(aux!, lay.dc0, a.dc0!, 0, a.B * a.H);
+    if (p.dc0 === 'aux') runner.copy(aux!, at + lay.dc0, a.dc0!, 0, a.B * a.H);
     // one row's share is the sum itself
-    if (p.w === 'aux' && a.B === 1) runner.copy(aux!, lay.partial, a.dPw!, 0, npw * a.H);
-    else if (p.w === 'aux') reducePw(runner, aux!, lay.partial, a);
+    if (p.w === 'aux' && a.B === 1) runner.copy(aux!, at + lay.partial, a.dPw!, 0, npw * a.H);
+    else if (p.w === 'aux') reducePw(runner, aux!, at + lay.partial, a);
   };
 
   if (gr === 0) {
@@ -315,68 +400,206 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     };
   }
 
+  /** A forward's roles; `whT`: where it writes wh transposed for the backward. */
+  const forwardRoles = (a: SequenceForwardArgs, whT: GPUBuffer | null): Role[] => [
+    { name: 'p', buf: readsP ? a.p : null, write: false },
+    { name: 'wh', buf: a.wh, write: false },
+    { name: 'bh', buf: a.bh, write: false },
+    { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
+    { name: 'hAll', buf: a.hAll, write: true },
+    { name: 'cAll', buf: withC ? a.cAll : null, write: true },
+    { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
+    { name: 'whT', buf: whT, write: true },
+  ];
+
+  /** A backward's roles, given its aux and the places of its optional operands. */
+  const backwardRoles = (a: SequenceBackwardArgs, aux: GPUBuffer, p: Places): Role[] => [
+    { name: 'aux', buf: aux, write: writesAux(p) },
+    { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
+    { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
+    { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
+    { name: 'cache', buf: readsC ? a.cache : null, write: false },
+    { name: 'dOut', buf: a.dOut, write: false },
+    { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
+    { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
+    { name: 'dP', buf: a.dP, write: true },
+    { name: 'dR', buf: a.dR, write: true },
+    { name: 'dh0', buf: a.dh0, write: true },
+    { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
+    { name: 'partial', buf: p.w === 'direct' ? a.dPw : null, write: true },
+  ];
+
+  /** Everything a forward of a run may bind (memberRuns checks each lies at a fixed stride). */
+  const forwardOperands = (a: SequenceForwardArgs) =>
+    Object.fromEntries(
+      forwardRoles(a, null)
+        .filter((r) => r.name !== 'whT')
+        .map((r) => [r.name, r.buf as DeviceBuffer | null]),
+    );
+  const backwardOperands = (a: SequenceBackwardArgs) => ({
+    pw: bM.length > 0 ? a.pw : null,
+    hAll: readsHp ? a.hAll : null,
+    cAll: readsCp ? a.cAll : null,
+    cache: readsC ? a.cache : null,
+    dOut: a.dOut,
+    dhN: a.dhN,
+    dcN: withC ? a.dcN : null,
+    dP: a.dP,
+    dR: a.dR,
+    dh0: a.dh0,
+    dc0: withC ? a.dc0 : null,
+    dPw: npw > 0 ? a.dPw : null,
+  });
+  const sameSizes = (x: SequenceForwardArgs | SequenceBackwardArgs, y: typeof x) =>
+    x.T === y.T && x.B === y.B && x.H === y.H && x.reverse === y.reverse;
+
+  const forward = (a: SequenceForwardArgs): void => {
+    const { T, B, H } = a;
+    const runner = wgslRunner();
+    const plan = rowsOf(runner, H, gr);
+    const whT = a.wh ? auxForForward(runner, a.wh, gr, H, auxLayout(gr, npw, H, B).length) : null;
+    runner.run({
+      key: `seq-fwd/${cw.key}/${planKey(plan)}/${a.bh ? 'bh' : 'nobh'}`,
+      roles: forwardRoles(a, whT),
+      uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
+      workgroups: B,
+      code: (v) => recurrentForwardCode(cw, plan, v),
+      flush: true,
+    });
+  };
+
+  const backward = (a: SequenceBackwardArgs): void => {
+    const { T, B, H } = a;
+    const runner = wgslRunner();
+    const rows = rowsOf(runner, H, gr);
+    const lay = auxLayout(gr, npw, H, B);
+    const t = transposedOf(runner);
+    const have = a.wh && t.stamp.get(a.wh) === 'solo' ? t.byWh.get(a.wh) : undefined;
+    const fresh = have && have.H === H && have.gr === gr && have.floats >= lay.length;
+    const aux = fresh ? have.buf : prep(runner, a);
+    const p = plan(runner, a, [aux, a.dR, ...boundAlways(a)], true, !fresh, B === 1 ? 'direct' : null);
+    if (fresh) stageIn(runner, aux, p, a);
+    runner.run({
+      key: `seq-bwd/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
+      roles: backwardRoles(a, aux, p),
+      uniforms: seqUniforms(T, B, H, a.reverse),
+      workgroups: B,
+      code: (v) => recurrentBackwardCode(cw, rows, v, p),
+      flush: true,
+    });
+    stageOut(runner, aux, p, a);
+  };
+
   return {
     writesZeroState: true,
-    forward(a: SequenceForwardArgs): void {
-      const { T, B, H } = a;
-      const runner = wgslRunner();
-      const plan = rowsOf(runner, H, gr);
-      const whT = a.wh ? auxForForward(runner, a.wh, gr, H, auxLayout(gr, npw, H, B).length) : null;
-      runner.run({
-        key: `seq-fwd/${cw.key}/${planKey(plan)}/${a.bh ? 'bh' : 'nobh'}`,
-        roles: [
-          { name: 'p', buf: readsP ? a.p : null, write: false },
-          { name: 'wh', buf: a.wh, write: false },
-          { name: 'bh', buf: a.bh, write: false },
-          { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
-          { name: 'hAll', buf: a.hAll, write: true },
-          { name: 'cAll', buf: withC ? a.cAll : null, write: true },
-          { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
-          { name: 'whT', buf: whT, write: true },
-        ],
-        uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
-        workgroups: B,
-        code: (v) => recurrentForwardCode(cw, plan, v),
-        flush: true,
-      });
+    forward,
+    backward,
+
+    /**
+     * Runs of members whose operands lie at fixed strides take one dispatch of M·B workgroups
+     * (member mi = workgroup / B), each member's whT in its share of the run's aux; the rest run
+     * one by one.
+     */
+    forwardMany(list: readonly SequenceForwardArgs[]): void {
+      for (const run of memberRuns(
+        list,
+        forwardOperands,
+        (x, y) => sameSizes(x, y) && !x.zeroState === !y.zeroState,
+      )) {
+        if (run.list.length === 1 || !run.list[0].wh) {
+          for (const a of run.list) forward(a);
+          continue;
+        }
+        const a = run.list[0];
+        const { T, B, H } = a;
+        const M = run.list.length;
+        const runner = wgslRunner();
+        const rows = rowsOf(runner, H, gr);
+        const lay = auxLayout(gr, npw, H, B);
+        const aux = groupAuxForForward(
+          runner,
+          run.list.map((m) => m.wh!),
+          gr,
+          H,
+          lay.length,
+        );
+        const roles = forwardRoles(a, aux.buf);
+        const places = new Map(run.places).set('whT', { base: 0, stride: lay.length });
+        const names = presentNames(roles);
+        runner.run({
+          key: `seq-fwd-many/${cw.key}/${planKey(rows)}/${a.bh ? 'bh' : 'nobh'}`,
+          roles: roles.map((r) => ({ ...r, whole: true })),
+          uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a), ...memberUniforms(M, places, names)],
+          workgroups: M * B,
+          code: memberCode(names, (v) => recurrentForwardCode(cw, rows, v, names)),
+          flush: true,
+        });
+      }
     },
 
-    backward(a: SequenceBackwardArgs): void {
-      const { T, B, H } = a;
+    /**
+     * The backwards of runs whose forward ran as one (their whT in the run's aux) take one
+     * dispatch; the rest run one by one (transposing wh first).
+     */
+    backwardMany(list: readonly SequenceBackwardArgs[]): void {
       const runner = wgslRunner();
-      const rows = rowsOf(runner, H, gr);
-      const lay = auxLayout(gr, npw, H, B);
-      const have = a.wh ? transposedOf(runner).byWh.get(a.wh) : undefined;
-      const fresh = have && have.H === H && have.gr === gr && have.floats >= lay.length;
-      const aux = fresh ? have.buf : prep(runner, a);
-      const p = plan(runner, a, [aux, a.dR, ...boundAlways(a)], true, !fresh, B === 1 ? 'direct' : null);
-      if (fresh) stageIn(runner, aux, p, a);
-      runner.run({
-        key: `seq-bwd/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
-        roles: [
-          { name: 'aux', buf: aux, write: writesAux(p) },
-          { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
-          { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
-          { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
-          { name: 'cache', buf: readsC ? a.cache : null, write: false },
-          { name: 'dOut', buf: a.dOut, write: false },
-          { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
-          { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
-          { name: 'dP', buf: a.dP, write: true },
-          { name: 'dR', buf: a.dR, write: true },
-          { name: 'dh0', buf: a.dh0, write: true },
-          { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
-          { name: 'partial', buf: p.w === 'direct' ? a.dPw : null, write: true },
-        ],
-        uniforms: seqUniforms(T, B, H, a.reverse),
-        workgroups: B,
-        code: (v) => recurrentBackwardCode(cw, rows, v, p),
-        flush: true,
-      });
-      stageOut(runner, aux, p, a);
+      const t = transposedOf(runner);
+      for (const run of memberRuns(list, backwardOperands, sameSizes)) {
+        const a = run.list[0];
+        const { T, B, H } = a;
+        const M = run.list.length;
+        const lay = auxLayout(gr, npw, H, B);
+        const key =
+          M > 1 && a.wh
+            ? runKey(
+                run.list.map((m) => m.wh!),
+                gr,
+                H,
+              )
+            : null;
+        const g = key ? t.groups.get(key) : undefined;
+        const fresh =
+          g !== undefined && g.stride === lay.length && run.list.every((m) => t.stamp.get(m.wh!) === key);
+        if (!fresh) {
+          for (const m of run.list) backward(m);
+          continue;
+        }
+        const rows = rowsOf(runner, H, gr);
+        const rootsOf = (ops: (Operand | null)[]) => ops.map((o) => (o && isBufferView(o) ? o.root : o));
+        const p = plan(
+          runner,
+          a,
+          [g.buf, ...rootsOf([a.dR, ...boundAlways(a)])],
+          true,
+          false,
+          B === 1 ? 'direct' : null,
+        );
+        for (const [k, m] of run.list.entries()) stageIn(runner, g.buf, p, m, k * g.stride);
+        const roles = backwardRoles(a, g.buf, p);
+        const byRole: Record<string, string> = { partial: 'dPw' };
+        const places = new Map(
+          roles
+            .filter((r) => r.buf !== null && r.name !== 'aux')
+            .map((r) => [r.name, run.places.get(byRole[r.name] ?? r.name)!] as const),
+        ).set('aux', { base: 0, stride: g.stride });
+        const names = presentNames(roles);
+        runner.run({
+          key: `seq-bwd-many/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
+          roles: roles.map((r) => ({ ...r, whole: true })),
+          uniforms: [...seqUniforms(T, B, H, a.reverse), ...memberUniforms(M, places, names)],
+          workgroups: M * B,
+          code: memberCode(names, (v) => recurrentBackwardCode(cw, rows, v, p, names)),
+          flush: true,
+        });
+        for (const [k, m] of run.list.entries()) stageOut(runner, g.buf, p, m, k * g.stride);
+      }
     },
   };
 }
+
+/** The names of the roles a kernel binds. */
+const presentNames = (roles: readonly Role[]): string[] =>
+  roles.filter((r) => r.buf !== null).map((r) => r.name);
 
 /**
  * The row plan of a recurrent kernel under the split in force (recurrentSplit: 1, no split,

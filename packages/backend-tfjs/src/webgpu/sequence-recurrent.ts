@@ -1,5 +1,6 @@
 import { InputError } from '@bistable/core';
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
+import { memberOffsets } from './sequence-members.js';
 import { each, eachOf } from './wgsl-common.js';
 
 type Vars = Readonly<Record<string, string>>;
@@ -192,13 +193,25 @@ export function recurrentPlan(
   return rowPlan(H, gr, limits.storageBytes);
 }
 
-/** Uniforms: n = B·H, T, B, rev, H. */
-const entry = (wg: number, gx: number, gr: number, cw: number) => `
+/**
+ * Uniforms: n = B·H, T, B, rev, H. With `members` (the operands of a run of several models,
+ * sequence-members.ts) the workgroups are M·B: member mi = workgroup / B takes row b of its own
+ * operands, at offsets o_<name>.
+ */
+const entry = (wg: number, gx: number, gr: number, cw: number, members: readonly string[] | null) => `
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let b = wid.y * nwg.x + wid.x;
-  if (b >= u.B) { return; }
+${
+  members
+    ? `  let gi = wid.y * nwg.x + wid.x;
+  let mi = gi / u.B;
+  if (mi >= u.M) { return; }
+  let b = gi % u.B;
+${memberOffsets(members)}`
+    : `  let b = wid.y * nwg.x + wid.x;
+  if (b >= u.B) { return; }`
+}
   let H = u.H;
   let BH = u.n;
   let GXH = H * ${gx}u;
@@ -330,7 +343,12 @@ function pairwise(n: number, x: (i: number) => string): string {
  * into ps (productForward), and after a barrier the unit's pointwise thread adds bh and the S
  * partial sums; a second barrier ends the step. A RowPlan sums each unit's product in one thread.
  */
-export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): string {
+export function recurrentForwardCode(
+  cw: CellWgsl,
+  plan: RowPlan,
+  v: Vars,
+  members: readonly string[] | null = null,
+): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
   const fr = cw.reads.forward;
   const fP = readsOf(fr, 'P', gx);
@@ -345,7 +363,7 @@ export function recurrentForwardCode(cw: CellWgsl, plan: RowPlan, v: Vars): stri
     `${v.p}[(${t} * u.B + b) * GXH + ${k > 0 ? `${k}u * H + ` : ''}${j}]`;
   return `${sg ? 'enable subgroups;\n' : ''}
 var<workgroup> hs: array<f32, ${2 * cap}>;${sp ? `\nvar<workgroup> ps: array<f32, ${gr * sp.S * cap}>;` : ''}
-${entry(wg, gx, gr, cacheWidth)}
+${entry(wg, gx, gr, cacheWidth, members)}
   let s0 = select(0u, u.T, rev);
   let t0 = select(0u, u.T - 1u, rev);
 ${sg ? subgroupUnits(sg, 'H') : `${units(plan)}${sp ? splitUnits(sp, 'H') : ''}`}
@@ -573,7 +591,13 @@ ${
  * (productBackward), and after a second barrier each unit's thread adds the S partial sums to its
  * pointwise part.
  */
-export function recurrentBackwardCode(cw: CellWgsl, plan: RowPlan, v: Vars, places: Places): string {
+export function recurrentBackwardCode(
+  cw: CellWgsl,
+  plan: RowPlan,
+  v: Vars,
+  places: Places,
+  members: readonly string[] | null = null,
+): string {
   const { gx, gr, npw, cacheWidth, hasCellState: withC } = cw.spec;
   const br = cw.reads.backward;
   const bC = readsOf(br, 'C', cacheWidth);
@@ -594,7 +618,7 @@ ${readsCp ? `      pcp${q} = ${v.cAll}[${prev} * BH + row + ${j}];` : ''}
 ${v.dOut ? `      pd${q} = ${v.dOut}[${t} * BH + row + ${j}];` : ''}`;
   return `${sg ? 'enable subgroups;\n' : ''}
 var<workgroup> ds: array<f32, ${2 * gr * cap}>;${sp ? `\nvar<workgroup> qs: array<f32, ${sp.S * cap}>;` : ''}
-${entry(wg, gx, gr, cacheWidth)}
+${entry(wg, gx, gr, cacheWidth, members)}
 ${auxOffsets(gr, npw)}
   let t0 = select(u.T - 1u, 0u, rev);
   let p0 = select(t0, t0 + 1u, rev);
