@@ -27,7 +27,7 @@ type Batch = {
 } | null;
 
 /** Member i's batch of length lengths[i] (null: it sits the step out). */
-function step(rng: Rng, lengths: (number | null)[]): Batch[] {
+function step(rng: Rng, lengths: (number | null)[], B: number): Batch[] {
   return lengths.map((T) =>
     T === null
       ? null
@@ -38,7 +38,7 @@ function step(rng: Rng, lengths: (number | null)[]): Batch[] {
   );
 }
 
-async function compare(cell: CellName, plan: (number | null)[][]) {
+async function compare(cell: CellName, plan: (number | null)[][], rows = B) {
   const be = await webgpuBackend();
   const o = {
     cell,
@@ -70,7 +70,7 @@ async function compare(cell: CellName, plan: (number | null)[][]) {
   };
   // each shape twice: the dispatches of its second step (the first may allocate and upload)
   for (const lengths of plan.flatMap((l) => [l, l])) {
-    const data = step(rng, lengths);
+    const data = step(rng, lengths, rows);
     seq = 0;
     let c0 = be.counters().dispatches;
     const got = await batched.trainStep(data);
@@ -116,7 +116,7 @@ async function compare(cell: CellName, plan: (number | null)[][]) {
 describe.skipIf(!probe.ok)(
   'tfjs-webgpu: an ensemble runs each pass of all its members in one dispatch',
   () => {
-    for (const cell of ['nBRC', 'GRU', 'LSTM'] as CellName[]) {
+    for (const cell of ['BRC', 'nBRC', 'GRU', 'LSTM'] as CellName[]) {
       it(`${cell}: equal to the members' own dispatches, and (M − 1) fewer per pass`, async () => {
         // all three; 0 and 2 (a run at twice the stride); all three at another length; lengths
         // that differ (no run: each member alone)
@@ -141,6 +141,11 @@ describe.skipIf(!probe.ok)(
         expect(stats).toEqual({ groups: 8 * 4, passes: 2 * 4 * (3 + 2 + 3 + 3) });
       });
     }
+
+    it('BRC with more rows than one workgroup sums (its parameter gradients reduced per member)', async () => {
+      const { seq } = await compare('BRC', [[3, 3, 3]], 300);
+      expect(seq).toEqual([[4, 12]]);
+    });
 
     it('with the recurrent product split over threads (in subgroups where the device has them, and not)', async () => {
       for (const subgroups of [true, false]) {

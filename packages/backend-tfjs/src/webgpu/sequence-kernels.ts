@@ -346,60 +346,6 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     else if (p.w === 'aux') reducePw(runner, aux!, at + lay.partial, a);
   };
 
-  if (gr === 0) {
-    return {
-      writesZeroState: true,
-      forward(a: SequenceForwardArgs): void {
-        const { T, B, H } = a;
-        wgslRunner().run({
-          key: `seq-fwd-pw/${cw.key}`,
-          roles: [
-            { name: 'p', buf: readsP ? a.p : null, write: false },
-            { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
-            { name: 'hAll', buf: a.hAll, write: true },
-            { name: 'cAll', buf: withC ? a.cAll : null, write: true },
-            { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
-          ],
-          uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
-          workgroups: flatGroups(B * H),
-          code: (v) => pointwiseForwardCode(cw, v),
-          flush: true,
-        });
-      },
-      backward(a: SequenceBackwardArgs): void {
-        const { T, B, H } = a;
-        const runner = wgslRunner();
-        const p = plan(runner, a, boundAlways(a), false, false, B <= FUSED_WG ? 'fused' : null);
-        const aux = usesAux(p) ? runner.scratch('aux', auxLayout(0, npw, H, B).length) : null;
-        if (aux) stageIn(runner, aux, p, a);
-        const fused = p.w === 'fused';
-        const JW = fused ? Math.floor(FUSED_WG / B) : 0;
-        runner.run({
-          key: `seq-bwd-pw/${cw.key}/${flags(a)}/${placesKey(p)}`,
-          roles: [
-            { name: 'aux', buf: aux, write: writesAux(p) },
-            { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
-            { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
-            { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
-            { name: 'cache', buf: readsC ? a.cache : null, write: false },
-            { name: 'dOut', buf: a.dOut, write: false },
-            { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
-            { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
-            { name: 'dP', buf: a.dP, write: true },
-            { name: 'dh0', buf: a.dh0, write: true },
-            { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
-            { name: 'dPw', buf: fused ? a.dPw : null, write: true },
-          ],
-          uniforms: [...seqUniforms(T, B, H, a.reverse), { name: 'JW', type: 'u32', value: JW }],
-          workgroups: fused ? Math.ceil(H / JW) : flatGroups(B * H),
-          code: (v) => pointwiseBackwardCode(cw, v, p),
-          flush: true,
-        });
-        stageOut(runner, aux, p, a);
-      },
-    };
-  }
-
   /** A forward's roles; `whT`: where it writes wh transposed for the backward. */
   const forwardRoles = (a: SequenceForwardArgs, whT: GPUBuffer | null): Role[] => [
     { name: 'p', buf: readsP ? a.p : null, write: false },
@@ -431,11 +377,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
 
   /** Everything a forward of a run may bind (memberRuns checks each lies at a fixed stride). */
   const forwardOperands = (a: SequenceForwardArgs) =>
-    Object.fromEntries(
-      forwardRoles(a, null)
-        .filter((r) => r.name !== 'whT')
-        .map((r) => [r.name, r.buf as DeviceBuffer | null]),
-    );
+    operandsOf(forwardRoles(a, null).filter((r) => r.name !== 'whT'));
   const backwardOperands = (a: SequenceBackwardArgs) => ({
     pw: bM.length > 0 ? a.pw : null,
     hAll: readsHp ? a.hAll : null,
@@ -452,6 +394,142 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   });
   const sameSizes = (x: SequenceForwardArgs | SequenceBackwardArgs, y: typeof x) =>
     x.T === y.T && x.B === y.B && x.H === y.H && x.reverse === y.reverse;
+
+  /** Cells without a recurrent matrix (BRC): one thread per (row, unit), see above. */
+  function pointwiseKernels(): SequenceKernels {
+    const forwardRoles = (a: SequenceForwardArgs): Role[] => [
+      { name: 'p', buf: readsP ? a.p : null, write: false },
+      { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
+      { name: 'hAll', buf: a.hAll, write: true },
+      { name: 'cAll', buf: withC ? a.cAll : null, write: true },
+      { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
+    ];
+    const backwardRoles = (a: SequenceBackwardArgs, aux: GPUBuffer | null, p: Places): Role[] => [
+      { name: 'aux', buf: aux, write: writesAux(p) },
+      { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
+      { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
+      { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
+      { name: 'cache', buf: readsC ? a.cache : null, write: false },
+      { name: 'dOut', buf: a.dOut, write: false },
+      { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
+      { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
+      { name: 'dP', buf: a.dP, write: true },
+      { name: 'dh0', buf: a.dh0, write: true },
+      { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
+      { name: 'dPw', buf: p.w === 'fused' ? a.dPw : null, write: true },
+    ];
+    /** The rows of JW units each workgroup of the fused backward takes (FUSED_WG). */
+    const fusedWidth = (p: Places, B: number) => (p.w === 'fused' ? Math.floor(FUSED_WG / B) : 0);
+    const backwardPlaces = (runner: WgslRunner, a: SequenceBackwardArgs, base: (object | null)[]) =>
+      plan(runner, a, base as Operand[], false, false, a.B <= FUSED_WG ? 'fused' : null);
+
+    const forward = (a: SequenceForwardArgs): void => {
+      const { T, B, H } = a;
+      wgslRunner().run({
+        key: `seq-fwd-pw/${cw.key}`,
+        roles: forwardRoles(a),
+        uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
+        workgroups: flatGroups(B * H),
+        code: (v) => pointwiseForwardCode(cw, v),
+        flush: true,
+      });
+    };
+
+    const backward = (a: SequenceBackwardArgs): void => {
+      const { T, B, H } = a;
+      const runner = wgslRunner();
+      const p = backwardPlaces(runner, a, boundAlways(a));
+      const aux = usesAux(p) ? runner.scratch('aux', auxLayout(0, npw, H, B).length) : null;
+      if (aux) stageIn(runner, aux, p, a);
+      const JW = fusedWidth(p, B);
+      runner.run({
+        key: `seq-bwd-pw/${cw.key}/${flags(a)}/${placesKey(p)}`,
+        roles: backwardRoles(a, aux, p),
+        uniforms: [...seqUniforms(T, B, H, a.reverse), { name: 'JW', type: 'u32', value: JW }],
+        workgroups: JW > 0 ? Math.ceil(H / JW) : flatGroups(B * H),
+        code: (v) => pointwiseBackwardCode(cw, v, p),
+        flush: true,
+      });
+      stageOut(runner, aux, p, a);
+    };
+
+    return {
+      writesZeroState: true,
+      forward,
+      backward,
+
+      /** Runs of members whose operands lie at fixed strides take one dispatch (M·B·H threads). */
+      forwardMany(list: readonly SequenceForwardArgs[]): void {
+        const same = (x: SequenceForwardArgs, y: SequenceForwardArgs) =>
+          sameSizes(x, y) && !x.zeroState === !y.zeroState;
+        for (const run of memberRuns(list, (a) => operandsOf(forwardRoles(a)), same)) {
+          if (run.list.length === 1) {
+            forward(run.list[0]);
+            continue;
+          }
+          const a = run.list[0];
+          const { T, B, H } = a;
+          const M = run.list.length;
+          const roles = forwardRoles(a);
+          const names = presentNames(roles);
+          wgslRunner().run({
+            key: `seq-fwd-pw-many/${cw.key}`,
+            roles: roles.map((r) => ({ ...r, whole: true })),
+            uniforms: [
+              ...seqUniforms(T, B, H, a.reverse),
+              zeroUniform(a),
+              ...memberUniforms(M, run.places, names),
+            ],
+            workgroups: flatGroups(M * B * H),
+            code: memberCode(names, (v) => pointwiseForwardCode(cw, v, names)),
+            flush: true,
+          });
+        }
+      },
+
+      /** The same for the backwards; staged operands go to each member's share of one aux. */
+      backwardMany(list: readonly SequenceBackwardArgs[]): void {
+        const runner = wgslRunner();
+        for (const run of memberRuns(list, backwardOperands, sameSizes)) {
+          if (run.list.length === 1) {
+            backward(run.list[0]);
+            continue;
+          }
+          const a = run.list[0];
+          const { T, B, H } = a;
+          const M = run.list.length;
+          const p = backwardPlaces(runner, a, boundAlways(a).map(rootOrSelf));
+          const stride = auxLayout(0, npw, H, B).length;
+          const aux = usesAux(p) ? runner.scratch('aux-many', M * stride) : null;
+          if (aux) for (const [k, m] of run.list.entries()) stageIn(runner, aux, p, m, k * stride);
+          const JW = fusedWidth(p, B);
+          const NJ = JW > 0 ? Math.ceil(H / JW) : 0;
+          const roles = backwardRoles(a, aux, p);
+          const names = presentNames(roles);
+          const places = new Map(
+            names.filter((n) => n !== 'aux').map((n) => [n, run.places.get(n)!] as const),
+          );
+          if (aux) places.set('aux', { base: 0, stride });
+          runner.run({
+            key: `seq-bwd-pw-many/${cw.key}/${flags(a)}/${placesKey(p)}`,
+            roles: roles.map((r) => ({ ...r, whole: true })),
+            uniforms: [
+              ...seqUniforms(T, B, H, a.reverse),
+              { name: 'JW', type: 'u32', value: JW },
+              { name: 'NJ', type: 'u32', value: NJ },
+              ...memberUniforms(M, places, names),
+            ],
+            workgroups: JW > 0 ? M * NJ : flatGroups(M * B * H),
+            code: memberCode(names, (v) => pointwiseBackwardCode(cw, v, p, names)),
+            flush: true,
+          });
+          if (aux) for (const [k, m] of run.list.entries()) stageOut(runner, aux, p, m, k * stride);
+        }
+      },
+    };
+  }
+
+  if (gr === 0) return pointwiseKernels();
 
   const forward = (a: SequenceForwardArgs): void => {
     const { T, B, H } = a;
@@ -596,6 +674,13 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     },
   };
 }
+
+/** The buffer a view is of (what a dispatch binds for it), else the operand itself. */
+const rootOrSelf = (o: Operand | null): object | null => (o && isBufferView(o) ? o.root : o);
+
+/** The operands of roles, by role name (what memberRuns checks). */
+const operandsOf = (roles: readonly Role[]): Record<string, DeviceBuffer | null> =>
+  Object.fromEntries(roles.map((r) => [r.name, r.buf as DeviceBuffer | null]));
 
 /** The names of the roles a kernel binds. */
 const presentNames = (roles: readonly Role[]): string[] =>

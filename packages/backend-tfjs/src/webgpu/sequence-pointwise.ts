@@ -1,4 +1,5 @@
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
+import { memberOffsets } from './sequence-members.js';
 import { auxOffsets, type Places, placed, usesAux } from './sequence-recurrent.js';
 import { each, eachOf, flatEntry } from './wgsl-common.js';
 
@@ -32,13 +33,18 @@ const off = (k: number) => (k > 0 ? `${k}u * H + ` : '');
  */
 export const FUSED_WG = 256;
 
-export function pointwiseForwardCode(cw: CellWgsl, v: Vars): string {
+export function pointwiseForwardCode(
+  cw: CellWgsl,
+  v: Vars,
+  members: readonly string[] | null = null,
+): string {
   const { gx, npw, cacheWidth, hasCellState: withC } = cw.spec;
   const fr = cw.reads.forward;
   const fP = readsOf(fr, 'P', gx);
   const fM = readsOf(fr, 'M', npw);
   const pAt = (t: string, k: number) => `${v.p}[(${t} * u.B + b) * GXH + ${off(k)}j]`;
-  return flatEntry(`${prelude(gx, cacheWidth)}${flatUnit}
+  return flatEntry(
+    `${prelude(gx, cacheWidth)}${flatUnit}
   let s0 = select(0u, u.T, rev);
   var hp = 0.0;
 ${withC ? '  var cp = 0.0;' : ''}
@@ -64,7 +70,9 @@ ${cw.forward}
 ${withC ? `    ${v.cAll}[outS * BH + idx] = cn;\n    cp = cn;` : ''}
 ${each(cacheWidth, (k) => `    ${v.cache}[(t * u.B + b) * CWH + ${off(k)}j] = C${k};`)}
     hp = hn;
-  }`);
+  }`,
+    members,
+  );
 }
 
 /**
@@ -73,7 +81,12 @@ ${each(cacheWidth, (k) => `    ${v.cache}[(t * u.B + b) * CWH + ${off(k)}j] = C$
  * by auxLayout with gr = 0). Places.w 'fused': the kernel sums the shares over the rows itself and
  * writes dPw (bound as `dPw`), see FUSED_WG; otherwise one thread per (row, unit) in flat order.
  */
-export function pointwiseBackwardCode(cw: CellWgsl, v: Vars, places: Places): string {
+export function pointwiseBackwardCode(
+  cw: CellWgsl,
+  v: Vars,
+  places: Places,
+  members: readonly string[] | null = null,
+): string {
   const { gx, npw, cacheWidth, hasCellState: withC } = cw.spec;
   const br = cw.reads.backward;
   const bC = readsOf(br, 'C', cacheWidth);
@@ -118,10 +131,13 @@ ${wantW ? each(npw, (k) => `    w${k} += W${k};`) : ''}
 ${withC ? `  ${at.dc0('idx', 'dcv')}` : ''}`;
   const offsets = usesAux(places) ? auxOffsets(0, npw) : '';
   if (!fused) {
-    return flatEntry(`${prelude(gx, cacheWidth)}${flatUnit}${offsets}
+    return flatEntry(
+      `${prelude(gx, cacheWidth)}${flatUnit}${offsets}
 ${wantW ? each(npw, (k) => `  var w${k} = 0.0;`) : ''}
 ${body}
-${wantW ? each(npw, (k) => `  ${at.w(k, 'b', 'j')} = w${k};`) : ''}`);
+${wantW ? each(npw, (k) => `  ${at.w(k, 'b', 'j')} = w${k};`) : ''}`,
+      members,
+    );
   }
   // the shares in workgroup memory, then the threads of row 0 add them up in row order (as the
   // separate reduce does: the same sums, bit for bit)
@@ -135,7 +151,15 @@ ${prelude(gx, cacheWidth)}${offsets}
   let JW = u.JW;
   let b = lid.x / JW;
   let jl = lid.x % JW;
-  let j = (wid.y * nwg.x + wid.x) * JW + jl;
+${
+  members
+    ? `  let gw = wid.y * nwg.x + wid.x;
+  let mi = gw / u.NJ;
+  if (mi >= u.M) { return; }
+  let j = (gw % u.NJ) * JW + jl;
+${memberOffsets(members)}`
+    : '  let j = (wid.y * nwg.x + wid.x) * JW + jl;'
+}
   let idx = b * H + j;
 ${each(npw, (k) => `  var w${k} = 0.0;`)}
   if (b < u.B && j < H) {

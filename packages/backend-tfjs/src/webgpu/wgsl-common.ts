@@ -1,3 +1,5 @@
+import { memberOffsets } from './sequence-members.js';
+
 /**
  * Activations written out with exp: WGSL's builtin tanh may be computed as a ratio of
  * exponentials that overflows to NaN for large |x|, or with a fast approximation whose error
@@ -17,14 +19,24 @@ export const FLAT_WG = 64;
 /**
  * Entry point of an elementwise kernel: `idx` is the global thread index over workgroups folded
  * into x and y (the runner splits counts above the per-dimension limit), `u.n` the element count.
+ * With `members` (a run of several models, sequence-members.ts) there are M·n threads: member
+ * mi = thread / n takes element idx of its own operands, at offsets o_<name>.
  */
-export function flatEntry(body: string): string {
+export function flatEntry(body: string, members: readonly string[] | null = null): string {
   return `
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = (wid.y * nwg.x + wid.x) * ${FLAT_WG}u + lid.x;
-  if (idx >= u.n) { return; }
+${
+  members
+    ? `  let gidx = (wid.y * nwg.x + wid.x) * ${FLAT_WG}u + lid.x;
+  let mi = gidx / u.n;
+  if (mi >= u.M) { return; }
+  let idx = gidx % u.n;
+${memberOffsets(members)}`
+    : `  let idx = (wid.y * nwg.x + wid.x) * ${FLAT_WG}u + lid.x;
+  if (idx >= u.n) { return; }`
+}
 ${body}
 }`;
 }
