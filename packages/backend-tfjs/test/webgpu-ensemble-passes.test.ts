@@ -1,4 +1,4 @@
-import { Adam, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
+import { Adam, benchEnsemble, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wgslRunner } from '../src/webgpu/runner.js';
@@ -163,3 +163,23 @@ describe.skipIf(!probe.ok)(
     });
   },
 );
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: the ensemble bench', () => {
+  it('says its passes ran batched, and counts fewer dispatches', async () => {
+    const be = await webgpuBackend();
+    const size = {
+      cell: 'nBRC',
+      seqLen: 4,
+      batch: 2,
+      hidden: 8,
+      layers: 2,
+      members: 3,
+      steps: 1,
+      warmup: 1,
+    } as const;
+    const [together, apart] = await benchEnsemble(be, size);
+    expect([together.passesBatched, apart.passesBatched]).toEqual([true, false]);
+    // 2 layers × 2 passes once instead of 3 times, at least
+    expect(apart.device!.dispatches - together.device!.dispatches).toBeGreaterThanOrEqual(8);
+  });
+});

@@ -103,6 +103,7 @@ describe('bistable bench', () => {
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/ensemble of 3 +3 one after another +speed-up/);
     expect(t.stdout).toMatch(/^GRU +4 +\d/m);
+    expect(t.stdout).toMatch(/this backend runs each model's sequence passes on its own/);
     const bad = bistable(...args, '--compare', 'reference');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--ensemble times one backend.*leave out --compare/);

@@ -196,7 +196,12 @@ describe('MemberBatch', () => {
     await expect(
       batch.all([
         [0, member(0)],
-        [1, async () => finished.push(1)],
+        [
+          1,
+          async () => {
+            finished.push(1);
+          },
+        ],
       ]),
     ).rejects.toThrow('kernel failed');
     expect(finished).toEqual([1]);

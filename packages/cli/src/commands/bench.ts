@@ -367,6 +367,12 @@ function printEnsembleBench(r: BenchReport, write: (s: string) => void): void {
   write(
     `speed-up: the ${n} models' steps one after another (each with its own Adam) divided by the ensemble's one step of all ${n}; same process, backend and data, steps alternating`,
   );
+  const batched = r.rows.some((row) => row.result.passesBatched);
+  write(
+    batched
+      ? `the ensemble ran each layer's forward and backward of all ${n} models as one call (one dispatch where the kernels take several models)`
+      : `this backend runs each model's sequence passes on its own; the ensemble shares the weight-gradient GEMMs and one Adam`,
+  );
 }
 
 export function registerBenchCommand(program: Command): void {

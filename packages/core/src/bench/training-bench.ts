@@ -58,6 +58,11 @@ export interface BenchResult {
   /** Models stepped per timed step, and whether as one Ensemble (see BenchOptions.members). */
   members: number;
   together: boolean;
+  /**
+   * Whether the ensemble's members ran each sequence pass as one call (Ensemble.batch: where the
+   * backend's kernels take several models at once); false apart or where they cannot.
+   */
+  passesBatched: boolean;
   /** One full training step: forward, loss, backward, Adam update (ms). */
   train: TimingStats;
   /** Forward pass and predictions only (ms); null when skipped. */
@@ -280,6 +285,7 @@ export class TrainingBench {
       microBatches: plan.passes,
       members,
       together: this.ensemble !== null,
+      passesBatched: (this.ensemble?.batch ?? null) !== null,
       train: summarize(this.train),
       inference: this.infer.length > 0 ? summarize(this.infer) : null,
       trainMultiplyAdds: members * trainingMultiplyAdds(work),

@@ -15,10 +15,14 @@ import { SequenceModel, type SequenceModelOptions } from './sequence-model.js';
  * Several models of one shape that differ only in their seed, trained together: the members'
  * parameters, gradients and Adam moments are views of one buffer each (on backends with views),
  * so a training step of all members records every member's forward and backward, then runs all
- * their weight-gradient GEMMs together (`gemmMany`) and one Adam pass over every member. Each
- * member trains exactly as it would alone (same seed, same data, same Adam settings): its
- * numbers are its solo run's. A member is a plain `SequenceModel` (predict, evaluate,
- * getParameters, checkpoints work on it as on any model).
+ * their weight-gradient GEMMs together (`gemmMany`) and one Adam pass over every member. Where
+ * the backend's sequence kernels take several models at once (SequenceKernels.forwardMany:
+ * tfjs-webgpu), the members' workspaces are views of shared buffers too and they record their
+ * steps side by side, so each layer's forward and backward of all members is one call (one
+ * dispatch where their batches share a shape): `batch` counts them. Each member trains exactly
+ * as it would alone (same seed, same data, same Adam settings): its numbers are its solo run's.
+ * A member is a plain `SequenceModel` (predict, evaluate, getParameters, checkpoints work on it as
+ * on any model).
  *
  * @example
  * ```ts

@@ -179,7 +179,8 @@ export async function runBinaryAdditionEnsemble(
   hooks: readonly RunHooks[] = [],
 ): Promise<BinaryAdditionResult[]> {
   const cs = configs.map((c) => checkBinaryAdditionConfig({ ...c, cell: cellName(c.cell) }));
-  return withEnsemble(backend, cs, binaryModelOptions, async (ensemble) => {
+  // repeats train their curriculum in lockstep: each level's batches share their shape
+  return withEnsemble(backend, cs, binaryModelOptions, true, async (ensemble) => {
     const runs: BinaryAdditionRun[] = [];
     for (const [i, c] of cs.entries())
       runs.push(

@@ -174,7 +174,9 @@ export async function runCopyFirstInputEnsemble(
   hooks: readonly RunHooks[] = [],
 ): Promise<CopyFirstInputResult[]> {
   const cs = configs.map((c) => checkCopyFirstInputConfig({ ...c, cell: cellName(c.cell) }));
-  return withEnsemble(backend, cs, copyModelOptions, async (ensemble) => {
+  // runs of one length share every batch's shape (lengths differ where a study's lengths group)
+  const sameLength = cs.every((c) => c.length === cs[0].length);
+  return withEnsemble(backend, cs, copyModelOptions, sameLength, async (ensemble) => {
     const runs = [];
     for (const [i, c] of cs.entries())
       runs.push(await openCopyRun(c, ensemble.members[i], ensemble.memberOptimizer(i), hooks[i] ?? {}));

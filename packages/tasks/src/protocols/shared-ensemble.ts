@@ -40,12 +40,16 @@ export function sharedLr(configs: readonly { lr: number }[]): number {
 
 /**
  * The one Ensemble that runs of one model train in (their seeds its members'), given to `body`
- * and freed after it.
+ * and freed after it. `batchPasses`: whether the members' sequence passes run as one where the
+ * backend can (Ensemble's option): only for runs whose batches share their shapes, since members
+ * of other lengths cannot share a dispatch and their shared workspace would be sized for the
+ * longest.
  */
 export async function withEnsemble<C extends { modelSeed: number; lr: number }, R>(
   backend: Backend,
   configs: readonly C[],
   modelOf: (c: C) => Omit<SequenceModelOptions, 'seed'>,
+  batchPasses: boolean,
   body: (ensemble: Ensemble) => Promise<R>,
 ): Promise<R> {
   const ensemble = new Ensemble(
@@ -53,6 +57,7 @@ export async function withEnsemble<C extends { modelSeed: number; lr: number }, 
     sharedModelOptions(configs, modelOf),
     configs.map((c) => c.modelSeed),
     { lr: sharedLr(configs) },
+    { batchPasses },
   );
   try {
     return await body(ensemble);
