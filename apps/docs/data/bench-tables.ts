@@ -17,6 +17,8 @@ interface NodeResult {
   /** Models per step, and whether as one Ensemble (`bench --ensemble`). */
   members?: number;
   together?: boolean;
+  /** The ensemble ran each pass of all its members as one call (absent before 2026-12-06). */
+  passesBatched?: boolean;
   device?: { dispatches: number };
 }
 
@@ -244,6 +246,7 @@ export function ensembleTable(source: string, f: NodeBenchFile): TimingTable {
   const backend = f.backends[0];
   const soft = f.softwareDevices?.[backend];
   const counted = f.rows.some((r) => r.results[0].device);
+  const batched = f.rows.some((r) => r.results[0].passesBatched === true);
   return {
     id: source.replace(/^.*\//, '').replace(/\.json$/, ''),
     title: `Ensembles on ${backend}${soft ? ' (GPU emulated on the CPU)' : ''}: ${n} models of batch ${f.batch}, ${f.hidden} units, ${f.layers} layer${f.layers === 1 ? '' : 's'}`,
@@ -270,6 +273,9 @@ export function ensembleTable(source: string, f: NodeBenchFile): TimingTable {
     }),
     note:
       `One training step of ${n} copy-first-input models (forward, backward, Adam) as one Ensemble, against the same ${n} models trained one after another, each with its own Adam; median of ${f.steps} steps after ${f.warmup} warm-up, the two alternating in one process. Speed-up: one after another divided by the ensemble.` +
+      (batched
+        ? ` The ensemble ran each layer's forward and backward of all ${n} models as one dispatch.`
+        : '') +
       (soft ? ` Emulated GPU: ${soft}.` : ''),
     source: [source],
   };

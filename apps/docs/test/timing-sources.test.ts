@@ -134,7 +134,13 @@ describe('the committed bench runs (data/bench)', () => {
         expect([together.together, apart.together], f.source).toEqual([true, false]);
         expect(t.rows[i][3]).toBe(`${(apart.train.median / together.train.median).toFixed(2)}×`);
       }
+      // a run whose ensemble ran its members' passes as one dispatch says so, and only such a run
+      const batched = file.rows.some((r) => r.results[0].passesBatched === true);
+      expect(t.note.includes('as one dispatch'), f.source).toBe(batched);
     }
+    expect(runs.some((f) => (f.file as NodeBenchFile).rows.some((r) => r.results[0].passesBatched))).toBe(
+      true,
+    );
   });
 
   it('agree with auto’s order: no native backend outranks one that ran 1.3× faster', async () => {

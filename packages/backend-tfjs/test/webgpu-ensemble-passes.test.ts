@@ -1,8 +1,9 @@
-import { Adam, benchEnsemble, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
+import { benchEnsemble, type CellName, Ensemble, Rng } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wgslRunner } from '../src/webgpu/runner.js';
 import { setRecurrentSplit, setRecurrentSubgroups } from '../src/webgpu/sequence-recurrent.js';
+import { ENSEMBLE_LR, ensembleCase } from './ensemble-case.js';
 import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
@@ -40,21 +41,9 @@ function step(rng: Rng, lengths: (number | null)[], B: number): Batch[] {
 
 async function compare(cell: CellName, plan: (number | null)[][], rows = B) {
   const be = await webgpuBackend();
-  const o = {
-    cell,
-    inputSize: I,
-    hiddenSize: H,
-    numLayers: 2,
-    outputSize: O,
-    readout: 'last',
-    loss: 'mse',
-  } as const;
-  const batched = new Ensemble(be, o, seeds, { lr: 0.02 });
-  const apart = new Ensemble(be, o, seeds, { lr: 0.02 }, { batchPasses: false });
-  const solo = seeds.map((seed) => {
-    const model = new SequenceModel(be, { ...o, seed });
-    return { model, adam: new Adam(be, [model], { lr: 0.02 }) };
-  });
+  const { options: o, solo } = ensembleCase(be, cell, { I, H, O }, seeds);
+  const batched = new Ensemble(be, o, seeds, { lr: ENSEMBLE_LR });
+  const apart = new Ensemble(be, o, seeds, { lr: ENSEMBLE_LR }, { batchPasses: false });
   expect(batched.batch).not.toBeNull();
   expect(apart.batch).toBeNull();
   const rng = new Rng(11);

@@ -1,6 +1,8 @@
-import { Adam, type Backend, type CellName, Ensemble, Rng, SequenceModel } from '@bistable/core';
+import type { Adam, Backend, CellName, SequenceModel } from '@bistable/core';
+import { Ensemble, Rng } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { describe, expect, it } from 'vitest';
+import { ENSEMBLE_LR, ensembleCase } from './ensemble-case.js';
 import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
@@ -26,21 +28,8 @@ function data(steps: number, lengths = seeds.map(() => T)) {
 
 /** An ensemble of `cell` models, one per seed, and each seed's model trained alone. */
 function ensembleAndSolo(be: Backend, cell: CellName) {
-  const o = {
-    cell,
-    inputSize: I,
-    hiddenSize: H,
-    numLayers: 2,
-    outputSize: O,
-    readout: 'last',
-    loss: 'mse',
-  } as const;
-  const ens = new Ensemble(be, o, seeds, { lr: 0.02 });
-  const solo = seeds.map((seed) => {
-    const model = new SequenceModel(be, { ...o, seed });
-    return { model, adam: new Adam(be, [model], { lr: 0.02 }) };
-  });
-  return { ens, solo };
+  const { options, solo } = ensembleCase(be, cell, { I, H, O }, seeds);
+  return { ens: new Ensemble(be, options, seeds, { lr: ENSEMBLE_LR }), solo };
 }
 
 /** Every member's weights within 1e-5 of its solo run's; frees both. */

@@ -10,7 +10,13 @@ import {
 import { isBufferView } from './buffer-view.js';
 import { cellWgsl, readsOf } from './cell-wgsl.js';
 import { type Operand, type Role, type WgslRunner, wgslRunner } from './runner.js';
-import { memberCode, memberRuns, memberUniforms } from './sequence-members.js';
+import {
+  type MemberPlace,
+  type MemberRun,
+  memberCode,
+  memberRuns,
+  memberUniforms,
+} from './sequence-members.js';
 import { FUSED_WG, pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
 import {
   auxLayout,
@@ -346,7 +352,10 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     else if (p.w === 'aux') reducePw(runner, aux!, at + lay.partial, a);
   };
 
-  /** A forward's roles; `whT`: where it writes wh transposed for the backward. */
+  /**
+   * A forward's roles (a cell without wh: none for wh, bh and whT); `whT`: where it writes wh
+   * transposed for the backward.
+   */
   const forwardRoles = (a: SequenceForwardArgs, whT: GPUBuffer | null): Role[] => [
     { name: 'p', buf: readsP ? a.p : null, write: false },
     { name: 'wh', buf: a.wh, write: false },
@@ -358,8 +367,12 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     { name: 'whT', buf: whT, write: true },
   ];
 
-  /** A backward's roles, given its aux and the places of its optional operands. */
-  const backwardRoles = (a: SequenceBackwardArgs, aux: GPUBuffer, p: Places): Role[] => [
+  /**
+   * A backward's roles, given its aux (null: none) and the places of its optional operands. The
+   * rows' pointwise-parameter gradient shares go to `partial` ('direct', recurrent kernels), or
+   * their sum to `dPw` ('fused', pointwise kernels).
+   */
+  const backwardRoles = (a: SequenceBackwardArgs, aux: GPUBuffer | null, p: Places): Role[] => [
     { name: 'aux', buf: aux, write: writesAux(p) },
     { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
     { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
@@ -373,6 +386,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
     { name: 'dh0', buf: a.dh0, write: true },
     { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
     { name: 'partial', buf: p.w === 'direct' ? a.dPw : null, write: true },
+    { name: 'dPw', buf: p.w === 'fused' ? a.dPw : null, write: true },
   ];
 
   /** Everything a forward of a run may bind (memberRuns checks each lies at a fixed stride). */
@@ -397,27 +411,6 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
 
   /** Cells without a recurrent matrix (BRC): one thread per (row, unit), see above. */
   function pointwiseKernels(): SequenceKernels {
-    const forwardRoles = (a: SequenceForwardArgs): Role[] => [
-      { name: 'p', buf: readsP ? a.p : null, write: false },
-      { name: 'pw', buf: fM.length > 0 ? a.pw : null, write: false },
-      { name: 'hAll', buf: a.hAll, write: true },
-      { name: 'cAll', buf: withC ? a.cAll : null, write: true },
-      { name: 'cache', buf: spec.cacheWidth > 0 ? a.cache : null, write: true },
-    ];
-    const backwardRoles = (a: SequenceBackwardArgs, aux: GPUBuffer | null, p: Places): Role[] => [
-      { name: 'aux', buf: aux, write: writesAux(p) },
-      { name: 'pw', buf: p.pw === 'direct' ? a.pw : null, write: false },
-      { name: 'hAll', buf: readsHp ? a.hAll : null, write: false },
-      { name: 'cAll', buf: readsCp ? a.cAll : null, write: false },
-      { name: 'cache', buf: readsC ? a.cache : null, write: false },
-      { name: 'dOut', buf: a.dOut, write: false },
-      { name: 'dhN', buf: p.dhN === 'direct' ? a.dhN : null, write: false },
-      { name: 'dcN', buf: p.dcN === 'direct' ? a.dcN : null, write: false },
-      { name: 'dP', buf: a.dP, write: true },
-      { name: 'dh0', buf: a.dh0, write: true },
-      { name: 'dc0', buf: p.dc0 === 'direct' ? a.dc0 : null, write: true },
-      { name: 'dPw', buf: p.w === 'fused' ? a.dPw : null, write: true },
-    ];
     /** The rows of JW units each workgroup of the fused backward takes (FUSED_WG). */
     const fusedWidth = (p: Places, B: number) => (p.w === 'fused' ? Math.floor(FUSED_WG / B) : 0);
     const backwardPlaces = (runner: WgslRunner, a: SequenceBackwardArgs, base: (object | null)[]) =>
@@ -427,7 +420,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       const { T, B, H } = a;
       wgslRunner().run({
         key: `seq-fwd-pw/${cw.key}`,
-        roles: forwardRoles(a),
+        roles: forwardRoles(a, null),
         uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a)],
         workgroups: flatGroups(B * H),
         code: (v) => pointwiseForwardCode(cw, v),
@@ -462,7 +455,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
       forwardMany(list: readonly SequenceForwardArgs[]): void {
         const same = (x: SequenceForwardArgs, y: SequenceForwardArgs) =>
           sameSizes(x, y) && !x.zeroState === !y.zeroState;
-        for (const run of memberRuns(list, (a) => operandsOf(forwardRoles(a)), same)) {
+        for (const run of memberRuns(list, forwardOperands, same)) {
           if (run.list.length === 1) {
             forward(run.list[0]);
             continue;
@@ -470,16 +463,12 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           const a = run.list[0];
           const { T, B, H } = a;
           const M = run.list.length;
-          const roles = forwardRoles(a);
-          const names = presentNames(roles);
+          const roles = forwardRoles(a, null);
+          const { names, uniforms } = runUniforms(run, roles, null);
           wgslRunner().run({
             key: `seq-fwd-pw-many/${cw.key}`,
-            roles: roles.map((r) => ({ ...r, whole: true })),
-            uniforms: [
-              ...seqUniforms(T, B, H, a.reverse),
-              zeroUniform(a),
-              ...memberUniforms(M, run.places, names),
-            ],
+            roles: wholeRoles(roles),
+            uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a), ...uniforms],
             workgroups: flatGroups(M * B * H),
             code: memberCode(names, (v) => pointwiseForwardCode(cw, v, names)),
             flush: true,
@@ -505,19 +494,15 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           const JW = fusedWidth(p, B);
           const NJ = JW > 0 ? Math.ceil(H / JW) : 0;
           const roles = backwardRoles(a, aux, p);
-          const names = presentNames(roles);
-          const places = new Map(
-            names.filter((n) => n !== 'aux').map((n) => [n, run.places.get(n)!] as const),
-          );
-          if (aux) places.set('aux', { base: 0, stride });
+          const { names, uniforms } = runUniforms(run, roles, ['aux', { base: 0, stride }]);
           runner.run({
             key: `seq-bwd-pw-many/${cw.key}/${flags(a)}/${placesKey(p)}`,
-            roles: roles.map((r) => ({ ...r, whole: true })),
+            roles: wholeRoles(roles),
             uniforms: [
               ...seqUniforms(T, B, H, a.reverse),
               { name: 'JW', type: 'u32', value: JW },
               { name: 'NJ', type: 'u32', value: NJ },
-              ...memberUniforms(M, places, names),
+              ...uniforms,
             ],
             workgroups: JW > 0 ? M * NJ : flatGroups(M * B * H),
             code: memberCode(names, (v) => pointwiseBackwardCode(cw, v, p, names)),
@@ -602,12 +587,11 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           lay.length,
         );
         const roles = forwardRoles(a, aux.buf);
-        const places = new Map(run.places).set('whT', { base: 0, stride: lay.length });
-        const names = presentNames(roles);
+        const { names, uniforms } = runUniforms(run, roles, ['whT', { base: 0, stride: lay.length }]);
         runner.run({
           key: `seq-fwd-many/${cw.key}/${planKey(rows)}/${a.bh ? 'bh' : 'nobh'}`,
-          roles: roles.map((r) => ({ ...r, whole: true })),
-          uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a), ...memberUniforms(M, places, names)],
+          roles: wholeRoles(roles),
+          uniforms: [...seqUniforms(T, B, H, a.reverse), zeroUniform(a), ...uniforms],
           workgroups: M * B,
           code: memberCode(names, (v) => recurrentForwardCode(cw, rows, v, names)),
           flush: true,
@@ -654,17 +638,11 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
         );
         for (const [k, m] of run.list.entries()) stageIn(runner, g.buf, p, m, k * g.stride);
         const roles = backwardRoles(a, g.buf, p);
-        const byRole: Record<string, string> = { partial: 'dPw' };
-        const places = new Map(
-          roles
-            .filter((r) => r.buf !== null && r.name !== 'aux')
-            .map((r) => [r.name, run.places.get(byRole[r.name] ?? r.name)!] as const),
-        ).set('aux', { base: 0, stride: g.stride });
-        const names = presentNames(roles);
+        const { names, uniforms } = runUniforms(run, roles, ['aux', { base: 0, stride: g.stride }]);
         runner.run({
           key: `seq-bwd-many/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
-          roles: roles.map((r) => ({ ...r, whole: true })),
-          uniforms: [...seqUniforms(T, B, H, a.reverse), ...memberUniforms(M, places, names)],
+          roles: wholeRoles(roles),
+          uniforms: [...seqUniforms(T, B, H, a.reverse), ...uniforms],
           workgroups: M * B,
           code: memberCode(names, (v) => recurrentBackwardCode(cw, rows, v, p, names)),
           flush: true,
@@ -682,9 +660,33 @@ const rootOrSelf = (o: Operand | null): object | null => (o && isBufferView(o) ?
 const operandsOf = (roles: readonly Role[]): Record<string, DeviceBuffer | null> =>
   Object.fromEntries(roles.map((r) => [r.name, r.buf as DeviceBuffer | null]));
 
-/** The names of the roles a kernel binds. */
-const presentNames = (roles: readonly Role[]): string[] =>
-  roles.filter((r) => r.buf !== null).map((r) => r.name);
+/** A run's kernel binds each operand's whole buffer, indexing it at each member's offset. */
+const wholeRoles = (roles: readonly Role[]): Role[] => roles.map((r) => ({ ...r, whole: true }));
+
+/**
+ * The names of the roles a kernel of `run` binds, and their member uniforms: each operand's place
+ * in the run (role `partial` holds dPw), and `own`'s place for the kernel's own buffer (aux).
+ */
+function runUniforms<A>(
+  run: MemberRun<A>,
+  roles: readonly Role[],
+  own: readonly [string, MemberPlace] | null,
+) {
+  const names = roles.filter((r) => r.buf !== null).map((r) => r.name);
+  const placeOf = (n: string): MemberPlace => {
+    if (own && n === own[0]) return own[1];
+    const p = run.places.get(n === 'partial' ? 'dPw' : n);
+    if (!p) throw new Error(`internal: operand ${n} of a member kernel has no place in its run`);
+    return p;
+  };
+  return {
+    names,
+    uniforms: memberUniforms(
+      run.list.length,
+      names.map((n) => [n, placeOf(n)] as const),
+    ),
+  };
+}
 
 /**
  * The row plan of a recurrent kernel under the split in force (recurrentSplit: 1, no split,

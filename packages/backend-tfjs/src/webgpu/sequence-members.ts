@@ -75,22 +75,19 @@ function extend<A>(
 }
 
 /**
- * The uniforms of a run: M, and for each present operand its member 0 offset (o_<name>) and
- * stride (s_<name>); `extra` adds operands of the kernel's own (aux buffers) by place.
+ * The uniforms of a kernel that runs M members: M, and for each bound operand its member 0
+ * offset (o_<name>) and stride (s_<name>).
  */
 export function memberUniforms(
   M: number,
-  places: ReadonlyMap<string, MemberPlace>,
-  names: readonly string[],
+  places: readonly (readonly [string, MemberPlace])[],
 ): UniformField[] {
   const out: UniformField[] = [{ name: 'M', type: 'u32', value: M }];
-  for (const n of names) {
-    const p = places.get(n)!;
+  for (const [n, p] of places)
     out.push(
       { name: `o_${n}`, type: 'u32', value: p.base },
       { name: `s_${n}`, type: 'u32', value: p.stride },
     );
-  }
   return out;
 }
 
