@@ -180,7 +180,11 @@ describe('bistable train / plot as a child process', () => {
 });
 
 /** executeRuns (from dist, as the CLI runs it) on `reference`, quietly, into `out`. */
-async function executeQuietly(runs: RunSpec[], out: string, o: { workers: number; ensemble?: number }) {
+async function executeQuietly(
+  runs: RunSpec[],
+  out: string,
+  o: { workers: number; ensemble?: number; backend?: string },
+) {
   const { executeRuns } = await import(join(pkg, 'dist', 'studies', 'schedule.js'));
   const { LogFile, createReporter } = await import(join(pkg, 'dist', 'studies', 'progress.js'));
   const reporter = createReporter({
@@ -270,5 +274,46 @@ describe('bistable reproduce --workers', () => {
     expect(again.map((o) => o.timing.ensembleMembers)).toEqual([2, 3, 3, 3, 2, 3]);
     const log = await readFile(join(out, 'log.txt'), 'utf8');
     for (const r of [runs[0], runs[4]]) expect(log).toMatch(new RegExp(`\\[${r.id}\\] resumed after epoch`));
+  }, 120_000);
+});
+
+// tfjs-webgpu where a WebGPU adapter answers (lavapipe in CI): there an ensemble's members run
+// each layer's passes as one dispatch
+await import('@bistable/backend-tfjs');
+const webgpu = await (await import('@bistable/core')).probeBackend('tfjs-webgpu');
+if (!webgpu.ok) console.log(`[tfjs-webgpu] the batched-ensemble study is skipped: ${webgpu.reason}`);
+
+describe.skipIf(!webgpu.ok)('bistable reproduce --ensemble on tfjs-webgpu', () => {
+  it('leaves every run the results and checkpoint bytes of its solo run', async () => {
+    const { planRuns, preset } = await import('@bistable/tasks');
+    const study: Study = {
+      ...(preset('binary-addition', 'quick') as BinaryAdditionStudy),
+      cells: ['GRU', 'BRC'],
+      repeats: 2,
+      hidden: 8,
+      trainMin: 3,
+      trainMax: 4,
+      epochsPerLength: 1,
+      trainSamples: 100,
+      validSamples: 50,
+      testMax: 5,
+      testSamples: 50,
+    };
+    const runs = planRuns(study);
+    const [alone, together] = [join(root, 'webgpu-alone'), join(root, 'webgpu-ensembles')];
+    const a = await executeQuietly(runs, alone, { workers: 1, backend: 'tfjs-webgpu' });
+    const b = await executeQuietly(runs, together, {
+      workers: 1,
+      backend: 'tfjs-webgpu',
+      ensemble: Number.POSITIVE_INFINITY,
+    });
+    expect(b.map((o) => o.timing.ensembleMembers)).toEqual(runs.map(() => 2));
+    expect(b.map((o) => o.result)).toEqual(a.map((o) => o.result));
+    for (const r of runs) {
+      const [x, y] = await Promise.all(
+        [alone, together].map((dir) => readFile(join(dir, 'runs', r.id, 'checkpoint.safetensors'))),
+      );
+      expect(y.equals(x), r.id).toBe(true);
+    }
   }, 120_000);
 });
