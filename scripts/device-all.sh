@@ -4,7 +4,8 @@
 #     (dispatches per step in its JSON), and the same bench with the recurrent product split over
 #     threads (BISTABLE_WEBGPU_SPLIT=auto, in subgroups, then through workgroup memory) beside it
 #     (issue 17's per-step latency), and 5 models
-#     at binary addition's paper size as one Ensemble against one after another (issue 17's ensembles)
+#     at binary addition's paper size as one Ensemble (each layer's passes of all 5 in one dispatch)
+#     against one after another (issue 17's ensembles)
 #   gpujs-webgpu: oracle conformance and the step kit, training-step bench
 #   cpu on two pinned cores beside torch's nn.GRU on the same cores (issue 7)
 #   the scale case and the WGSL profile (issue 6)
