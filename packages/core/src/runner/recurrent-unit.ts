@@ -10,7 +10,7 @@ import {
 } from '../backend/types.js';
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { plainTake, type TakeParam } from '../params/arena.js';
-import { addBiasRows, addInto, columnSumsArgs, gemmArgs, gemmQueue, matmul } from './gemm-helpers.js';
+import { addBiasRows, addInto, columnSumsArgs, gemmAll, gemmArgs, gemmQueue } from './gemm-helpers.js';
 import type { MemberSlot } from './member-batch.js';
 import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
@@ -206,8 +206,8 @@ export class RecurrentUnit {
       // backends whose GEMM adds a bias row take the biases in the first part's product
       const bias = be.gemmBias && spec.nbx > 0 ? this.biasRow() : null;
       let row = 0;
-      parts.forEach((part, i) => {
-        matmul(be, {
+      const projections = parts.map((part, i) => {
+        const g = gemmArgs({
           m: TB,
           n: gxH,
           k: part.width,
@@ -221,7 +221,9 @@ export class RecurrentUnit {
           biasLength: bias?.length,
         });
         row += part.width;
+        return g;
       });
+      await this.gemmsWithMembers('projection', projections);
       if (!bias && spec.nbx > 0) addBiasRows(be, this.ones(TB), this.params.bx!, TB, spec.nbx * H, p, 0, gxH);
     }
 
@@ -371,6 +373,7 @@ export class RecurrentUnit {
 
     // weight gradients: one GEMM each over all T steps (a narrow input's come from its kernels)
     let row = 0;
+    const inputGradients: GemmArgs[] = [];
     parts.forEach((part, i) => {
       if (!dWx) {
         queue.push(
@@ -391,22 +394,25 @@ export class RecurrentUnit {
       }
       const dPart = dParts[i];
       if (dPart) {
-        matmul(be, {
-          m: TB,
-          n: part.width,
-          k: gxH,
-          a: dP!,
-          b: this.params.wx!,
-          bOffset: row * gxH,
-          transB: true,
-          ldb: gxH,
-          c: dPart.buf,
-          cOffset: dPart.offset,
-          accumulate: dPart.accumulate,
-        });
+        inputGradients.push(
+          gemmArgs({
+            m: TB,
+            n: part.width,
+            k: gxH,
+            a: dP!,
+            b: this.params.wx!,
+            bOffset: row * gxH,
+            transB: true,
+            ldb: gxH,
+            c: dPart.buf,
+            cOffset: dPart.offset,
+            accumulate: dPart.accumulate,
+          }),
+        );
       }
       row += part.width;
     });
+    await this.gemmsWithMembers('input-gradient', inputGradients);
     if (!fusedBias && spec.nbx > 0) {
       const g = this.grads.bx!;
       queue.push(columnSumsArgs(this.ones(TB), dP!, 0, TB, spec.nbx * H, gxH, g, 0, accumulateGrads));
@@ -438,6 +444,18 @@ export class RecurrentUnit {
     settle(dPw, this.grads.pw);
     flush();
     return { dh0, dc0 };
+  }
+
+  /**
+   * Runs a pass's GEMMs in order. In an Ensemble whose backend batches GEMMs, a single one (a
+   * one-part input) runs with the other members' at this unit as one `gemmMany`: the members'
+   * GEMMs are independent. Several parts accumulate into one buffer, so they run in order.
+   */
+  private async gemmsWithMembers(what: string, list: readonly GemmArgs[]): Promise<void> {
+    const { be, member } = this;
+    if (member && be.gemmMany && list.length === 1)
+      await member.batch.pass(`${member.key}/${what}`, member.index, list[0], (all) => gemmAll(be, all));
+    else for (const g of list) be.gemm(g);
   }
 
   dispose(): void {
