@@ -7,8 +7,8 @@ import { logSkip, probe, webgpuBackend } from './webgpu-setup.js';
 
 /**
  * Core's Ensemble on tfjs-webgpu: its members train as their solo runs do (float32), and a step
- * of all members takes fewer dispatches than the members' solo steps together (one batch of
- * weight-gradient GEMMs and one Adam for all). Needs a WebGPU adapter (lavapipe in CI).
+ * of all members takes about the dispatches of one model's step. Needs a WebGPU adapter
+ * (lavapipe in CI).
  */
 logSkip('ensemble tests');
 
@@ -67,8 +67,10 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: an Ensemble', () => {
       console.log(
         `[tfjs-webgpu] ${cell}: a step of ${seeds.length} members, ${ensDispatches} dispatches; solo, ${soloDispatches}`,
       );
-      // one Adam for all members saves at least one dispatch per member past the first
-      expect(ensDispatches).toBeLessThanOrEqual(soloDispatches - (seeds.length - 1));
+      // about one model's step for all members: each layer's passes, projections and input
+      // gradients, the readouts and Adam run once for all of them; only the weight-gradient
+      // GEMMs may pack into another group or two
+      expect(ensDispatches).toBeLessThanOrEqual(soloDispatches / seeds.length + 2);
     });
   }
 

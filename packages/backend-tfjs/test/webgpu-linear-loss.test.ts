@@ -239,3 +239,61 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: fused linear readout + loss gradient', 
     await be.sync();
   });
 });
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: linearLossMany', () => {
+  it("runs members' readouts at a fixed stride in one dispatch, each equal to its own linearLoss; others one by one", async () => {
+    const be = await webgpuBackend();
+    const c: Case = { kind: 'bce', N: 5, F: 7, O: 3, xOffset: 4, count: 15 };
+    const M = 3;
+    const align = be.viewAlign ?? 1;
+    const stride = (n: number) => Math.ceil(n / align) * align;
+    const sizes = {
+      x: c.xOffset + c.N * c.F + 3,
+      w: c.O * c.F,
+      b: c.O,
+      target: c.N * c.O,
+      y: c.N * c.O,
+      dy: c.N * c.O,
+      dx: c.N * c.F,
+    };
+    // each operand of the members in one parent at a fixed stride, as an Ensemble lays them out
+    const parents = Object.fromEntries(
+      Object.entries(sizes).map(([k, n]) => [k, be.alloc(M * stride(n), 'float32')]),
+    ) as Record<keyof typeof sizes, DeviceBuffer>;
+    const views = (m: number) =>
+      Object.fromEntries(
+        Object.entries(sizes).map(([k, n]) => [
+          k,
+          be.view(parents[k as keyof typeof sizes], m * stride(n), n),
+        ]),
+      ) as Record<keyof typeof sizes, DeviceBuffer>;
+    const members = Array.from({ length: M }, (_, m) => {
+      const v = views(m);
+      const inp = inputs(c, 40 + m);
+      for (const k of ['x', 'w', 'b', 'target'] as const) be.write(v[k], inp[k]);
+      return { ...c, x: v.x, w: v.w, b: v.b, target: v.target, y: v.y, dy: v.dy, dx: v.dx } as LinearLossArgs;
+    });
+    const read = async (a: LinearLossArgs) =>
+      Promise.all([a.y, a.dy, a.dx].map(async (b) => Array.from(await be.read(b))));
+    const runner = wgslRunner();
+    // one by one first, for the expected values
+    for (const a of members) webgpuLinearLoss(a);
+    const want = await Promise.all(members.map(read));
+    for (const a of members) for (const b of [a.y, a.dy, a.dx]) be.fill(b, 0);
+    await runner.sync();
+    const d0 = runner.stats.dispatches;
+    be.linearLossMany(members);
+    expect(runner.stats.dispatches - d0).toBe(1);
+    expect(await Promise.all(members.map(read))).toEqual(want);
+    // members 0 and 2 (twice the stride) still make a run; a member with other sizes runs alone
+    const odd = { ...members[1], N: 4, count: 12 };
+    for (const a of members) for (const b of [a.y, a.dy, a.dx]) be.fill(b, 0);
+    await runner.sync();
+    const d1 = runner.stats.dispatches;
+    be.linearLossMany([members[0], members[2]]);
+    be.linearLossMany([members[0], odd, members[2]]);
+    expect(runner.stats.dispatches - d1).toBe(1 + 3);
+    expect(await read(members[2])).toEqual(want[2]);
+    for (const p of Object.values(parents)) be.dispose(p);
+  });
+});

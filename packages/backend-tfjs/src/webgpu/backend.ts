@@ -17,7 +17,7 @@ import { BufferView, isBufferView } from './buffer-view.js';
 import { webgpuCellKernels } from './cell-kernels.js';
 import { checkGemm, webgpuCopy, webgpuFill, webgpuGemm } from './gemm-kernel.js';
 import { webgpuGemmMany } from './gemm-many-kernel.js';
-import { webgpuLinearLoss, webgpuLossGradient } from './loss-kernel.js';
+import { webgpuLinearLoss, webgpuLinearLossMany, webgpuLossGradient } from './loss-kernel.js';
 import { currentRunner, wgslRunner } from './runner.js';
 import { releaseTransposed } from './sequence-kernels.js';
 
@@ -261,6 +261,12 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   linearLoss(a: LinearLossArgs): void {
     this.mine(a.x, a.w, a.b, a.target, a.y, a.dy, a.dx);
     webgpuLinearLoss(a);
+  }
+
+  /** Several models' readouts, runs of them in one dispatch (an Ensemble's members). */
+  linearLossMany(list: readonly LinearLossArgs[]): void {
+    for (const a of list) this.mine(a.x, a.w, a.b, a.target, a.y, a.dy, a.dx);
+    webgpuLinearLossMany(list);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { DeviceBuffer, LinearLossArgs, LossGradientArgs } from '@bistable/core';
-import { type Operand, wgslRunner } from './runner.js';
+import { type Operand, type Role, type UniformField, type WgslRunner, wgslRunner } from './runner.js';
+import { memberCode, memberOffsets, memberRuns, memberUniforms } from './sequence-members.js';
 import { flatEntry, flatGroups } from './wgsl-common.js';
 
 /**
@@ -52,6 +53,68 @@ const isCount = (v: number) => Number.isInteger(v) && v >= 0;
  * thread owns the same features in every pass, so it reads back only its own writes).
  */
 export function webgpuLinearLoss(a: LinearLossArgs): void {
+  checkLinearLoss(a);
+  if (a.N === 0) return;
+  const runner = wgslRunner();
+  runner.run({
+    key: `linear-loss/${a.kind}`,
+    roles: linearLossRoles(runner, a),
+    uniforms: linearLossUniforms(a),
+    workgroups: a.N,
+    code: (v) => linearLossCode(v, a.kind === 'mse', null),
+  });
+}
+
+/**
+ * The readouts of several models at once (an Ensemble's members, in order), each as
+ * webgpuLinearLoss: runs of members whose operands lie at fixed strides in shared buffers
+ * (sequence-members.ts) take one dispatch of M·N workgroups; the rest run one by one.
+ */
+export function webgpuLinearLossMany(list: readonly LinearLossArgs[]): void {
+  for (const a of list) checkLinearLoss(a);
+  const runner = wgslRunner();
+  const same = (x: LinearLossArgs, y: LinearLossArgs) =>
+    x.kind === y.kind &&
+    x.N === y.N &&
+    x.F === y.F &&
+    x.O === y.O &&
+    x.xOffset === y.xOffset &&
+    x.count === y.count;
+  const operands = (a: LinearLossArgs) => ({
+    x: a.x,
+    w: a.w,
+    b: a.b,
+    target: a.target,
+    y: a.y,
+    dy: a.dy,
+    dx: a.dx,
+  });
+  for (const run of memberRuns(list, operands, same)) {
+    const a = run.list[0];
+    // a run of one, or one whose empty operands bind a stand-in (F = 0 or O = 0)
+    if (run.list.length === 1 || a.N === 0 || a.F === 0 || a.O === 0) {
+      for (const m of run.list) webgpuLinearLoss(m);
+      continue;
+    }
+    const names = Object.keys(operands(a));
+    runner.run({
+      key: `linear-loss-many/${a.kind}`,
+      roles: linearLossRoles(runner, a).map((r) => ({ ...r, whole: true })),
+      uniforms: [
+        ...linearLossUniforms(a),
+        ...memberUniforms(
+          run.list.length,
+          names.map((n) => [n, run.places.get(n)!] as const),
+        ),
+      ],
+      workgroups: run.list.length * a.N,
+      code: memberCode(names, (v) => linearLossCode(v, a.kind === 'mse', names)),
+    });
+  }
+}
+
+/** Refuses sizes and buffers a readout cannot take (RangeError naming the problem). */
+function checkLinearLoss(a: LinearLossArgs): void {
   const { N, F, O, xOffset, count } = a;
   for (const [name, v] of [
     ['N', N],
@@ -83,40 +146,59 @@ export function webgpuLinearLoss(a: LinearLossArgs): void {
     if (all.filter((b) => b === out).length > 1)
       throw new RangeError('linearLoss: y, dy and dx must be buffers of their own (no aliasing)');
   }
-  if (N === 0) return;
-  const mse = a.kind === 'mse';
-  const runner = wgslRunner();
+}
+
+function linearLossRoles(runner: WgslRunner, a: LinearLossArgs): Role[] {
   // WebGPU binds no empty buffer: one left empty by F = 0 or O = 0 (never indexed then) binds a
   // private one-value stand-in instead
   const op = (b: DeviceBuffer): Operand => (b.length === 0 ? runner.scratch('linear-loss/empty', 1) : b);
-  runner.run({
-    key: `linear-loss/${a.kind}`,
-    roles: [
-      { name: 'x', buf: op(a.x), write: false },
-      { name: 'w', buf: op(a.w), write: false },
-      { name: 'b', buf: op(a.b), write: false },
-      { name: 'target', buf: op(a.target), write: false },
-      { name: 'y', buf: op(a.y), write: true },
-      { name: 'dy', buf: op(a.dy), write: true },
-      { name: 'dx', buf: op(a.dx), write: true },
-    ],
-    uniforms: [
-      { name: 'N', type: 'u32', value: N },
-      { name: 'F', type: 'u32', value: F },
-      { name: 'O', type: 'u32', value: O },
-      { name: 'xOffset', type: 'u32', value: xOffset },
-      { name: 'passes', type: 'u32', value: Math.max(1, Math.ceil(O / LL_OC)) },
-      { name: 'scale', type: 'f32', value: (mse ? 2 : 1) / count },
-    ],
-    workgroups: N,
-    code: (v) => `
+  return [
+    { name: 'x', buf: op(a.x), write: false },
+    { name: 'w', buf: op(a.w), write: false },
+    { name: 'b', buf: op(a.b), write: false },
+    { name: 'target', buf: op(a.target), write: false },
+    { name: 'y', buf: op(a.y), write: true },
+    { name: 'dy', buf: op(a.dy), write: true },
+    { name: 'dx', buf: op(a.dx), write: true },
+  ];
+}
+
+function linearLossUniforms(a: LinearLossArgs): UniformField[] {
+  return [
+    { name: 'N', type: 'u32', value: a.N },
+    { name: 'F', type: 'u32', value: a.F },
+    { name: 'O', type: 'u32', value: a.O },
+    { name: 'xOffset', type: 'u32', value: a.xOffset },
+    { name: 'passes', type: 'u32', value: Math.max(1, Math.ceil(a.O / LL_OC)) },
+    { name: 'scale', type: 'f32', value: (a.kind === 'mse' ? 2 : 1) / a.count },
+  ];
+}
+
+/**
+ * The readout kernel (see webgpuLinearLoss). With `members` (a run of several models) there are
+ * M·N workgroups: member mi = workgroup / N takes row `row` of its own operands, at offsets o_<name>.
+ */
+function linearLossCode(
+  v: Readonly<Record<string, string>>,
+  mse: boolean,
+  members: readonly string[] | null,
+): string {
+  return `
 var<workgroup> part: array<f32, ${LL_WG * LL_OC}>;
 var<workgroup> dys: array<f32, ${LL_OC}>;
 @compute @workgroup_size(${LL_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= u.N) { return; }
+${
+  members
+    ? `  let gi = wid.y * nwg.x + wid.x;
+  let mi = gi / u.N;
+  if (mi >= u.M) { return; }
+  let row = gi % u.N;
+${memberOffsets(members)}`
+    : `  let row = wid.y * nwg.x + wid.x;
+  if (row >= u.N) { return; }`
+}
   let t = lid.x;
   let xBase = u.xOffset + row * u.F;
   for (var p = 0u; p < u.passes; p++) {
@@ -157,6 +239,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     // the next pass reuses part and dys
     workgroupBarrier();
   }
-}`,
-  });
+}`;
 }

@@ -455,6 +455,11 @@ export interface Backend {
   lossGradient?(args: LossGradientArgs): void;
   /** Optional: a linear readout and its loss gradient in one pass (see LinearLossArgs). */
   linearLoss?(args: LinearLossArgs): void;
+  /**
+   * Optional: several models' readouts at once (an Ensemble's members, in order), each exactly as
+   * `linearLoss`; a backend runs those whose buffers lie at a fixed stride in shared buffers as one.
+   */
+  linearLossMany?(list: readonly LinearLossArgs[]): void;
   /** Waits until queued device work is done (GPU backends); host backends resolve at once. */
   sync?(): Promise<void>;
   /**

@@ -1,5 +1,5 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, DeviceBuffer, DType, GemmArgs } from '../backend/types.js';
+import type { Backend, DeviceBuffer, DType, GemmArgs, LinearLossArgs } from '../backend/types.js';
 import { uniform } from '../init/initializers.js';
 import type { Rng } from '../init/rng.js';
 import { plainTake, type TakeParam } from '../params/arena.js';
@@ -84,12 +84,14 @@ export class Linear {
    * Forward and loss gradient in one pass where the backend fuses them (`linearLoss`; one input
    * part): y, dy (the loss gradient on y against `target`) and d(input), which `backwardFrom`
    * then turns into the weight gradients. Null where the backend cannot; nothing is run then.
+   * `run` runs the pass (an Ensemble's member runs it with the other members': linearLossMany).
    */
-  forwardLoss(
+  async forwardLoss(
     parts: FeaturePart[],
     N: number,
     loss: { kind: 'mse' | 'bce'; target: DeviceBuffer; dy: DeviceBuffer; count: number },
-  ): { y: DeviceBuffer; dx: DeviceBuffer } | null {
+    run?: (args: LinearLossArgs) => void | Promise<void>,
+  ): Promise<{ y: DeviceBuffer; dx: DeviceBuffer } | null> {
     const be = this.backend;
     if (!be.linearLoss || parts.length !== 1) return null;
     const F = this.inFeatures;
@@ -97,7 +99,7 @@ export class Linear {
     const O = this.outFeatures;
     const y = this.ws.get('y', N * O);
     const dx = this.ws.get('dx0', N * F);
-    be.linearLoss({
+    await (run ?? ((a: LinearLossArgs) => be.linearLoss!(a)))({
       kind: loss.kind,
       N,
       F,

@@ -1,5 +1,13 @@
 import { InputError } from '../backend/errors.js';
-import type { Backend, DeviceBuffer, DType, GemmArgs, HostArray, KernelLevel } from '../backend/types.js';
+import type {
+  Backend,
+  DeviceBuffer,
+  DType,
+  GemmArgs,
+  HostArray,
+  KernelLevel,
+  LinearLossArgs,
+} from '../backend/types.js';
 import { cellSpec } from '../cells/index.js';
 import type { CellRef } from '../cells/spec.js';
 import { Rng } from '../init/rng.js';
@@ -13,6 +21,7 @@ import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '.
 import { gemmQueue } from '../runner/gemm-helpers.js';
 import type { MemberSlot } from '../runner/member-batch.js';
 import { MultiLayerRNN, rnnParamLengths } from '../runner/multilayer-rnn.js';
+import { Workspace } from '../runner/workspace.js';
 import { Linear } from './linear.js';
 import { checkMemoryFits } from './memory.js';
 import {
@@ -100,6 +109,10 @@ const MODEL_DEFAULTS = {
  */
 export class SequenceModel {
   readonly rnn: MultiLayerRNN;
+  /** This model's place in an Ensemble that batches its members' passes, or null. */
+  private readonly member: MemberSlot | null;
+  /** Its device scratch in that ensemble's slabs (see deviceScratch), or null. */
+  private readonly memberWs: Workspace | null;
   readonly fc: Linear;
   /** The arena this model planned for itself (null: it took its entries from an Ensemble's). */
   private readonly ownArena: ParamArena | null;
@@ -120,6 +133,14 @@ export class SequenceModel {
     arena?: ParamArena,
     member?: MemberSlot,
   ) {
+    this.member = member ?? null;
+    this.memberWs = member
+      ? new Workspace(backend, opts.dtype ?? DEFAULT_DTYPE, {
+          slabs: member.slabs,
+          member: member.index,
+          scope: 'model',
+        })
+      : null;
     this.options = { ...MODEL_DEFAULTS, ...opts };
     const o = this.options;
     if (o.readout !== 'last' && o.readout !== 'sequence')
@@ -486,7 +507,12 @@ export class SequenceModel {
     // the readout, its loss gradient and its input gradient in one pass where the backend fuses them
     const fused =
       o.readout === 'last'
-        ? this.fc.forwardLoss(this.rnn.finalStates(), B, { kind: o.loss, target, dy: grad, count: n })
+        ? await this.fc.forwardLoss(
+            this.rnn.finalStates(),
+            B,
+            { kind: o.loss, target, dy: grad, count: n },
+            this.readoutWithMembers(),
+          )
         : null;
     const pred = fused?.y ?? this.predictionBuffer(T, B);
     if (!fused) this.backend.lossGradient({ kind: o.loss, pred, target, grad, n, count: n });
@@ -499,9 +525,22 @@ export class SequenceModel {
     };
   }
 
+  /**
+   * How an Ensemble's member runs its fused readout: with the other members' as one call where
+   * the backend takes several (linearLossMany); undefined: on its own.
+   */
+  private readoutWithMembers(): ((a: LinearLossArgs) => Promise<void>) | undefined {
+    const { member, backend: be } = this;
+    if (!member || !be.linearLossMany) return undefined;
+    return (a) => member.batch.pass('readout', member.index, a, (all) => be.linearLossMany!(all));
+  }
+
   /** Device buffers reused across calls, by name. */
   private readonly device = new Map<string, DeviceBuffer>();
   private deviceScratch(name: string, n: number): DeviceBuffer {
+    // an Ensemble's member: views of its ensemble's slabs, so that its members' readouts can run
+    // as one (the slabs own the memory)
+    if (this.memberWs) return this.memberWs.get(name, n);
     let buf = this.device.get(name);
     if (!buf || buf.length !== n) {
       if (buf) this.backend.dispose(buf);
@@ -530,5 +569,6 @@ export class SequenceModel {
     this.ownArena?.dispose();
     for (const buf of this.device.values()) this.backend.dispose(buf);
     this.device.clear();
+    this.memberWs?.dispose();
   }
 }
