@@ -1,6 +1,7 @@
 import { benchEnsemble, type CellName, Ensemble, Rng } from '@bistable/core';
 import { worstError } from '@bistable/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebgpuTfjsBackend } from '../src/webgpu/backend.js';
 import { wgslRunner } from '../src/webgpu/runner.js';
 import { setRecurrentSplit, setRecurrentSubgroups } from '../src/webgpu/sequence-recurrent.js';
 import { ENSEMBLE_LR, ensembleCase } from './ensemble-case.js';
@@ -39,8 +40,8 @@ function step(rng: Rng, lengths: (number | null)[], B: number): Batch[] {
   );
 }
 
-async function compare(cell: CellName, plan: (number | null)[][], rows = B) {
-  const be = await webgpuBackend();
+async function compare(cell: CellName, plan: (number | null)[][], rows = B, backend?: WebgpuTfjsBackend) {
+  const be = backend ?? (await webgpuBackend());
   const { options: o, solo } = ensembleCase(be, cell, { I, H, O }, seeds);
   const batched = new Ensemble(be, o, seeds, { lr: ENSEMBLE_LR });
   const apart = new Ensemble(be, o, seeds, { lr: ENSEMBLE_LR }, { batchPasses: false });
@@ -176,5 +177,16 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: the ensemble bench', () => {
     expect([together.passesBatched, apart.passesBatched]).toEqual([true, false]);
     // 2 layers × 2 passes once instead of 3 times, at least
     expect(apart.device!.dispatches - together.device!.dispatches).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe.skipIf(!probe.ok)('tfjs-webgpu: an ensemble near the largest buffer', () => {
+  it('runs apart the passes of buffers whose shared parent would exceed it, each member still equal to its solo run', async () => {
+    await webgpuBackend();
+    // GRU's cache (T·B·4H floats = 2160 bytes at these sizes) fits one member, not three
+    const be = new WebgpuTfjsBackend('tfjs-webgpu', { maxBufferBytes: 4000 });
+    const { seq } = await compare('GRU', [[5, 5, 5]], B, be);
+    // the forward and backward bind the cache: every member alone
+    expect(seq).toEqual([[12, 12]]);
   });
 });

@@ -69,7 +69,12 @@ interface GroupAux {
   floats: number;
   /** Floats per member, as the run's last forward laid them out. */
   stride: number;
+  /** What the last forward that wrote it stamped its members' wh with (Transposed.stamp). */
+  label: string;
 }
+
+/** Labels of forwards that wrote a run's aux: each one its own. */
+let forwardsWritten = 0;
 const transposed = new WeakMap<WgslRunner, Transposed>();
 
 function transposedOf(runner: WgslRunner): Transposed {
@@ -124,9 +129,18 @@ const rootId = (root: object): number => {
   return id;
 };
 
-/** A run's key: its members' wh (views of one parent, sequence-members.ts), gr and H. */
-const runKey = (whs: readonly DeviceBuffer[], gr: number, H: number): string =>
-  `${rootId(rootOf(whs[0]))}/${whs.map((w) => (isBufferView(w) ? w.offset : -1)).join(',')}/${gr}/${H}`;
+/**
+ * Which aux a run of members uses: one per unit (its wh's offset within a member's stride of the
+ * parameter buffer), run length and stride, gr and H, whichever members make up the run. The
+ * keys stay few when members sit out in changing combinations; the stamps (label) tell whose
+ * transposed weights an aux holds.
+ */
+function runKey(whs: readonly DeviceBuffer[], gr: number, H: number): string {
+  const offs = whs.map((w) => (isBufferView(w) ? w.offset : 0));
+  const stride = offs.length > 1 ? offs[1] - offs[0] : 0;
+  const unit = stride > 0 ? offs[0] % stride : offs[0];
+  return `${rootId(rootOf(whs[0]))}/${unit}/${whs.length}x${stride}/${gr}/${H}`;
+}
 
 /**
  * The aux of a run of members for a forward (`perMember` floats each, the transposed wh at the
@@ -149,7 +163,7 @@ function groupAuxForForward(
       size: Math.max(4, floats * 4),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
-    g = { buf, floats, stride: perMember };
+    g = { buf, floats, stride: perMember, label: '' };
     t.groups.set(key, g);
     const root = rootOf(whs[0]);
     let keys = t.groupsByRoot.get(root);
@@ -160,7 +174,8 @@ function groupAuxForForward(
     keys.add(key);
   }
   g.stride = perMember;
-  for (const w of whs) t.stamp.set(w, key);
+  g.label = `${key}#${++forwardsWritten}`;
+  for (const w of whs) t.stamp.set(w, g.label);
   return g;
 }
 
@@ -621,7 +636,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
             : null;
         const g = key ? t.groups.get(key) : undefined;
         const fresh =
-          g !== undefined && g.stride === lay.length && run.list.every((m) => t.stamp.get(m.wh!) === key);
+          g !== undefined && g.stride === lay.length && run.list.every((m) => t.stamp.get(m.wh!) === g.label);
         if (!fresh) {
           for (const m of run.list) backward(m);
           continue;

@@ -19,6 +19,9 @@ interface Slab {
  * A member that asks for a longer buffer than the stride makes a new parent with a larger stride;
  * the other members move to it when they next ask, and the old parent is disposed once no member
  * holds a view of it (the workspace's rule: a buffer replaced by a longer one is not used again).
+ * A name whose parent would exceed the backend's largest buffer (`maxBufferBytes`, which each
+ * member's micro-batches are planned to fit) gets each member a buffer of its own instead: those
+ * members' kernels then run one by one.
  */
 export class MemberSlabs {
   private readonly current = new Map<string, Slab>();
@@ -45,8 +48,16 @@ export class MemberSlabs {
     this.step++;
   }
 
+  /** Buffers of their own, by name and member, where a shared parent would be too large. */
+  private readonly own = new Map<string, Map<number, DeviceBuffer>>();
+
   /** Member `member`'s buffer of `length` elements under `name`. */
   get(name: string, member: number, length: number): DeviceBuffer {
+    const limit = this.be.maxBufferBytes;
+    const bytes = this.dtype === 'float64' ? 8 : 4;
+    if (limit !== undefined && this.members * this.aligned(length) * bytes > limit)
+      return this.alone(name, member, length);
+    this.dropOwn(name, member);
     const was = this.held.get(name)?.get(member);
     const keep = was?.views.get(member);
     if (
@@ -64,8 +75,10 @@ export class MemberSlabs {
     taken.set(member, this.step);
     let slab = this.current.get(name);
     if (!slab || length > slab.stride) {
-      const align = Math.max(1, this.be.viewAlign ?? 1);
-      const stride = Math.ceil(Math.max(1, length, slab?.stride ?? 0) / align) * align;
+      // a member asking for less than the oversized stride it would inherit starts afresh
+      const grown = this.aligned(Math.max(length, slab?.stride ?? 0));
+      const stride =
+        limit !== undefined && this.members * grown * bytes > limit ? this.aligned(length) : grown;
       slab = {
         parent: this.be.alloc(this.members * stride, this.dtype),
         stride,
@@ -87,6 +100,35 @@ export class MemberSlabs {
   /** Member `member` gave up its buffer of `name` (its workspace was disposed). */
   release(name: string, member: number): void {
     this.hold(name, member, null);
+    this.dropOwn(name, member);
+  }
+
+  private aligned(length: number): number {
+    const align = Math.max(1, this.be.viewAlign ?? 1);
+    return Math.ceil(Math.max(1, length) / align) * align;
+  }
+
+  /** A buffer of the member's own under `name` (see the class's note), replacing its view. */
+  private alone(name: string, member: number, length: number): DeviceBuffer {
+    this.hold(name, member, null);
+    let byMember = this.own.get(name);
+    if (!byMember) {
+      byMember = new Map();
+      this.own.set(name, byMember);
+    }
+    const have = byMember.get(member);
+    if (have && have.length === Math.max(1, length)) return have;
+    if (have) this.be.dispose(have);
+    const buf = this.be.alloc(Math.max(1, length), this.dtype);
+    byMember.set(member, buf);
+    return buf;
+  }
+
+  private dropOwn(name: string, member: number): void {
+    const have = this.own.get(name)?.get(member);
+    if (!have) return;
+    this.be.dispose(have);
+    this.own.get(name)!.delete(member);
   }
 
   private hold(name: string, member: number, slab: Slab | null): void {
@@ -113,8 +155,10 @@ export class MemberSlabs {
     const all = new Set<Slab>(this.current.values());
     for (const byMember of this.held.values()) for (const s of byMember.values()) all.add(s);
     for (const s of all) this.be.dispose(s.parent);
+    for (const byMember of this.own.values()) for (const b of byMember.values()) this.be.dispose(b);
     this.current.clear();
     this.held.clear();
+    this.own.clear();
   }
 }
 
