@@ -1,6 +1,6 @@
 import type { DeviceBuffer, LinearLossArgs, LossGradientArgs } from '@bistable/core';
 import { type Operand, type Role, type UniformField, type WgslRunner, wgslRunner } from './runner.js';
-import { memberCode, memberOffsets, memberRuns, memberUniforms } from './sequence-members.js';
+import { memberCode, memberIndex, memberRuns, memberUniforms } from './sequence-members.js';
 import { flatEntry, flatGroups } from './wgsl-common.js';
 
 /**
@@ -191,11 +191,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         @builtin(num_workgroups) nwg: vec3<u32>) {
 ${
   members
-    ? `  let gi = wid.y * nwg.x + wid.x;
-  let mi = gi / u.N;
-  if (mi >= u.M) { return; }
-  let row = gi % u.N;
-${memberOffsets(members)}`
+    ? memberIndex('wid.y * nwg.x + wid.x', 'u.N', 'row', members)
     : `  let row = wid.y * nwg.x + wid.x;
   if (row >= u.N) { return; }`
 }

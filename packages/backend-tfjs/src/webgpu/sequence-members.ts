@@ -91,6 +91,18 @@ export function memberUniforms(
   return out;
 }
 
+/**
+ * WGSL that splits the flat index `flat` of a kernel over M members into member `mi` (returning
+ * past the last) and the index `local` within the member's `per`, then defines the member's
+ * offsets (memberOffsets). The return depends on the workgroup only where `flat` does.
+ */
+export const memberIndex = (flat: string, per: string, local: string, members: readonly string[]): string =>
+  `  let flatAll = ${flat};
+  let mi = flatAll / ${per};
+  if (mi >= u.M) { return; }
+  let ${local} = flatAll % ${per};
+${memberOffsets(members)}`;
+
 /** WGSL locals: member `mi`'s element offset in each named operand (o_<name>). */
 export const memberOffsets = (names: readonly string[], mi = 'mi'): string =>
   names.map((n) => `  let o_${n} = u.o_${n} + ${mi} * u.s_${n};`).join('\n');

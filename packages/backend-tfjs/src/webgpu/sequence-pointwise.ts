@@ -1,5 +1,5 @@
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
-import { memberOffsets } from './sequence-members.js';
+import { memberIndex } from './sequence-members.js';
 import { auxOffsets, type Places, placed, usesAux } from './sequence-recurrent.js';
 import { each, eachOf, flatEntry } from './wgsl-common.js';
 
@@ -153,11 +153,8 @@ ${prelude(gx, cacheWidth)}${offsets}
   let jl = lid.x % JW;
 ${
   members
-    ? `  let gw = wid.y * nwg.x + wid.x;
-  let mi = gw / u.NJ;
-  if (mi >= u.M) { return; }
-  let j = (gw % u.NJ) * JW + jl;
-${memberOffsets(members)}`
+    ? `${memberIndex('wid.y * nwg.x + wid.x', 'u.NJ', 'jb', members)}
+  let j = jb * JW + jl;`
     : '  let j = (wid.y * nwg.x + wid.x) * JW + jl;'
 }
   let idx = b * H + j;

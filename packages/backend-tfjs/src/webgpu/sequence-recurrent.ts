@@ -1,6 +1,6 @@
 import { InputError } from '@bistable/core';
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
-import { memberOffsets } from './sequence-members.js';
+import { memberIndex } from './sequence-members.js';
 import { each, eachOf } from './wgsl-common.js';
 
 type Vars = Readonly<Record<string, string>>;
@@ -204,11 +204,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         @builtin(num_workgroups) nwg: vec3<u32>) {
 ${
   members
-    ? `  let gi = wid.y * nwg.x + wid.x;
-  let mi = gi / u.B;
-  if (mi >= u.M) { return; }
-  let b = gi % u.B;
-${memberOffsets(members)}`
+    ? memberIndex('wid.y * nwg.x + wid.x', 'u.B', 'b', members)
     : `  let b = wid.y * nwg.x + wid.x;
   if (b >= u.B) { return; }`
 }

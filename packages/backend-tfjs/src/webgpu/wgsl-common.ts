@@ -1,4 +1,4 @@
-import { memberOffsets } from './sequence-members.js';
+import { memberIndex } from './sequence-members.js';
 
 /**
  * Activations written out with exp: WGSL's builtin tanh may be computed as a ratio of
@@ -29,11 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         @builtin(num_workgroups) nwg: vec3<u32>) {
 ${
   members
-    ? `  let gidx = (wid.y * nwg.x + wid.x) * ${FLAT_WG}u + lid.x;
-  let mi = gidx / u.n;
-  if (mi >= u.M) { return; }
-  let idx = gidx % u.n;
-${memberOffsets(members)}`
+    ? memberIndex(`(wid.y * nwg.x + wid.x) * ${FLAT_WG}u + lid.x`, 'u.n', 'idx', members)
     : `  let idx = (wid.y * nwg.x + wid.x) * ${FLAT_WG}u + lid.x;
   if (idx >= u.n) { return; }`
 }
