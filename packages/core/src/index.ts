@@ -135,6 +135,8 @@ export { gemmHost, type HostGemm } from './reference/gemm.js';
 export { dataOf, HostBuffer, hostArray } from './reference/host-buffer.js';
 export { Cell } from './runner/cell.js';
 export { matmul } from './runner/gemm-helpers.js';
+export type { MemberBatch, MemberSlot } from './runner/member-batch.js';
+export type { MemberSlabs, SlabScope } from './runner/member-slabs.js';
 export {
   MultiLayerRNN,
   type Parameter,
