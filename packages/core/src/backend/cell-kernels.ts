@@ -95,9 +95,9 @@ export interface UnitKernels {
   /** Kernels that project a narrow input inside their time loop (sequence level only), or null. */
   readonly narrowInput: NarrowInputKernels | null;
   /** Several models' forwards at once (SequenceKernels.forwardMany; sequence level only), or null. */
-  readonly forwardMany: ((list: readonly SequenceForwardArgs[]) => Promise<void>) | null;
+  readonly forwardMany: ((list: readonly SequenceForwardArgs[]) => void | Promise<void>) | null;
   /** Several models' backwards at once (SequenceKernels.backwardMany), or null. */
-  readonly backwardMany: ((list: readonly SequenceBackwardArgs[]) => Promise<void>) | null;
+  readonly backwardMany: ((list: readonly SequenceBackwardArgs[]) => void | Promise<void>) | null;
 }
 
 /** The complete kernel set (see UnitKernels) built from a backend's offer, capped at `maxLevel`. */
@@ -144,15 +144,7 @@ function fromSequence(seq: SequenceKernels): UnitKernels {
     },
     // a narrow input's backward never writes dP, so its kernels must sum the biases themselves
     narrowInput: fused ? (seq.narrowInput ?? null) : null,
-    forwardMany: seq.forwardMany
-      ? async (list) => {
-          await seq.forwardMany!(list);
-        }
-      : null,
-    backwardMany: seq.backwardMany
-      ? async (list) => {
-          await seq.backwardMany!(list);
-        }
-      : null,
+    forwardMany: seq.forwardMany?.bind(seq) ?? null,
+    backwardMany: seq.backwardMany?.bind(seq) ?? null,
   };
 }

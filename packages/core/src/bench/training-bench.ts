@@ -285,7 +285,8 @@ export class TrainingBench {
       microBatches: plan.passes,
       members,
       together: this.ensemble !== null,
-      passesBatched: (this.ensemble?.batch ?? null) !== null,
+      // some call ran several members' passes at once
+      passesBatched: (this.ensemble?.batch?.stats.passes ?? 0) > (this.ensemble?.batch?.stats.groups ?? 0),
       train: summarize(this.train),
       inference: this.infer.length > 0 ? summarize(this.infer) : null,
       trainMultiplyAdds: members * trainingMultiplyAdds(work),
@@ -297,8 +298,14 @@ export class TrainingBench {
 
   dispose(): void {
     if (this.ensemble) this.ensemble.dispose();
-    else this.model.dispose();
-    for (const m of this.others) m.model.dispose();
+    else {
+      this.model.dispose();
+      this.opt.dispose();
+    }
+    for (const m of this.others) {
+      m.model.dispose();
+      m.opt.dispose();
+    }
   }
 }
 

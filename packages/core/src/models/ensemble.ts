@@ -1,6 +1,7 @@
-import { offeredKernels } from '../backend/cell-kernels.js';
+import { cellKernels } from '../backend/cell-kernels.js';
 import { InputError } from '../backend/errors.js';
 import { type Backend, type GemmArgs, KERNEL_LEVEL } from '../backend/types.js';
+import { cellSpec } from '../cells/index.js';
 import { Adam, type AdamOptions } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ParamArena } from '../params/arena.js';
@@ -44,7 +45,10 @@ import { SequenceModel, type SequenceModelOptions } from './sequence-model.js';
  */
 export class Ensemble {
   readonly members: SequenceModel[];
-  /** One Adam over every member (one pass per step where the backend has views). */
+  /**
+   * One Adam over every member: where the backend has views, one pass per run of neighbouring
+   * members that have taken equally many steps (one for all while none sits out).
+   */
   readonly optimizer: Adam;
   /**
    * Runs the members' sequence passes at each unit together, where the backend can batch them
@@ -52,6 +56,7 @@ export class Ensemble {
    */
   readonly batch: MemberBatch | null;
   private readonly arena: ParamArena;
+  /** The members' shared workspace buffers, where their passes run together. */
   private readonly slabs: MemberSlabs | null;
 
   /**
@@ -74,22 +79,33 @@ export class Ensemble {
       dtype,
       seeds.flatMap(() => one),
     );
-    const be = backend;
-    const batched =
-      batchPasses &&
-      seeds.length > 1 &&
-      be.view !== undefined &&
-      (options.maxLevel ?? KERNEL_LEVEL.sequence) >= KERNEL_LEVEL.sequence &&
-      offeredKernels(be, options.cell).sequence?.forwardMany !== undefined;
-    this.slabs = batched
-      ? new MemberSlabs(be as typeof be & { view: NonNullable<Backend['view']> }, dtype, seeds.length)
-      : null;
-    this.batch = batched ? new MemberBatch() : null;
+    // the kernels the members' units will run (RecurrentUnit's choice) take several models at once
+    const kernels = cellKernels(
+      backend,
+      cellSpec(options.cell),
+      options.maxLevel ?? KERNEL_LEVEL.sequence,
+      options.hiddenSize,
+      dtype,
+    );
+    const shared =
+      batchPasses && seeds.length > 1 && backend.view && kernels.forwardMany
+        ? {
+            slabs: new MemberSlabs(backend as Backend & { view: Backend['view'] & {} }, dtype, seeds.length),
+            batch: new MemberBatch(),
+          }
+        : null;
+    this.slabs = shared?.slabs ?? null;
+    this.batch = shared?.batch ?? null;
     try {
-      this.members = seeds.map((seed, index) => {
-        const slot = this.slabs && this.batch ? { slabs: this.slabs, batch: this.batch, index } : undefined;
-        return new SequenceModel(backend, { ...options, seed }, this.arena, slot);
-      });
+      this.members = seeds.map(
+        (seed, index) =>
+          new SequenceModel(
+            backend,
+            { ...options, seed },
+            this.arena,
+            shared ? { ...shared, index } : undefined,
+          ),
+      );
     } catch (e) {
       this.slabs?.dispose();
       this.arena.dispose();

@@ -19,7 +19,7 @@ import { hostView, returnLike, type TensorInput, type TensorOutput } from '../pa
 import type { HostTensor } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
 import { gemmQueue } from '../runner/gemm-helpers.js';
-import type { MemberSlot } from '../runner/member-batch.js';
+import { type MemberSlot, slabScope } from '../runner/member-batch.js';
 import { MultiLayerRNN, rnnParamLengths } from '../runner/multilayer-rnn.js';
 import { Workspace } from '../runner/workspace.js';
 import { Linear } from './linear.js';
@@ -109,10 +109,13 @@ const MODEL_DEFAULTS = {
  */
 export class SequenceModel {
   readonly rnn: MultiLayerRNN;
-  /** This model's place in an Ensemble that batches its members' passes, or null. */
-  private readonly member: MemberSlot | null;
-  /** Its device scratch in that ensemble's slabs (see deviceScratch), or null. */
-  private readonly memberWs: Workspace | null;
+  /** Device scratch reused across calls, by name (an Ensemble's member: in its slabs). */
+  private readonly ws: Workspace;
+  /**
+   * How the fused readout runs: an Ensemble's member runs it with the other members' as one call
+   * where the backend takes several (linearLossMany); undefined: on its own.
+   */
+  private readonly runReadout: ((a: LinearLossArgs) => Promise<void>) | undefined;
   readonly fc: Linear;
   /** The arena this model planned for itself (null: it took its entries from an Ensemble's). */
   private readonly ownArena: ParamArena | null;
@@ -133,16 +136,12 @@ export class SequenceModel {
     arena?: ParamArena,
     member?: MemberSlot,
   ) {
-    this.member = member ?? null;
-    this.memberWs = member
-      ? new Workspace(backend, opts.dtype ?? DEFAULT_DTYPE, {
-          slabs: member.slabs,
-          member: member.index,
-          scope: 'model',
-        })
-      : null;
     this.options = { ...MODEL_DEFAULTS, ...opts };
     const o = this.options;
+    this.ws = new Workspace(backend, o.dtype, slabScope(member, 'model'));
+    const many = backend.linearLossMany?.bind(backend);
+    this.runReadout =
+      member && many ? (a) => member.batch.pass('readout', member.index, a, (all) => many(all)) : undefined;
     if (o.readout !== 'last' && o.readout !== 'sequence')
       throw new InputError(`unknown readout '${o.readout}'`);
     if (o.loss !== 'mse' && o.loss !== 'bce') throw new InputError(`unknown loss '${o.loss}'`);
@@ -181,7 +180,7 @@ export class SequenceModel {
       rng,
       take,
       (n) => this.rnn.ones(n),
-      member ? { slabs: member.slabs, member: member.index, scope: 'fc' } : null,
+      slabScope(member, 'fc'),
     );
     if (this.ownArena && !this.ownArena.complete)
       throw new Error('internal: the model took fewer parameters than planned');
@@ -511,7 +510,7 @@ export class SequenceModel {
             this.rnn.finalStates(),
             B,
             { kind: o.loss, target, dy: grad, count: n },
-            this.readoutWithMembers(),
+            this.runReadout,
           )
         : null;
     const pred = fused?.y ?? this.predictionBuffer(T, B);
@@ -525,29 +524,8 @@ export class SequenceModel {
     };
   }
 
-  /**
-   * How an Ensemble's member runs its fused readout: with the other members' as one call where
-   * the backend takes several (linearLossMany); undefined: on its own.
-   */
-  private readoutWithMembers(): ((a: LinearLossArgs) => Promise<void>) | undefined {
-    const { member, backend: be } = this;
-    if (!member || !be.linearLossMany) return undefined;
-    return (a) => member.batch.pass('readout', member.index, a, (all) => be.linearLossMany!(all));
-  }
-
-  /** Device buffers reused across calls, by name. */
-  private readonly device = new Map<string, DeviceBuffer>();
   private deviceScratch(name: string, n: number): DeviceBuffer {
-    // an Ensemble's member: views of its ensemble's slabs, so that its members' readouts can run
-    // as one (the slabs own the memory)
-    if (this.memberWs) return this.memberWs.get(name, n);
-    let buf = this.device.get(name);
-    if (!buf || buf.length !== n) {
-      if (buf) this.backend.dispose(buf);
-      buf = this.backend.alloc(n, this.options.dtype);
-      this.device.set(name, buf);
-    }
-    return buf;
+    return this.ws.get(name, n);
   }
   private hostArray(n: number): HostArray {
     return this.options.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
@@ -567,8 +545,6 @@ export class SequenceModel {
     this.rnn.dispose();
     this.fc.dispose();
     this.ownArena?.dispose();
-    for (const buf of this.device.values()) this.backend.dispose(buf);
-    this.device.clear();
-    this.memberWs?.dispose();
+    this.ws.dispose();
   }
 }

@@ -1,4 +1,4 @@
-import type { MemberSlabs } from './member-slabs.js';
+import type { MemberSlabs, SlabScope } from './member-slabs.js';
 
 /** One member's pass waiting to be run with the other members' passes at the same place. */
 interface Waiting {
@@ -78,9 +78,8 @@ export class MemberBatch {
   }
 
   private fireIfAllWait(): void {
-    if (this.firing || this.waiting.length === 0) return;
-    const waitingMembers = new Set(this.waiting.map((w) => w.member));
-    for (const m of this.running) if (!waitingMembers.has(m)) return;
+    // a member waits on one pass at a time, and only while it runs: all wait when the counts meet
+    if (this.firing || this.waiting.length === 0 || this.waiting.length < this.running.size) return;
     void this.fire();
   }
 
@@ -120,3 +119,7 @@ export interface MemberSlot {
   batch: MemberBatch;
   index: number;
 }
+
+/** Where a workspace of the member `slot` (or of a model on its own: null) takes its buffers. */
+export const slabScope = (slot: MemberSlot | null | undefined, scope: string): SlabScope | null =>
+  slot ? { slabs: slot.slabs, member: slot.index, scope } : null;

@@ -9,7 +9,7 @@ import { hostView, returnLike, type TensorInput, type TensorOutput } from '../pa
 import { type HostTensor, packNamed, unpackNamed } from '../params/named.js';
 import { checkPositiveInt, checkTensor, DEFAULT_DTYPE, type TensorLike } from '../params/validate.js';
 import { addInto, gemmQueue } from './gemm-helpers.js';
-import type { MemberSlot } from './member-batch.js';
+import { type MemberSlot, slabScope } from './member-batch.js';
 import { type FeaturePart, packedLengths, RecurrentUnit } from './recurrent-unit.js';
 import { Workspace } from './workspace.js';
 
@@ -160,11 +160,7 @@ export class MultiLayerRNN {
         `backend '${backend.name}' does not support ${this.dtype}; it supports ${backend.dtypes.join(', ')}`,
       );
     }
-    this.ws = new Workspace(
-      backend,
-      this.dtype,
-      member ? { slabs: member.slabs, member: member.index, scope: 'rnn' } : null,
-    );
+    this.ws = new Workspace(backend, this.dtype, slabScope(member, 'rnn'));
     // the units in the order rnnParamLengths plans their parameters
     const shapes = unitShapes(this.inputSize, this.hiddenSize, this.numLayers, this.bidirectional);
     for (const [k, u] of shapes.entries()) {

@@ -11,7 +11,7 @@ import {
 import type { CellSpec, PackedSlot } from '../cells/spec.js';
 import { plainTake, type TakeParam } from '../params/arena.js';
 import { addBiasRows, addInto, columnSumsArgs, gemmAll, gemmArgs, gemmQueue } from './gemm-helpers.js';
-import type { MemberSlot } from './member-batch.js';
+import { type MemberSlot, slabScope } from './member-batch.js';
 import type { StepScratch } from './step-loop.js';
 import { Workspace } from './workspace.js';
 
@@ -96,11 +96,7 @@ export class RecurrentUnit {
     member?: MemberSlot & { key: string },
   ) {
     this.member = member ?? null;
-    this.ws = new Workspace(
-      be,
-      dtype,
-      member ? { slabs: member.slabs, member: member.index, scope: member.key } : null,
-    );
+    this.ws = new Workspace(be, dtype, slabScope(member, member?.key ?? ''));
     this.ones = ones ?? ((n) => this.ws.ones(n));
     for (const [slot, len] of Object.entries(packedLengths(spec, inputSize, hiddenSize))) {
       const { value, grad } = take(len);
