@@ -152,17 +152,13 @@ export class WebgpuTfjsBackend extends TfjsBackend {
   /** A view reads its parent's range. */
   override async read(buf: DeviceBuffer, offset = 0, length?: number, out?: HostArray): Promise<HostArray> {
     if (!isBufferView(buf)) return super.read(buf, offset, length, out);
-    const { root, offset: base } = this.placed(buf);
+    this.placed(buf);
     const n = length ?? buf.length - offset;
-    if (!Number.isInteger(offset) || !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > buf.length)
-      throw new RangeError(`read of ${n} values at ${offset} overruns a buffer of ${buf.length}`);
-    // a range of a larger buffer: a copy command, not tfjs's slice (a dispatch) then a read
-    if (out && !(out instanceof Float32Array)) {
-      const data = await wgslRunner().read(root, base + offset, n);
-      for (let i = 0; i < n; i++) out[i] = data[i];
-      return out;
-    }
-    return wgslRunner().read(root, base + offset, n, out);
+    if (!Number.isInteger(offset) || !Number.isInteger(n))
+      throw new RangeError(`read of ${n} values at ${offset}: whole numbers expected`);
+    // a range of a larger buffer: a copy command, not tfjs's slice (a dispatch) then a read; the
+    // runner checks the range against the view
+    return wgslRunner().read(buf, offset, n, out ?? new Float32Array(n));
   }
 
   /** Disposing a view does nothing: it goes with its parent. */

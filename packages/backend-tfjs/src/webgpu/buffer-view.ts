@@ -46,3 +46,6 @@ export class BufferView implements DeviceBuffer {
 }
 
 export const isBufferView = (b: unknown): b is BufferView => b instanceof BufferView;
+
+/** The buffer whose memory `b` is (a view's parent, else `b` itself): what a dispatch binds for it. */
+export const memoryOf = <B extends object | null>(b: B): B | TfjsBuffer => (isBufferView(b) ? b.root : b);

@@ -1,5 +1,5 @@
 import type { DeviceBuffer, GemmArgs } from '@bistable/core';
-import { isBufferView } from './buffer-view.js';
+import { memoryOf } from './buffer-view.js';
 import {
   type BiasPlan,
   checkGemm,
@@ -15,9 +15,6 @@ import { each, flatEntry, flatGroups } from './wgsl-common.js';
 
 /** The most GEMMs one grouped dispatch serves (its uniforms and generated branches grow with it). */
 export const MAX_PROBLEMS = 16;
-
-/** What a `whole` role binds: a view's parent, a plain buffer itself (to count bindings). */
-const bindingOf = (buf: DeviceBuffer): unknown => (isBufferView(buf) ? buf.root : buf);
 
 /** One GEMM of the list as the grouped kernels run it. */
 interface Problem {
@@ -120,14 +117,14 @@ export function webgpuGemmMany(list: readonly GemmArgs[]): void {
     problems,
     (p) => withBias(p, [p.g.a, p.g.b, p.g.c]),
     split,
-    bindingOf,
+    memoryOf,
     limit,
   )) {
     runTiles(runner, pack.problems, pack.partial ? partial : null);
   }
   const splitOnes = problems.filter(split);
   if (splitOnes.length === 0) return;
-  for (const pack of packProblems(splitOnes, (p) => withBias(p, [p.g.c]), split, bindingOf, limit)) {
+  for (const pack of packProblems(splitOnes, (p) => withBias(p, [p.g.c]), split, memoryOf, limit)) {
     runReduce(runner, pack.problems, partial!);
   }
 }

@@ -1,6 +1,13 @@
 import type { DeviceBuffer, LinearLossArgs, LossGradientArgs } from '@bistable/core';
+import {
+  memberCode,
+  memberIndex,
+  memberRuns,
+  operandsOf,
+  runUniforms,
+  wholeRoles,
+} from './member-kernels.js';
 import { type Operand, type Role, type UniformField, type WgslRunner, wgslRunner } from './runner.js';
-import { memberCode, memberIndex, memberRuns, memberUniforms } from './sequence-members.js';
 import { flatEntry, flatGroups } from './wgsl-common.js';
 
 /**
@@ -68,7 +75,7 @@ export function webgpuLinearLoss(a: LinearLossArgs): void {
 /**
  * The readouts of several models at once (an Ensemble's members, in order), each as
  * webgpuLinearLoss: runs of members whose operands lie at fixed strides in shared buffers
- * (sequence-members.ts) take one dispatch of M·N workgroups; the rest run one by one.
+ * (member-kernels.ts) take one dispatch of M·N workgroups; the rest run one by one.
  */
 export function webgpuLinearLossMany(list: readonly LinearLossArgs[]): void {
   for (const a of list) checkLinearLoss(a);
@@ -80,33 +87,20 @@ export function webgpuLinearLossMany(list: readonly LinearLossArgs[]): void {
     x.O === y.O &&
     x.xOffset === y.xOffset &&
     x.count === y.count;
-  const operands = (a: LinearLossArgs) => ({
-    x: a.x,
-    w: a.w,
-    b: a.b,
-    target: a.target,
-    y: a.y,
-    dy: a.dy,
-    dx: a.dx,
-  });
+  // an operand left empty (F = 0 or O = 0) binds a stand-in, which is no view: that member runs alone
+  const operands = (a: LinearLossArgs) => operandsOf(linearLossRoles(runner, a));
   for (const run of memberRuns(list, operands, same)) {
     const a = run.list[0];
-    // a run of one, or one whose empty operands bind a stand-in (F = 0 or O = 0)
-    if (run.list.length === 1 || a.N === 0 || a.F === 0 || a.O === 0) {
+    if (run.list.length === 1 || a.N === 0) {
       for (const m of run.list) webgpuLinearLoss(m);
       continue;
     }
-    const names = Object.keys(operands(a));
+    const roles = linearLossRoles(runner, a);
+    const { names, uniforms } = runUniforms(run, roles);
     runner.run({
       key: `linear-loss-many/${a.kind}`,
-      roles: linearLossRoles(runner, a).map((r) => ({ ...r, whole: true })),
-      uniforms: [
-        ...linearLossUniforms(a),
-        ...memberUniforms(
-          run.list.length,
-          names.map((n) => [n, run.places.get(n)!] as const),
-        ),
-      ],
+      roles: wholeRoles(roles),
+      uniforms: [...linearLossUniforms(a), ...uniforms],
       workgroups: run.list.length * a.N,
       code: memberCode(names, (v) => linearLossCode(v, a.kind === 'mse', names)),
     });

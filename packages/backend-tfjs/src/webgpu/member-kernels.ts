@@ -1,6 +1,6 @@
 import type { DeviceBuffer } from '@bistable/core';
 import { isBufferView } from './buffer-view.js';
-import type { UniformField } from './runner.js';
+import type { Role, UniformField } from './runner.js';
 
 type Vars = Readonly<Record<string, string>>;
 
@@ -104,8 +104,8 @@ export const memberIndex = (flat: string, per: string, local: string, members: r
 ${memberOffsets(members)}`;
 
 /** WGSL locals: member `mi`'s element offset in each named operand (o_<name>). */
-export const memberOffsets = (names: readonly string[], mi = 'mi'): string =>
-  names.map((n) => `  let o_${n} = u.o_${n} + ${mi} * u.s_${n};`).join('\n');
+const memberOffsets = (names: readonly string[]): string =>
+  names.map((n) => `  let o_${n} = u.o_${n} + mi * u.s_${n};`).join('\n');
 
 const TOKEN = 'MEMBER_OPERAND_';
 
@@ -124,5 +124,38 @@ export function memberCode(names: readonly string[], code: (v: Vars) => string):
     if (src.includes(TOKEN))
       throw new Error(`internal: an operand of a member kernel is used other than indexed`);
     return src;
+  };
+}
+
+/** The operands of roles, by role name (what memberRuns checks). */
+export const operandsOf = (roles: readonly Role[]): Record<string, DeviceBuffer | null> =>
+  Object.fromEntries(roles.map((r) => [r.name, r.buf as DeviceBuffer | null]));
+
+/** A run's kernel binds each operand's whole buffer, indexing it at each member's offset. */
+export const wholeRoles = (roles: readonly Role[]): Role[] => roles.map((r) => ({ ...r, whole: true }));
+
+/**
+ * The names of the roles a kernel of `run` binds, and their member uniforms: each role's operand
+ * place in the run (`operandOf` names the operand a role binds, where the two names differ), and
+ * `own`'s places for the kernel's own buffers (aux).
+ */
+export function runUniforms<A>(
+  run: MemberRun<A>,
+  roles: readonly Role[],
+  own: readonly (readonly [string, MemberPlace])[] = [],
+  operandOf: (role: string) => string = (role) => role,
+): { names: string[]; uniforms: UniformField[] } {
+  const names = roles.filter((r) => r.buf !== null).map((r) => r.name);
+  const placeOf = (n: string): MemberPlace => {
+    const p = own.find(([o]) => o === n)?.[1] ?? run.places.get(operandOf(n));
+    if (!p) throw new Error(`internal: operand ${n} of a member kernel has no place in its run`);
+    return p;
+  };
+  return {
+    names,
+    uniforms: memberUniforms(
+      run.list.length,
+      names.map((n) => [n, placeOf(n)] as const),
+    ),
   };
 }

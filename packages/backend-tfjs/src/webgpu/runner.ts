@@ -322,31 +322,37 @@ export class WgslRunner {
    * `n` floats of an operand from element `offset` (a view's own offset is added), read back by a
    * copy command into a mappable buffer: a range of a larger buffer (a model's output in an
    * ensemble's shared workspace) costs no dispatch, where tfjs would slice it with one first.
-   * Submits the recorded work; counted as a readback (counters).
+   * The mappable buffer is borrowed from tfjs's pool, as its own reads do. Submits the recorded
+   * work; counted as a readback (counters). `out` may be any array of numbers (float64 hosts).
    */
-  async read(src: Operand, offset: number, n: number, out?: Float32Array): Promise<Float32Array> {
-    if (!isGpuBuffer(src) && isBufferView(src) && (offset < 0 || offset + n > src.length))
+  async read<T extends { [i: number]: number; length: number } = Float32Array>(
+    src: Operand,
+    offset: number,
+    n: number,
+    out?: T,
+  ): Promise<T> {
+    if (!isGpuBuffer(src) && isBufferView(src) && (offset < 0 || n < 0 || offset + n > src.length))
       throw new RangeError(`read of ${n} values at ${offset} overruns a ${src}`);
-    const result = out ?? new Float32Array(n);
+    const result = out ?? (new Float32Array(n) as unknown as T);
     if (n <= 0) return result;
     const from = isGpuBuffer(src) ? src : this.resolve(src, false);
     const at = (offset + this.elementOffset(src)) * 4;
-    const staging = this.device.createBuffer({
-      size: n * 4,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
     const be = this.be;
+    const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    const staging = be.bufferManager.acquireBuffer(n * 4, usage);
     be.ensureCommandEncoderReady();
     be.endComputePassEncoder();
     be.commandEncoder!.copyBufferToBuffer(from, at, staging, 0, n * 4);
     be.submitQueue();
     const t0 = now();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
-      result.set(new Float32Array(staging.getMappedRange()));
+      await staging.mapAsync(GPUMapMode.READ, 0, n * 4);
+      const data = new Float32Array(staging.getMappedRange(0, n * 4));
+      if (result instanceof Float32Array) result.set(data);
+      else for (let i = 0; i < n; i++) result[i] = data[i];
       staging.unmap();
     } finally {
-      staging.destroy();
+      be.bufferManager.releaseBuffer(staging);
       if (this.tally) {
         this.tally.readbacks++;
         this.tally.waitMs += now() - t0;
@@ -613,12 +619,12 @@ export class WgslRunner {
 
 let current: { raw: unknown; runner: WgslRunner } | null = null;
 
-/** The runner of tfjs's current 'webgpu' backend (rebuilt, and re-checked, if tfjs made a new one). */
 /** The runner made last, if any, without starting one (or a tfjs backend) for the asking. */
 export function currentRunner(): WgslRunner | null {
   return current?.runner ?? null;
 }
 
+/** The runner of tfjs's current 'webgpu' backend (rebuilt, and re-checked, if tfjs made a new one). */
 export function wgslRunner(): WgslRunner {
   const raw = tf.findBackend('webgpu');
   if (current && current.raw === raw) return current.runner;

@@ -7,16 +7,10 @@ import {
   type SequenceForwardArgs,
   type SequenceKernels,
 } from '@bistable/core';
-import { isBufferView } from './buffer-view.js';
+import { isBufferView, memoryOf } from './buffer-view.js';
 import { cellWgsl, readsOf } from './cell-wgsl.js';
+import { memberCode, memberRuns, operandsOf, runUniforms, wholeRoles } from './member-kernels.js';
 import { type Operand, type Role, type WgslRunner, wgslRunner } from './runner.js';
-import {
-  type MemberPlace,
-  type MemberRun,
-  memberCode,
-  memberRuns,
-  memberUniforms,
-} from './sequence-members.js';
 import { FUSED_WG, pointwiseBackwardCode, pointwiseForwardCode, pwReduceCode } from './sequence-pointwise.js';
 import {
   auxLayout,
@@ -58,7 +52,7 @@ interface Transposed {
    * (in groups). A backward uses a copy only when its forward wrote it last.
    */
   stamp: WeakMap<DeviceBuffer, string>;
-  /** The aux of each run of members (sequence-members.ts), by run key: member m's at m·stride. */
+  /** The aux of each run of members (member-kernels.ts), by run key: member m's at m·stride. */
   groups: Map<string, GroupAux>;
   groupsByRoot: WeakMap<object, Set<string>>;
 }
@@ -91,9 +85,6 @@ function transposedOf(runner: WgslRunner): Transposed {
   }
   return m;
 }
-
-/** The buffer whose memory `buf` is (a view's parent, else itself). */
-const rootOf = (buf: DeviceBuffer): object => (isBufferView(buf) ? buf.root : buf);
 
 /**
  * Releases the transposed copies of `root`'s weights (itself or views of it): the backend calls
@@ -139,7 +130,7 @@ function runKey(whs: readonly DeviceBuffer[], gr: number, H: number): string {
   const offs = whs.map((w) => (isBufferView(w) ? w.offset : 0));
   const stride = offs.length > 1 ? offs[1] - offs[0] : 0;
   const unit = stride > 0 ? offs[0] % stride : offs[0];
-  return `${rootId(rootOf(whs[0]))}/${unit}/${whs.length}x${stride}/${gr}/${H}`;
+  return `${rootId(memoryOf(whs[0]))}/${unit}/${whs.length}x${stride}/${gr}/${H}`;
 }
 
 /**
@@ -165,7 +156,7 @@ function groupAuxForForward(
     });
     g = { buf, floats, stride: perMember, label: '' };
     t.groups.set(key, g);
-    const root = rootOf(whs[0]);
+    const root = memoryOf(whs[0]);
     let keys = t.groupsByRoot.get(root);
     if (!keys) {
       keys = new Set();
@@ -201,7 +192,7 @@ function auxForForward(
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
   byWh.set(wh, { buf, floats, H, gr });
-  const root = rootOf(wh);
+  const root = memoryOf(wh);
   let whs = byRoot.get(root);
   if (!whs) {
     whs = new Set();
@@ -423,6 +414,8 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   });
   const sameSizes = (x: SequenceForwardArgs | SequenceBackwardArgs, y: typeof x) =>
     x.T === y.T && x.B === y.B && x.H === y.H && x.reverse === y.reverse;
+  const sameForwards = (x: SequenceForwardArgs, y: SequenceForwardArgs) =>
+    sameSizes(x, y) && !x.zeroState === !y.zeroState;
 
   /** Cells without a recurrent matrix (BRC): one thread per (row, unit), see above. */
   function pointwiseKernels(): SequenceKernels {
@@ -468,9 +461,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
 
       /** Runs of members whose operands lie at fixed strides take one dispatch (M·B·H threads). */
       forwardMany(list: readonly SequenceForwardArgs[]): void {
-        const same = (x: SequenceForwardArgs, y: SequenceForwardArgs) =>
-          sameSizes(x, y) && !x.zeroState === !y.zeroState;
-        for (const run of memberRuns(list, forwardOperands, same)) {
+        for (const run of memberRuns(list, forwardOperands, sameForwards)) {
           if (run.list.length === 1) {
             forward(run.list[0]);
             continue;
@@ -479,7 +470,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           const { T, B, H } = a;
           const M = run.list.length;
           const roles = forwardRoles(a, null);
-          const { names, uniforms } = runUniforms(run, roles, null);
+          const { names, uniforms } = runUniforms(run, roles);
           wgslRunner().run({
             key: `seq-fwd-pw-many/${cw.key}`,
             roles: wholeRoles(roles),
@@ -502,14 +493,14 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           const a = run.list[0];
           const { T, B, H } = a;
           const M = run.list.length;
-          const p = backwardPlaces(runner, a, boundAlways(a).map(rootOrSelf));
+          const p = backwardPlaces(runner, a, boundAlways(a).map(memoryOf));
           const stride = auxLayout(0, npw, H, B).length;
           const aux = usesAux(p) ? runner.scratch('aux-many', M * stride) : null;
           if (aux) for (const [k, m] of run.list.entries()) stageIn(runner, aux, p, m, k * stride);
           const JW = fusedWidth(p, B);
           const NJ = JW > 0 ? Math.ceil(H / JW) : 0;
           const roles = backwardRoles(a, aux, p);
-          const { names, uniforms } = runUniforms(run, roles, ['aux', { base: 0, stride }]);
+          const { names, uniforms } = runUniforms(run, roles, [['aux', { base: 0, stride }]]);
           runner.run({
             key: `seq-bwd-pw-many/${cw.key}/${flags(a)}/${placesKey(p)}`,
             roles: wholeRoles(roles),
@@ -579,11 +570,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
      * one by one.
      */
     forwardMany(list: readonly SequenceForwardArgs[]): void {
-      for (const run of memberRuns(
-        list,
-        forwardOperands,
-        (x, y) => sameSizes(x, y) && !x.zeroState === !y.zeroState,
-      )) {
+      for (const run of memberRuns(list, forwardOperands, sameForwards)) {
         if (run.list.length === 1 || !run.list[0].wh) {
           for (const a of run.list) forward(a);
           continue;
@@ -602,7 +589,7 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           lay.length,
         );
         const roles = forwardRoles(a, aux.buf);
-        const { names, uniforms } = runUniforms(run, roles, ['whT', { base: 0, stride: lay.length }]);
+        const { names, uniforms } = runUniforms(run, roles, [['whT', { base: 0, stride: lay.length }]]);
         runner.run({
           key: `seq-fwd-many/${cw.key}/${planKey(rows)}/${a.bh ? 'bh' : 'nobh'}`,
           roles: wholeRoles(roles),
@@ -642,18 +629,22 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
           continue;
         }
         const rows = rowsOf(runner, H, gr);
-        const rootsOf = (ops: (Operand | null)[]) => ops.map((o) => (o && isBufferView(o) ? o.root : o));
         const p = plan(
           runner,
           a,
-          [g.buf, ...rootsOf([a.dR, ...boundAlways(a)])],
+          [g.buf, ...[a.dR, ...boundAlways(a)].map(memoryOf)],
           true,
           false,
           B === 1 ? 'direct' : null,
         );
         for (const [k, m] of run.list.entries()) stageIn(runner, g.buf, p, m, k * g.stride);
         const roles = backwardRoles(a, g.buf, p);
-        const { names, uniforms } = runUniforms(run, roles, ['aux', { base: 0, stride: g.stride }]);
+        const { names, uniforms } = runUniforms(
+          run,
+          roles,
+          [['aux', { base: 0, stride: g.stride }]],
+          partialIsDPw,
+        );
         runner.run({
           key: `seq-bwd-many/${cw.key}/${planKey(rows)}/${a.dOut ? 'dout' : 'nodout'}/${placesKey(p)}`,
           roles: wholeRoles(roles),
@@ -668,40 +659,8 @@ export function webgpuSequenceKernels(spec: CellSpec): SequenceKernels {
   };
 }
 
-/** The buffer a view is of (what a dispatch binds for it), else the operand itself. */
-const rootOrSelf = (o: Operand | null): object | null => (o && isBufferView(o) ? o.root : o);
-
-/** The operands of roles, by role name (what memberRuns checks). */
-const operandsOf = (roles: readonly Role[]): Record<string, DeviceBuffer | null> =>
-  Object.fromEntries(roles.map((r) => [r.name, r.buf as DeviceBuffer | null]));
-
-/** A run's kernel binds each operand's whole buffer, indexing it at each member's offset. */
-const wholeRoles = (roles: readonly Role[]): Role[] => roles.map((r) => ({ ...r, whole: true }));
-
-/**
- * The names of the roles a kernel of `run` binds, and their member uniforms: each operand's place
- * in the run (role `partial` holds dPw), and `own`'s place for the kernel's own buffer (aux).
- */
-function runUniforms<A>(
-  run: MemberRun<A>,
-  roles: readonly Role[],
-  own: readonly [string, MemberPlace] | null,
-) {
-  const names = roles.filter((r) => r.buf !== null).map((r) => r.name);
-  const placeOf = (n: string): MemberPlace => {
-    if (own && n === own[0]) return own[1];
-    const p = run.places.get(n === 'partial' ? 'dPw' : n);
-    if (!p) throw new Error(`internal: operand ${n} of a member kernel has no place in its run`);
-    return p;
-  };
-  return {
-    names,
-    uniforms: memberUniforms(
-      run.list.length,
-      names.map((n) => [n, placeOf(n)] as const),
-    ),
-  };
-}
+/** The recurrent backward's role `partial` binds the rows' shares of dPw (Places.w 'direct'). */
+const partialIsDPw = (role: string) => (role === 'partial' ? 'dPw' : role);
 
 /**
  * The row plan of a recurrent kernel under the split in force (recurrentSplit: 1, no split,

@@ -1,5 +1,5 @@
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
-import { memberIndex } from './sequence-members.js';
+import { memberIndex } from './member-kernels.js';
 import { auxOffsets, type Places, placed, usesAux } from './sequence-recurrent.js';
 import { each, eachOf, flatEntry } from './wgsl-common.js';
 

@@ -1,6 +1,6 @@
 import { InputError } from '@bistable/core';
 import { type CellWgsl, readsOf } from './cell-wgsl.js';
-import { memberIndex } from './sequence-members.js';
+import { memberIndex } from './member-kernels.js';
 import { each, eachOf } from './wgsl-common.js';
 
 type Vars = Readonly<Record<string, string>>;
@@ -195,7 +195,7 @@ export function recurrentPlan(
 
 /**
  * Uniforms: n = B·H, T, B, rev, H. With `members` (the operands of a run of several models,
- * sequence-members.ts) the workgroups are M·B: member mi = workgroup / B takes row b of its own
+ * member-kernels.ts) the workgroups are M·B: member mi = workgroup / B takes row b of its own
  * operands, at offsets o_<name>.
  */
 const entry = (wg: number, gx: number, gr: number, cw: number, members: readonly string[] | null) => `
@@ -337,7 +337,9 @@ function pairwise(n: number, x: (i: number) => string): string {
  * there after its loop, for the backward (which would otherwise need a pass of its own for it).
  * A SplitPlan (RecurrentSplit) splits the matvec: each of S threads per unit sums its share of k
  * into ps (productForward), and after a barrier the unit's pointwise thread adds bh and the S
- * partial sums; a second barrier ends the step. A RowPlan sums each unit's product in one thread.
+ * partial sums; a second barrier ends the step. A subgroup plan (SplitPlan.sub) adds the S partial
+ * sums with shuffles instead (productSubgroupForward): no ps, one barrier. A RowPlan sums each
+ * unit's product in one thread.
  */
 export function recurrentForwardCode(
   cw: CellWgsl,
@@ -585,7 +587,8 @@ ${
  * pointwise-parameter gradient (summed over the steps in registers) written, at their `places`.
  * A SplitPlan splits that sum: each of S threads per unit sums its share of m into qs
  * (productBackward), and after a second barrier each unit's thread adds the S partial sums to its
- * pointwise part.
+ * pointwise part; a subgroup plan adds them with shuffles (productSubgroupBackward): no qs, one
+ * barrier.
  */
 export function recurrentBackwardCode(
   cw: CellWgsl,

@@ -33,6 +33,11 @@ export interface WebgpuInternals {
   makeUniforms(u: { type: 'int32' | 'uint32' | 'float32'; data: number[] }[]): GPUBufferBinding;
   makeTensorInfo(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
   refCount(dataId: object): number;
+  /** tfjs's pool of GPU buffers by size and usage (its reads borrow their mappable buffers here). */
+  bufferManager: {
+    acquireBuffer(size: number, usage: GPUBufferUsageFlags): GPUBuffer;
+    releaseBuffer(buffer: GPUBuffer): void;
+  };
 }
 
 const METHODS = [
@@ -55,6 +60,9 @@ export function missingInternals(be: unknown): string[] {
   if (!o.tensorMap) missing.push('tensorMap');
   if (!(o.commandQueueOwnedIds instanceof WeakSet)) missing.push('commandQueueOwnedIds');
   if (typeof o.dispatchCountInPass !== 'number') missing.push('dispatchCountInPass');
+  const pool = o.bufferManager as Record<string, unknown> | undefined;
+  if (typeof pool?.acquireBuffer !== 'function' || typeof pool?.releaseBuffer !== 'function')
+    missing.push('bufferManager');
   return missing;
 }
 

@@ -1,4 +1,4 @@
-import { memberIndex } from './sequence-members.js';
+import { memberIndex } from './member-kernels.js';
 
 /**
  * Activations written out with exp: WGSL's builtin tanh may be computed as a ratio of
@@ -19,7 +19,7 @@ export const FLAT_WG = 64;
 /**
  * Entry point of an elementwise kernel: `idx` is the global thread index over workgroups folded
  * into x and y (the runner splits counts above the per-dimension limit), `u.n` the element count.
- * With `members` (a run of several models, sequence-members.ts) there are M·n threads: member
+ * With `members` (a run of several models, member-kernels.ts) there are M·n threads: member
  * mi = thread / n takes element idx of its own operands, at offsets o_<name>.
  */
 export function flatEntry(body: string, members: readonly string[] | null = null): string {
