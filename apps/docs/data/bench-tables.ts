@@ -275,7 +275,7 @@ export function ensembleTable(source: string, f: NodeBenchFile): TimingTable {
       `One training step of ${n} copy-first-input models (forward, backward, Adam) as one Ensemble, against the same ${n} models trained one after another, each with its own Adam; median of ${f.steps} steps after ${f.warmup} warm-up, the two alternating in one process. Speed-up: one after another divided by the ensemble.` +
       (batched
         ? ` The ensemble ran each layer's forward and backward of all ${n} models as one dispatch.`
-        : '') +
+        : ` The ensemble ran each model's sequence passes on their own (sharing the weight-gradient GEMMs and one Adam).`) +
       (soft ? ` Emulated GPU: ${soft}.` : ''),
     source: [source],
   };

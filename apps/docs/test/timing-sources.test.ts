@@ -137,6 +137,17 @@ describe('the committed bench runs (data/bench)', () => {
       // a run whose ensemble ran its members' passes as one dispatch says so, and only such a run
       const batched = file.rows.some((r) => r.results[0].passesBatched === true);
       expect(t.note.includes('as one dispatch'), f.source).toBe(batched);
+      expect(t.note.includes('on their own'), f.source).toBe(!batched);
+      // the dispatch columns are each arm's own count, where the backend counts them
+      for (const [i, row] of file.rows.entries()) {
+        const [together, apart] = row.results;
+        if (together.device)
+          expect(t.rows[i].slice(4), f.source).toEqual([
+            together.device.dispatches,
+            apart.device!.dispatches,
+          ]);
+        else expect(t.rows[i], f.source).toHaveLength(4);
+      }
     }
     expect(runs.some((f) => (f.file as NodeBenchFile).rows.some((r) => r.results[0].passesBatched))).toBe(
       true,

@@ -58,43 +58,46 @@ async function compare(cell: CellName, plan: (number | null)[][], rows = B, back
     if (spec.key.startsWith('seq-fwd') || spec.key.startsWith('seq-bwd')) seq++;
     run(spec);
   };
-  // each shape twice: the dispatches of its second step (the first may allocate and upload)
-  for (const lengths of plan.flatMap((l) => [l, l])) {
-    const data = step(rng, lengths, rows);
-    seq = 0;
-    let c0 = be.counters().dispatches;
-    const got = await batched.trainStep(data);
-    const nBatched = be.counters().dispatches - c0;
-    const seqBatched = seq;
-    seq = 0;
-    c0 = be.counters().dispatches;
-    const ref = await apart.trainStep(data);
-    seqDispatches.push([seqBatched, seq]);
-    totals.push([nBatched, be.counters().dispatches - c0]);
-    for (const [i, s] of solo.entries()) {
-      const b = data[i];
-      if (!b) {
-        expect(got[i]).toBeNull();
-        continue;
+  try {
+    // each shape twice: the dispatches of its second step (the first may allocate and upload)
+    for (const lengths of plan.flatMap((l) => [l, l])) {
+      const data = step(rng, lengths, rows);
+      seq = 0;
+      let c0 = be.counters().dispatches;
+      const got = await batched.trainStep(data);
+      const nBatched = be.counters().dispatches - c0;
+      const seqBatched = seq;
+      seq = 0;
+      c0 = be.counters().dispatches;
+      const ref = await apart.trainStep(data);
+      seqDispatches.push([seqBatched, seq]);
+      totals.push([nBatched, be.counters().dispatches - c0]);
+      for (const [i, s] of solo.entries()) {
+        const b = data[i];
+        if (!b) {
+          expect(got[i]).toBeNull();
+          continue;
+        }
+        // the same kernels' arithmetic, one dispatch for all: equal, not merely close
+        expect(got[i]!.loss).toBe(ref[i]!.loss);
+        const want = await s.model.trainStep(b.x, b.y, s.adam);
+        expect(Math.abs(got[i]!.loss - want.loss) / want.loss).toBeLessThan(1e-5);
       }
-      // the same kernels' arithmetic, one dispatch for all: equal, not merely close
-      expect(got[i]!.loss).toBe(ref[i]!.loss);
-      const want = await s.model.trainStep(b.x, b.y, s.adam);
-      expect(Math.abs(got[i]!.loss - want.loss) / want.loss).toBeLessThan(1e-5);
     }
-  }
-  for (const [i, s] of solo.entries()) {
-    const got = await batched.members[i].getParameters();
-    const ref = await apart.members[i].getParameters();
-    const want = await s.model.getParameters();
-    for (const k of Object.keys(want)) {
-      expect(Array.from(got[k].data), `member ${i} ${k}`).toEqual(Array.from(ref[k].data));
-      expect(worstError(got[k].data, want[k].data), `member ${i} ${k}`).toBeLessThan(1e-5);
+    for (const [i, s] of solo.entries()) {
+      const got = await batched.members[i].getParameters();
+      const ref = await apart.members[i].getParameters();
+      const want = await s.model.getParameters();
+      for (const k of Object.keys(want)) {
+        expect(Array.from(got[k].data), `member ${i} ${k}`).toEqual(Array.from(ref[k].data));
+        expect(worstError(got[k].data, want[k].data), `member ${i} ${k}`).toBeLessThan(1e-5);
+      }
+      s.model.dispose();
+      s.adam.dispose();
     }
-    s.model.dispose();
-    s.adam.dispose();
+  } finally {
+    runner.run = run;
   }
-  runner.run = run;
   const stats = { ...batched.batch!.stats };
   batched.dispose();
   apart.dispose();
@@ -175,8 +178,8 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: the ensemble bench', () => {
     } as const;
     const [together, apart] = await benchEnsemble(be, size);
     expect([together.passesBatched, apart.passesBatched]).toEqual([true, false]);
-    // 2 layers × 2 passes once instead of 3 times, at least
-    expect(apart.device!.dispatches - together.device!.dispatches).toBeGreaterThanOrEqual(8);
+    // a step of 3 models in about one model's dispatches (see webgpu-ensemble.test.ts)
+    expect(together.device!.dispatches).toBeLessThanOrEqual(apart.device!.dispatches / 3 + 2);
   });
 });
 

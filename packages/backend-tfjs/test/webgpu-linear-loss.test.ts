@@ -293,7 +293,13 @@ describe.skipIf(!probe.ok)('tfjs-webgpu: linearLossMany', () => {
     be.linearLossMany([members[0], members[2]]);
     be.linearLossMany([members[0], odd, members[2]]);
     expect(runner.stats.dispatches - d1).toBe(1 + 3);
+    expect(await read(members[0])).toEqual(want[0]);
     expect(await read(members[2])).toEqual(want[2]);
+    // the odd member ran as its own linearLoss does (its 4 rows; the rest of its buffers untouched)
+    const oddGot = await read(odd);
+    for (const b of [odd.y, odd.dy, odd.dx]) be.fill(b, 0);
+    webgpuLinearLoss(odd);
+    expect(oddGot).toEqual(await read(odd));
     for (const p of Object.values(parents)) be.dispose(p);
   });
 });

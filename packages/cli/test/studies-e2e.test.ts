@@ -202,6 +202,16 @@ async function executeQuietly(
   })) as { id: string; result: unknown; timing: { ensembleMembers?: number } }[];
 }
 
+/** Every run's checkpoint in study folder `b` has the bytes of its checkpoint in `a`. */
+async function expectSameCheckpoints(a: string, b: string, runs: readonly RunSpec[]) {
+  for (const r of runs) {
+    const [x, y] = await Promise.all(
+      [a, b].map((dir) => readFile(join(dir, 'runs', r.id, 'checkpoint.safetensors'))),
+    );
+    expect(y.equals(x), `${b}: ${r.id}`).toBe(true);
+  }
+}
+
 describe('bistable reproduce --workers', () => {
   it('runs independent runs in worker threads with the same results as one thread', async () => {
     const { planRuns, preset } = await import('@bistable/tasks');
@@ -265,6 +275,8 @@ describe('bistable reproduce --workers', () => {
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
+    for (const name of ['ensembles', 'pairs-in-workers'])
+      await expectSameCheckpoints(join(root, 'ensemble-alone'), join(root, `ensemble-${name}`), runs);
     // again in the same folder: finished runs are kept, and runs whose outputs are gone are
     // taken up from their checkpoints beside them, as one ensemble of those runs only
     const out = join(root, 'ensemble-ensembles');
@@ -309,11 +321,6 @@ describe.skipIf(!webgpu.ok)('bistable reproduce --ensemble on tfjs-webgpu', () =
     });
     expect(b.map((o) => o.timing.ensembleMembers)).toEqual(runs.map(() => 2));
     expect(b.map((o) => o.result)).toEqual(a.map((o) => o.result));
-    for (const r of runs) {
-      const [x, y] = await Promise.all(
-        [alone, together].map((dir) => readFile(join(dir, 'runs', r.id, 'checkpoint.safetensors'))),
-      );
-      expect(y.equals(x), r.id).toBe(true);
-    }
+    await expectSameCheckpoints(alone, together, runs);
   }, 120_000);
 });
