@@ -75,6 +75,8 @@ export class RecurrentUnit {
 
   /** Where this unit sits in an Ensemble that batches its members' passes (null: on its own). */
   private readonly member: (MemberSlot & { key: string }) | null;
+  /** The MemberBatch places of this unit's passes, by pass. */
+  private readonly passKeys: Record<'forward' | 'backward' | 'projection' | 'input-gradient', string>;
 
   /**
    * `take` gives each packed slot its value and gradient buffers (a model's ParamArena; plain
@@ -96,7 +98,14 @@ export class RecurrentUnit {
     member?: MemberSlot & { key: string },
   ) {
     this.member = member ?? null;
-    this.ws = new Workspace(be, dtype, slabScope(member, member?.key ?? ''));
+    const key = member?.key ?? '';
+    this.passKeys = {
+      forward: `${key}/forward`,
+      backward: `${key}/backward`,
+      projection: `${key}/projection`,
+      'input-gradient': `${key}/input-gradient`,
+    };
+    this.ws = new Workspace(be, dtype, slabScope(member, key));
     this.ones = ones ?? ((n) => this.ws.ones(n));
     for (const [slot, len] of Object.entries(packedLengths(spec, inputSize, hiddenSize))) {
       const { value, grad } = take(len);
@@ -260,12 +269,7 @@ export class RecurrentUnit {
     const kernels = this.kernels();
     const args = { ...common, p: p! };
     if (this.member && kernels.forwardMany)
-      await this.member.batch.pass(
-        `${this.member.key}/forward`,
-        this.member.index,
-        args,
-        kernels.forwardMany,
-      );
+      await this.member.batch.pass(this.passKeys.forward, this.member.index, args, kernels.forwardMany);
     else await kernels.forward(args, this.ctx);
   }
 
@@ -358,12 +362,7 @@ export class RecurrentUnit {
       const kernels = this.kernels();
       const args = { ...common, dP: dP! };
       if (this.member && kernels.backwardMany)
-        await this.member.batch.pass(
-          `${this.member.key}/backward`,
-          this.member.index,
-          args,
-          kernels.backwardMany,
-        );
+        await this.member.batch.pass(this.passKeys.backward, this.member.index, args, kernels.backwardMany);
       else await kernels.backward(args, this.ctx);
     }
 
@@ -447,10 +446,13 @@ export class RecurrentUnit {
    * one-part input) runs with the other members' at this unit as one `gemmMany`: the members'
    * GEMMs are independent. Several parts accumulate into one buffer, so they run in order.
    */
-  private async gemmsWithMembers(what: string, list: readonly GemmArgs[]): Promise<void> {
+  private async gemmsWithMembers(
+    what: 'projection' | 'input-gradient',
+    list: readonly GemmArgs[],
+  ): Promise<void> {
     const { be, member } = this;
     if (member && be.gemmMany && list.length === 1)
-      await member.batch.pass(`${member.key}/${what}`, member.index, list[0], (all) => gemmAll(be, all));
+      await member.batch.pass(this.passKeys[what], member.index, list[0], (all) => gemmAll(be, all));
     else for (const g of list) be.gemm(g);
   }
 

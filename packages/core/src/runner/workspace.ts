@@ -18,8 +18,8 @@ export class Workspace {
 
   get(name: string, length: number): DeviceBuffer {
     if (this.shared) {
-      const { slabs, member, scope } = this.shared;
-      const view = slabs.get(`${scope}/${name}`, member, length);
+      const { slabs, member } = this.shared;
+      const view = slabs.get(this.slabKey(name), member, length);
       this.bufs.set(name, view);
       return view;
     }
@@ -46,14 +46,25 @@ export class Workspace {
     return buf;
   }
 
+  /** The slabs' name of each of this workspace's names (asked on every get: kept, not rebuilt). */
+  private readonly slabKeys = new Map<string, string>();
+  private slabKey(name: string): string {
+    let key = this.slabKeys.get(name);
+    if (key === undefined) {
+      key = `${this.shared!.scope}/${name}`;
+      this.slabKeys.set(name, key);
+    }
+    return key;
+  }
+
   /** Buffers of ones that a longer one replaced (see `ones`). */
   private readonly retired: DeviceBuffer[] = [];
 
   dispose(): void {
     if (this.shared) {
       // the views' memory is the slabs'; give up this member's share of each
-      const { slabs, member, scope } = this.shared;
-      for (const name of this.bufs.keys()) if (name !== '__ones') slabs.release(`${scope}/${name}`, member);
+      const { slabs, member } = this.shared;
+      for (const name of this.bufs.keys()) if (name !== '__ones') slabs.release(this.slabKey(name), member);
       const ones = this.bufs.get('__ones');
       this.bufs.clear();
       if (ones) this.bufs.set('__ones', ones);

@@ -60,13 +60,13 @@ export async function fitEnsemble(
   const runs = members.map((m, i) => {
     if (m === null) return null;
     for (const k of ['schedule', 'clipNorm', 'clipValue'] as const) {
-      if ((m?.options as FitOptions | undefined)?.[k] !== undefined) {
+      if ((m.options as FitOptions | undefined)?.[k] !== undefined) {
         throw new InputError(
           `fitEnsemble: member ${i} sets '${k}', which an ensemble's shared step cannot honour`,
         );
       }
     }
-    return new FitRun(ensemble.members[i], ensemble.memberOptimizer(i), m?.train, m?.options as FitOptions);
+    return new FitRun(ensemble.members[i], ensemble.memberOptimizer(i), m.train, m.options as FitOptions);
   });
   let current: FitRun | null = null;
   try {

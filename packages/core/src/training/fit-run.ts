@@ -28,7 +28,7 @@ export interface PlannedBatch {
 export class FitRun {
   readonly history: History;
   readonly signal: AbortSignal | undefined;
-  readonly schedule: LrSchedule | null;
+  private readonly schedule: LrSchedule | null;
   private readonly o: ReturnType<typeof checkFitOptions>;
   private readonly data: BatchSource;
   private readonly valid: BatchSource | null;
@@ -97,6 +97,8 @@ export class FitRun {
     const idx = next.value;
     // the first step's rate is the epoch's, asked once: a schedule is called once per step
     const lr = this.batch === 0 ? this.epochLr : this.lrAt(this.epoch);
+    // a schedule sets the rate of the step this batch is for
+    if (this.schedule) this.optimizer.setLearningRate!(lr);
     const { x, y } = this.data.batch(idx);
     return { idx, x, y, lr };
   }

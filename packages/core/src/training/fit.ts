@@ -72,7 +72,6 @@ export async function fit(
     while (more) {
       for (let b = run.nextBatch(); b; b = run.nextBatch()) {
         await betweenSteps(run.signal);
-        if (run.schedule) optimizer.setLearningRate!(b.lr);
         const r = await model.trainStep(b.x, b.y, stepper ?? optimizer);
         await run.batchDone(b, r, stepper?.lastClip?.norm);
       }
