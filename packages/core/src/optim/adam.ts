@@ -145,8 +145,11 @@ export class Adam implements Optimizer {
 
   /** Updates every parameter of every source. */
   step(): Promise<void> {
-    return this.stepSources(this.sources.map((_, i) => i));
+    this.everySource ??= this.sources.map((_, i) => i);
+    return this.stepSources(this.everySource);
   }
+  /** The indices of all sources, for `step` (made once). */
+  private everySource: number[] | null = null;
 
   /**
    * Updates the parameters of the sources at these indices only (members of an ensemble that still
